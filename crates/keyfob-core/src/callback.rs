@@ -1,0 +1,352 @@
+//! Parsing and validating a callback URL into a code or a precise refusal. Pure logic:
+//! nothing here touches storage, so a refused callback cannot change anything.
+
+use time::OffsetDateTime;
+use url::Url;
+
+use crate::authorize::pending::{PendingLink, PendingStatus};
+
+/// The longest callback URL accepted.
+pub const MAX_CALLBACK_LEN: usize = 8 * 1024;
+
+/// Why a callback URL was refused. Messages never quote the code or the state.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CallbackError {
+    /// Longer than [`MAX_CALLBACK_LEN`].
+    #[error("refused a callback of {0} bytes (the limit is 8 KiB)")]
+    TooLong(usize),
+    /// Not a URL.
+    #[error("refused a callback that is not a valid URL: {0}")]
+    Malformed(String),
+    /// A parameter that must appear once appeared more often.
+    #[error("refused a callback with more than one '{0}' parameter")]
+    DuplicateParameter(&'static str),
+    /// No `state`.
+    #[error("refused a callback without a 'state' parameter")]
+    MissingState,
+    /// A `state` no link was started with.
+    #[error("refused a callback whose state matches no link started by Keyfob")]
+    UnknownState,
+    /// The state was already consumed by an earlier callback.
+    #[error("refused a callback for a link that was already completed (a state works only once)")]
+    StateAlreadyUsed,
+    /// The link was cancelled.
+    #[error("refused a callback for a link that was cancelled; start a new link")]
+    LinkCancelled,
+    /// The link waited too long.
+    #[error("refused a callback for a link that expired at {0}; start a new link")]
+    StateExpired(String),
+    /// The URL is not the redirect URI of the link's provider (mix-up defence).
+    #[error("refused a callback that arrived at {got}, but that link expects {expected}")]
+    WrongRedirect { expected: String, got: String },
+    /// `iss` names another issuer (RFC 9207 section 2.4).
+    #[error("refused a callback from issuer '{got}'; the link was started with '{expected}'")]
+    IssuerMismatch { expected: String, got: String },
+    /// `iss` is missing though the provider announces it (RFC 9207 section 2.4).
+    #[error("refused a callback without 'iss', which {0} always sends (RFC 9207)")]
+    MissingIssuer(String),
+    /// Neither `code` nor `error`.
+    #[error("refused a callback with neither a 'code' nor an 'error' parameter")]
+    MissingCode,
+}
+
+/// The parameters of a callback URL, checked for shape only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedCallback {
+    url: Url,
+    /// `code`.
+    pub code: Option<String>,
+    /// `state`.
+    pub state: Option<String>,
+    /// `iss` (RFC 9207).
+    pub iss: Option<String>,
+    /// `error`.
+    pub error: Option<String>,
+    /// `error_description`.
+    pub error_description: Option<String>,
+}
+
+/// What a valid callback carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The user authorized: exchange this code.
+    Code(String),
+    /// The provider answered with an error (access_denied, ...).
+    Error {
+        /// The OAuth error code.
+        code: String,
+        /// Its description, untrusted plain text.
+        description: Option<String>,
+    },
+}
+
+impl ParsedCallback {
+    /// Parses a callback URL and refuses malformed or ambiguous ones.
+    pub fn parse(raw: &str) -> Result<Self, CallbackError> {
+        if raw.len() > MAX_CALLBACK_LEN {
+            return Err(CallbackError::TooLong(raw.len()));
+        }
+        let url = Url::parse(raw.trim()).map_err(|e| CallbackError::Malformed(e.to_string()))?;
+        let mut parsed = ParsedCallback {
+            url: url.clone(),
+            code: None,
+            state: None,
+            iss: None,
+            error: None,
+            error_description: None,
+        };
+        for (name, value) in url.query_pairs() {
+            let (slot, name) = match name.as_ref() {
+                "code" => (&mut parsed.code, "code"),
+                "state" => (&mut parsed.state, "state"),
+                "iss" => (&mut parsed.iss, "iss"),
+                "error" => (&mut parsed.error, "error"),
+                "error_description" => (&mut parsed.error_description, "error_description"),
+                _ => continue,
+            };
+            if slot.replace(value.into_owned()).is_some() {
+                return Err(CallbackError::DuplicateParameter(name));
+            }
+        }
+        Ok(parsed)
+    }
+
+    /// The state, or a refusal when there is none.
+    pub fn state(&self) -> Result<&str, CallbackError> {
+        match self.state.as_deref() {
+            Some(s) if !s.is_empty() => Ok(s),
+            _ => Err(CallbackError::MissingState),
+        }
+    }
+
+    /// Checks the callback against the link its state found.
+    pub fn validate(
+        &self,
+        link: &PendingLink,
+        now: OffsetDateTime,
+    ) -> Result<Outcome, CallbackError> {
+        match link.status {
+            PendingStatus::Used => return Err(CallbackError::StateAlreadyUsed),
+            PendingStatus::Cancelled => return Err(CallbackError::LinkCancelled),
+            PendingStatus::Waiting => {}
+        }
+        if now >= link.expires_at {
+            let when = link
+                .expires_at
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default();
+            return Err(CallbackError::StateExpired(when));
+        }
+        if !same_endpoint(&self.url, &link.redirect_uri) {
+            return Err(CallbackError::WrongRedirect {
+                expected: describe_endpoint(&link.redirect_uri),
+                got: describe_endpoint(&self.url),
+            });
+        }
+        match &self.iss {
+            Some(iss) if *iss != link.issuer => {
+                return Err(CallbackError::IssuerMismatch {
+                    expected: link.issuer.clone(),
+                    got: iss.clone(),
+                })
+            }
+            None if link.iss_required => {
+                return Err(CallbackError::MissingIssuer(link.issuer.clone()))
+            }
+            _ => {}
+        }
+        if let Some(error) = &self.error {
+            return Ok(Outcome::Error {
+                code: error.clone(),
+                description: self.error_description.clone(),
+            });
+        }
+        match &self.code {
+            Some(code) if !code.is_empty() => Ok(Outcome::Code(code.clone())),
+            _ => Err(CallbackError::MissingCode),
+        }
+    }
+}
+
+/// Compares scheme, host, port and path, never the query; a trailing slash is tolerated
+/// because some providers append one.
+fn same_endpoint(got: &Url, expected: &Url) -> bool {
+    got.scheme() == expected.scheme()
+        && got.host_str().unwrap_or("") == expected.host_str().unwrap_or("")
+        && got.port_or_known_default() == expected.port_or_known_default()
+        && got.path().trim_end_matches('/') == expected.path().trim_end_matches('/')
+}
+
+/// Scheme, host and path of a URL, without its query (which holds the code).
+fn describe_endpoint(url: &Url) -> String {
+    let mut shown = url.clone();
+    shown.set_query(None);
+    shown.set_fragment(None);
+    shown.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn link(now: OffsetDateTime) -> PendingLink {
+        PendingLink {
+            id: "l1".into(),
+            provider: "local".into(),
+            issuer: "http://127.0.0.1:4000".into(),
+            iss_required: true,
+            redirect_uri: Url::parse("dev.keyfob.app:/oauth/local").unwrap(),
+            scopes: vec!["openid".into()],
+            state_fingerprint: "x".into(),
+            created_at: now,
+            expires_at: now + time::Duration::minutes(10),
+            status: PendingStatus::Waiting,
+        }
+    }
+
+    const ISS: &str = "iss=http%3A%2F%2F127.0.0.1%3A4000";
+
+    fn check(url: &str) -> Result<Outcome, CallbackError> {
+        let now = OffsetDateTime::now_utc();
+        ParsedCallback::parse(url)?.validate(&link(now), now)
+    }
+
+    #[test]
+    fn accepts_a_good_callback_and_a_trailing_slash() {
+        let ok = Outcome::Code("c".into());
+        assert_eq!(
+            check(&format!("dev.keyfob.app:/oauth/local?code=c&state=s&{ISS}")),
+            Ok(ok.clone())
+        );
+        assert_eq!(
+            check(&format!(
+                "dev.keyfob.app:/oauth/local/?code=c&state=s&{ISS}"
+            )),
+            Ok(ok.clone())
+        );
+        assert_eq!(
+            check(&format!(
+                "dev.keyfob.app:///oauth/local?code=c&state=s&{ISS}"
+            )),
+            Ok(ok)
+        );
+    }
+
+    #[test]
+    fn refuses_shapes_that_are_wrong() {
+        let long = format!(
+            "dev.keyfob.app:/oauth/local?code={}",
+            "a".repeat(MAX_CALLBACK_LEN)
+        );
+        assert!(matches!(
+            ParsedCallback::parse(&long),
+            Err(CallbackError::TooLong(_))
+        ));
+        assert!(matches!(
+            ParsedCallback::parse("not a url"),
+            Err(CallbackError::Malformed(_))
+        ));
+        for p in ["code", "state", "iss"] {
+            let url = format!("dev.keyfob.app:/oauth/local?{p}=a&code=c&state=s&{ISS}&{p}=b");
+            assert_eq!(
+                ParsedCallback::parse(&url).unwrap_err(),
+                CallbackError::DuplicateParameter(p)
+            );
+        }
+        let no_state = ParsedCallback::parse("dev.keyfob.app:/oauth/local?code=c").unwrap();
+        assert_eq!(no_state.state(), Err(CallbackError::MissingState));
+        let empty_state =
+            ParsedCallback::parse("dev.keyfob.app:/oauth/local?code=c&state=").unwrap();
+        assert_eq!(empty_state.state(), Err(CallbackError::MissingState));
+    }
+
+    #[test]
+    fn refuses_another_providers_redirect() {
+        for url in [
+            format!("dev.keyfob.app:/oauth/github?code=c&state=s&{ISS}"),
+            format!("other.app:/oauth/local?code=c&state=s&{ISS}"),
+            format!("dev.keyfob.app://oauth/local?code=c&state=s&{ISS}"),
+            format!("http://127.0.0.1:5000/oauth/local?code=c&state=s&{ISS}"),
+        ] {
+            assert!(
+                matches!(check(&url), Err(CallbackError::WrongRedirect { .. })),
+                "{url}"
+            );
+        }
+        let err = check(&format!(
+            "dev.keyfob.app:/oauth/github?code=secretcode&state=s&{ISS}"
+        ))
+        .unwrap_err();
+        assert!(!err.to_string().contains("secretcode"), "{err}");
+    }
+
+    #[test]
+    fn loopback_redirects_match_on_port_and_path() {
+        let now = OffsetDateTime::now_utc();
+        let mut l = link(now);
+        l.redirect_uri = Url::parse("http://127.0.0.1:5123/oauth/local").unwrap();
+        let ok = ParsedCallback::parse(&format!(
+            "http://127.0.0.1:5123/oauth/local?code=c&state=s&{ISS}"
+        ))
+        .unwrap();
+        assert!(ok.validate(&l, now).is_ok());
+        let port = ParsedCallback::parse(&format!(
+            "http://127.0.0.1:5124/oauth/local?code=c&state=s&{ISS}"
+        ))
+        .unwrap();
+        assert!(matches!(
+            port.validate(&l, now),
+            Err(CallbackError::WrongRedirect { .. })
+        ));
+    }
+
+    #[test]
+    fn refuses_wrong_or_missing_issuer() {
+        let wrong =
+            check("dev.keyfob.app:/oauth/local?code=c&state=s&iss=https%3A%2F%2Fevil.example");
+        assert!(matches!(wrong, Err(CallbackError::IssuerMismatch { .. })));
+        let missing = check("dev.keyfob.app:/oauth/local?code=c&state=s");
+        assert!(matches!(missing, Err(CallbackError::MissingIssuer(_))));
+        // A provider that does not announce RFC 9207 may omit iss.
+        let now = OffsetDateTime::now_utc();
+        let mut l = link(now);
+        l.iss_required = false;
+        let p = ParsedCallback::parse("dev.keyfob.app:/oauth/local?code=c&state=s").unwrap();
+        assert_eq!(p.validate(&l, now), Ok(Outcome::Code("c".into())));
+    }
+
+    #[test]
+    fn refuses_used_cancelled_and_expired_links() {
+        let now = OffsetDateTime::now_utc();
+        let p = ParsedCallback::parse(&format!("dev.keyfob.app:/oauth/local?code=c&state=s&{ISS}"))
+            .unwrap();
+        let mut l = link(now);
+        l.status = PendingStatus::Used;
+        assert_eq!(p.validate(&l, now), Err(CallbackError::StateAlreadyUsed));
+        l.status = PendingStatus::Cancelled;
+        assert_eq!(p.validate(&l, now), Err(CallbackError::LinkCancelled));
+        let l = link(now - time::Duration::minutes(11));
+        assert!(matches!(
+            p.validate(&l, now),
+            Err(CallbackError::StateExpired(_))
+        ));
+    }
+
+    #[test]
+    fn errors_and_missing_codes() {
+        let denied = check(&format!(
+            "dev.keyfob.app:/oauth/local?error=access_denied&error_description=%3Cb%3Eno%3C%2Fb%3E&state=s&{ISS}"
+        ));
+        assert_eq!(
+            denied,
+            Ok(Outcome::Error {
+                code: "access_denied".into(),
+                description: Some("<b>no</b>".into())
+            })
+        );
+        assert_eq!(
+            check(&format!("dev.keyfob.app:/oauth/local?state=s&{ISS}")),
+            Err(CallbackError::MissingCode)
+        );
+    }
+}

@@ -1,0 +1,116 @@
+//! The core's error type: each variant says what went wrong and what the user can do.
+
+use std::path::PathBuf;
+
+use crate::callback::CallbackError;
+
+/// Everything that can go wrong in Keyfob's engine.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No Secret Service / Keychain / Credential Manager could be reached.
+    #[error("the system keyring is not available ({0}); Keyfob keeps tokens only in the keyring, so nothing was stored. Start a Secret Service provider such as gnome-keyring and try again")]
+    KeyringUnavailable(String),
+    /// The keyring exists but is locked and could not be unlocked.
+    #[error("the system keyring is locked ({0}); unlock it (for example by logging in to your desktop) and try again. Nothing was stored")]
+    KeyringLocked(String),
+    /// Any other keyring failure.
+    #[error("keyring error: {0}")]
+    Keyring(String),
+    /// A secret that the metadata says exists is missing from the keyring.
+    #[error("the keyring has no {what} for account {account}; link the account again")]
+    SecretMissing { account: String, what: &'static str },
+
+    /// Reading or writing one of Keyfob's files failed.
+    #[error("cannot access {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file of Keyfob's exists but cannot be understood.
+    #[error("{path} is damaged or from a newer Keyfob: {reason}")]
+    CorruptFile { path: PathBuf, reason: String },
+    /// No platform config/data directory could be determined.
+    #[error("cannot determine where to keep Keyfob's files (no home directory); set KEYFOB_HOME")]
+    NoHomeDirectory,
+
+    /// No provider with that id is configured.
+    #[error("no provider named '{0}' is configured")]
+    ProviderNotFound(String),
+    /// A provider with that id already exists.
+    #[error("a provider named '{0}' already exists")]
+    ProviderExists(String),
+    /// A provider definition is not usable.
+    #[error("provider '{provider}' is misconfigured: {reason}")]
+    ProviderInvalid { provider: String, reason: String },
+    /// Discovery of an OpenID provider failed.
+    #[error("discovery of {issuer} failed: {reason}")]
+    Discovery { issuer: String, reason: String },
+    /// A discovery document names another issuer than the one asked for (RFC 8414 section 3.3).
+    #[error("the discovery document of {expected} claims to be issuer {found}; refusing it (RFC 8414 section 3.3)")]
+    IssuerMismatch { expected: String, found: String },
+
+    /// A callback URL was refused; nothing stored was changed.
+    #[error("{0}")]
+    Callback(#[from] CallbackError),
+    /// The provider answered the authorization request with an error (the user denied, ...).
+    #[error("{provider} did not authorize the link: {}", describe_oauth_error(code, description.as_deref()))]
+    AuthorizationDenied {
+        provider: String,
+        code: String,
+        description: Option<String>,
+    },
+    /// No pending link has that id.
+    #[error("no pending link with id {0} (it finished, expired or was cancelled)")]
+    LinkNotFound(String),
+
+    /// The provider could not be reached.
+    #[error("cannot reach {endpoint}: {reason}. Check your network connection and try again")]
+    Network { endpoint: String, reason: String },
+    /// The provider answered with a server error (5xx).
+    #[error("{endpoint} is unavailable (HTTP {status}); try again later. Stored tokens were left as they were")]
+    ProviderUnavailable { endpoint: String, status: u16 },
+    /// The provider answered with something that is not a valid response.
+    #[error("{endpoint} gave an invalid response: {reason}")]
+    InvalidResponse { endpoint: String, reason: String },
+    /// The token endpoint refused the request with an OAuth error.
+    #[error("{endpoint} refused the request: {}", describe_oauth_error(code, description.as_deref()))]
+    TokenRejected {
+        endpoint: String,
+        code: String,
+        description: Option<String>,
+    },
+
+    /// The ID token failed validation (OIDC Core section 3.1.3.7).
+    #[error("the ID token from {issuer} is not valid: {reason}")]
+    InvalidIdToken { issuer: String, reason: String },
+    /// The identity could not be established.
+    #[error("cannot establish the identity at {provider}: {reason}")]
+    Identity { provider: String, reason: String },
+
+    /// No account matches.
+    #[error("no account '{0}'")]
+    AccountNotFound(String),
+    /// The account's grant is gone; the user must link it again.
+    #[error("account {account} must be linked again: {reason}")]
+    NeedsRelink { account: String, reason: String },
+}
+
+/// The core's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+fn describe_oauth_error(code: &str, description: Option<&str>) -> String {
+    match description {
+        Some(d) if !d.is_empty() => format!("{code} ({d})"),
+        _ => code.to_string(),
+    }
+}
+
+impl Error {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

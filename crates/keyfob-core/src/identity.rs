@@ -1,0 +1,238 @@
+//! Who signed in: a validated ID token (OIDC Core 3.1.3.7) plus userinfo, or userinfo alone
+//! for plain OAuth 2 providers. Accounts are keyed by (issuer, subject), never by email.
+
+use openidconnect::core::{CoreIdToken, CoreIdTokenVerifier, CoreJsonWebKeySet};
+use openidconnect::{ClientId, ClientSecret, IssuerUrl, Nonce};
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::exchange::Tokens;
+use crate::http::Http;
+use crate::provider::{ClientAuth, Provider, ProviderKind};
+use crate::secret::Secret;
+
+/// How far an ID token's `iat` may lie from now: the link lifetime plus clock skew.
+const IAT_PAST_SECONDS: i64 = 15 * 60;
+const IAT_FUTURE_SECONDS: i64 = 5 * 60;
+
+/// The identity behind a set of tokens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// The provider's stable user id.
+    pub subject: String,
+    /// Email address, when given.
+    pub email: Option<String>,
+    /// Login / preferred username, when given.
+    pub login: Option<String>,
+    /// Full name, when given.
+    pub name: Option<String>,
+}
+
+impl Identity {
+    /// What to show for the account: email, else login, else name, else the subject.
+    pub fn display_name(&self) -> String {
+        self.email
+            .clone()
+            .or_else(|| self.login.clone())
+            .or_else(|| self.name.clone())
+            .unwrap_or_else(|| self.subject.clone())
+    }
+}
+
+/// Establishes the identity after a code exchange.
+pub async fn establish(
+    http: &Http,
+    provider: &Provider,
+    secret: Option<&Secret>,
+    tokens: &Tokens,
+    nonce: Option<&Secret>,
+) -> Result<Identity> {
+    match provider.kind {
+        ProviderKind::Openid => {
+            let raw = tokens
+                .id_token
+                .as_ref()
+                .ok_or_else(|| Error::InvalidIdToken {
+                    issuer: provider.issuer.clone(),
+                    reason: "the token response has no ID token".into(),
+                })?;
+            let nonce = nonce.ok_or_else(|| Error::InvalidIdToken {
+                issuer: provider.issuer.clone(),
+                reason: "no nonce was recorded for this link".into(),
+            })?;
+            let expected = Nonce::new(nonce.expose().to_string());
+            let mut identity = verify_id_token(http, provider, secret, raw, &expected).await?;
+            if let Some(endpoint) = &provider.userinfo_endpoint {
+                let info: Value = http.get_json(endpoint, Some(&tokens.access_token)).await?;
+                let sub = info.get("sub").and_then(Value::as_str);
+                // OIDC Core section 5.3.2: userinfo must describe the same user.
+                if sub != Some(identity.subject.as_str()) {
+                    return Err(Error::Identity {
+                        provider: provider.name.clone(),
+                        reason: "the userinfo 'sub' differs from the ID token's subject".into(),
+                    });
+                }
+                merge_claims(&mut identity, &info);
+            }
+            Ok(identity)
+        }
+        ProviderKind::Oauth2 => {
+            let endpoint = provider
+                .userinfo_endpoint
+                .as_ref()
+                .ok_or_else(|| Error::Identity {
+                    provider: provider.name.clone(),
+                    reason: "no userinfo endpoint is configured".into(),
+                })?;
+            let info: Value = http.get_json(endpoint, Some(&tokens.access_token)).await?;
+            let subject = subject_of(&info).ok_or_else(|| Error::Identity {
+                provider: provider.name.clone(),
+                reason: "the userinfo response has neither 'sub' nor 'id'".into(),
+            })?;
+            let mut identity = Identity {
+                subject,
+                email: None,
+                login: None,
+                name: None,
+            };
+            merge_claims(&mut identity, &info);
+            Ok(identity)
+        }
+    }
+}
+
+/// Checks an ID token from a refresh: same issuer, audience and subject (OIDC Core 12.2).
+pub async fn verify_refreshed_id_token(
+    http: &Http,
+    provider: &Provider,
+    secret: Option<&Secret>,
+    raw: &Secret,
+    subject: &str,
+) -> Result<()> {
+    let identity = verify(http, provider, secret, raw, |_: Option<&Nonce>| Ok(())).await?;
+    if identity.subject != subject {
+        return Err(Error::InvalidIdToken {
+            issuer: provider.issuer.clone(),
+            reason: "the refreshed ID token names another subject".into(),
+        });
+    }
+    Ok(())
+}
+
+async fn verify_id_token(
+    http: &Http,
+    provider: &Provider,
+    secret: Option<&Secret>,
+    raw: &Secret,
+    nonce: &Nonce,
+) -> Result<Identity> {
+    verify(http, provider, secret, raw, nonce).await
+}
+
+async fn verify<N: openidconnect::NonceVerifier>(
+    http: &Http,
+    provider: &Provider,
+    secret: Option<&Secret>,
+    raw: &Secret,
+    nonce: N,
+) -> Result<Identity> {
+    let invalid = |reason: String| Error::InvalidIdToken {
+        issuer: provider.issuer.clone(),
+        reason,
+    };
+    let jwks_uri = provider
+        .jwks_uri
+        .as_ref()
+        .ok_or_else(|| invalid("the provider has no JWKS URI".into()))?;
+    let keys: CoreJsonWebKeySet = http.get_json(jwks_uri, None).await?;
+    let issuer = IssuerUrl::new(provider.issuer.clone()).map_err(|e| invalid(e.to_string()))?;
+    let client_id = ClientId::new(provider.client_id.clone());
+    let verifier = match (provider.client_auth, secret) {
+        (ClientAuth::Basic | ClientAuth::Post, Some(s)) => {
+            CoreIdTokenVerifier::new_confidential_client(
+                client_id,
+                ClientSecret::new(s.expose().to_string()),
+                issuer,
+                keys,
+            )
+        }
+        _ => CoreIdTokenVerifier::new_public_client(client_id, issuer, keys),
+    }
+    .set_issue_time_verifier_fn(|iat| {
+        let age = time::OffsetDateTime::now_utc().unix_timestamp() - iat.timestamp();
+        if age > IAT_PAST_SECONDS {
+            Err(format!("issued {age} s ago"))
+        } else if age < -IAT_FUTURE_SECONDS {
+            Err("issued in the future".into())
+        } else {
+            Ok(())
+        }
+    });
+    let token: CoreIdToken = raw
+        .expose()
+        .parse()
+        .map_err(|e: serde_json::Error| invalid(format!("not a JWT: {e}")))?;
+    let claims = token
+        .claims(&verifier, nonce)
+        .map_err(|e| invalid(e.to_string()))?;
+    Ok(Identity {
+        subject: claims.subject().to_string(),
+        email: claims.email().map(|e| e.to_string()),
+        login: claims.preferred_username().map(|u| u.to_string()),
+        name: None,
+    })
+}
+
+fn subject_of(info: &Value) -> Option<String> {
+    match info.get("sub").or_else(|| info.get("id"))? {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn merge_claims(identity: &mut Identity, info: &Value) {
+    let text = |k: &str| {
+        info.get(k)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+    };
+    identity.email = text("email").or(identity.email.take());
+    identity.login = text("preferred_username")
+        .or_else(|| text("login"))
+        .or(identity.login.take());
+    identity.name = text("name").or(identity.name.take());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn subject_from_sub_or_numeric_id() {
+        assert_eq!(subject_of(&json!({"sub": "abc"})), Some("abc".into()));
+        assert_eq!(
+            subject_of(&json!({"id": 583231, "login": "octocat"})),
+            Some("583231".into())
+        );
+        assert_eq!(subject_of(&json!({"login": "octocat"})), None);
+        assert_eq!(subject_of(&json!({"sub": ""})), None);
+    }
+
+    #[test]
+    fn display_name_prefers_email_then_login() {
+        let mut id = Identity {
+            subject: "1".into(),
+            email: None,
+            login: None,
+            name: None,
+        };
+        merge_claims(&mut id, &json!({"login": "octocat", "name": "The Octocat"}));
+        assert_eq!(id.display_name(), "octocat");
+        merge_claims(&mut id, &json!({"email": "o@example.com"}));
+        assert_eq!(id.display_name(), "o@example.com");
+        assert_eq!(id.login.as_deref(), Some("octocat"));
+    }
+}

@@ -1,0 +1,321 @@
+//! Linking an account: begin (authorization URL + pending link), complete (callback ->
+//! validation -> exchange -> identity -> store), cancel.
+
+use time::OffsetDateTime;
+use url::Url;
+
+use crate::authorize::pending::{prune, PendingLink, PendingStatus};
+use crate::authorize::pkce::{fingerprint, random_token};
+use crate::authorize::request::{authorization_url, RequestSecrets};
+use crate::callback::{CallbackError, Outcome, ParsedCallback};
+use crate::error::{Error, Result};
+use crate::exchange::{exchange_code, Tokens};
+use crate::identity::{establish, Identity};
+use crate::provider::{Provider, ProviderKind, RedirectMode};
+use crate::secret::Secret;
+use crate::store::accounts::{account_id, Account, AccountStatus};
+use crate::store::lock::FileLock;
+use crate::store::secrets::SecretKey;
+use crate::Keyfob;
+
+/// Choices for one link.
+#[derive(Debug, Clone, Default)]
+pub struct LinkOptions {
+    /// Scopes to ask for instead of the provider's defaults.
+    pub scopes: Option<Vec<String>>,
+    /// The loopback redirect URI of a listener the caller has opened (loopback mode only).
+    pub loopback_redirect: Option<Url>,
+}
+
+/// A started link. The authorization URL carries the state: open it in the system browser
+/// and hand it nowhere else (not to a webview, not to a log).
+#[derive(Debug, Clone)]
+pub struct LinkStart {
+    /// Id to complete or cancel the link with; not a secret.
+    pub link_id: String,
+    /// The provider id.
+    pub provider: String,
+    /// Where the system browser must go.
+    pub authorization_url: Url,
+    /// Where the provider will send the browser back.
+    pub redirect_uri: Url,
+    /// When the link stops accepting a callback.
+    pub expires_at: OffsetDateTime,
+}
+
+impl Keyfob {
+    /// Starts linking an account at `provider_id`.
+    pub async fn begin_link(&self, provider_id: &str, options: LinkOptions) -> Result<LinkStart> {
+        let provider = self.provider(provider_id)?;
+        let redirect_uri =
+            match (provider.redirect, options.loopback_redirect) {
+                (RedirectMode::Scheme, None) => provider.scheme_redirect_uri(),
+                (RedirectMode::Loopback, Some(uri)) => {
+                    check_loopback_redirect(&provider, &uri)?;
+                    uri
+                }
+                (RedirectMode::Loopback, None) => return Err(Error::ProviderInvalid {
+                    provider: provider.id.clone(),
+                    reason:
+                        "it uses a loopback redirect, so a loopback listener must be opened first"
+                            .into(),
+                }),
+                (RedirectMode::Scheme, Some(_)) => {
+                    return Err(Error::ProviderInvalid {
+                        provider: provider.id.clone(),
+                        reason: "it is set to the custom-scheme redirect, not loopback".into(),
+                    })
+                }
+            };
+        let scopes = options
+            .scopes
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| provider.scopes.clone());
+        if provider.kind == ProviderKind::Openid && !scopes.iter().any(|s| s == "openid") {
+            return Err(Error::ProviderInvalid {
+                provider: provider.id.clone(),
+                reason: "the scopes of an OpenID provider must include 'openid'".into(),
+            });
+        }
+        let secrets = RequestSecrets {
+            state: random_token(),
+            verifier: random_token(),
+            nonce: (provider.kind == ProviderKind::Openid).then(random_token),
+        };
+        let now = OffsetDateTime::now_utc();
+        let link = PendingLink {
+            id: format!("link-{}", &fingerprint(random_token().expose())[..16]),
+            provider: provider.id.clone(),
+            issuer: provider.issuer.clone(),
+            iss_required: provider.iss_parameter_supported,
+            redirect_uri: redirect_uri.clone(),
+            scopes: scopes.clone(),
+            state_fingerprint: fingerprint(secrets.state.expose()),
+            created_at: now,
+            expires_at: now + self.link_lifetime,
+            status: PendingStatus::Waiting,
+        };
+        // Keyring first: if it is unavailable, no trace of the link is left anywhere.
+        let blob = Secret::new(serde_json::to_string(&secrets).expect("secrets serialize"));
+        self.secrets
+            .put(SecretKey::PendingLink(link.id.clone()), &blob)
+            .await?;
+        let forgotten = self.modify_pending(|links| {
+            let (kept, old) = prune(std::mem::take(links), now);
+            *links = kept;
+            links.push(link.clone());
+            Ok(old)
+        })?;
+        for old in forgotten {
+            let _ = self.secrets.delete(SecretKey::PendingLink(old.id)).await;
+        }
+        Ok(LinkStart {
+            authorization_url: authorization_url(&provider, &redirect_uri, &scopes, &secrets),
+            link_id: link.id,
+            provider: provider.id,
+            redirect_uri,
+            expires_at: link.expires_at,
+        })
+    }
+
+    /// Links still waiting for their callback.
+    pub fn pending_links(&self) -> Result<Vec<PendingLink>> {
+        let now = OffsetDateTime::now_utc();
+        Ok(self
+            .pending
+            .load()?
+            .into_iter()
+            .filter(|l| l.status == PendingStatus::Waiting && l.expires_at > now)
+            .collect())
+    }
+
+    /// Cancels a waiting link; a later callback for it is refused.
+    pub async fn cancel_link(&self, link_id: &str) -> Result<()> {
+        self.modify_pending(|links| match links.iter_mut().find(|l| l.id == link_id) {
+            Some(l) if l.status == PendingStatus::Waiting => {
+                l.status = PendingStatus::Cancelled;
+                Ok(())
+            }
+            _ => Err(Error::LinkNotFound(link_id.to_string())),
+        })?;
+        self.secrets
+            .delete(SecretKey::PendingLink(link_id.to_string()))
+            .await
+    }
+
+    /// The link a callback URL belongs to, without consuming it. Lets a shell route a
+    /// callback (for example to the right window) before completing it.
+    pub fn link_for_callback(&self, callback_url: &str) -> Result<PendingLink> {
+        let parsed = ParsedCallback::parse(callback_url)?;
+        self.find_link(parsed.state()?)
+    }
+
+    /// Completes a link from the callback URL the browser was sent to. A callback that
+    /// fails validation changes nothing.
+    pub async fn complete_link(&self, callback_url: &str) -> Result<Account> {
+        let parsed = ParsedCallback::parse(callback_url)?;
+        let state = parsed.state()?;
+        let link = self.find_link(state)?;
+        let outcome = parsed.validate(&link, OffsetDateTime::now_utc())?;
+        let provider = self.provider(&link.provider)?;
+
+        // Consume the state before any network call: a second callback must not race it.
+        self.modify_pending(|links| match links.iter_mut().find(|l| l.id == link.id) {
+            Some(l) if l.status == PendingStatus::Waiting => {
+                l.status = PendingStatus::Used;
+                Ok(())
+            }
+            _ => Err(CallbackError::StateAlreadyUsed.into()),
+        })?;
+        let key = SecretKey::PendingLink(link.id.clone());
+        let secrets = self.secrets.get(key.clone()).await?;
+        let _ = self.secrets.delete(key).await;
+        let secrets: RequestSecrets = secrets
+            .and_then(|s| serde_json::from_str(s.expose()).ok())
+            .ok_or_else(|| Error::SecretMissing {
+                account: link.id.clone(),
+                what: "pending link secret",
+            })?;
+        if fingerprint(secrets.state.expose()) != fingerprint(state) {
+            return Err(CallbackError::UnknownState.into());
+        }
+
+        let code = match outcome {
+            Outcome::Code(code) => code,
+            Outcome::Error { code, description } => {
+                return Err(Error::AuthorizationDenied {
+                    provider: provider.name.clone(),
+                    code,
+                    description,
+                })
+            }
+        };
+        let client_secret = self.client_secret(&provider).await?;
+        let tokens = exchange_code(
+            &self.http,
+            &provider,
+            client_secret.as_ref(),
+            &code,
+            &link.redirect_uri,
+            &secrets.verifier,
+        )
+        .await?;
+        let identity = establish(
+            &self.http,
+            &provider,
+            client_secret.as_ref(),
+            &tokens,
+            secrets.nonce.as_ref(),
+        )
+        .await?;
+        self.save_link(&provider, &link, tokens, identity).await
+    }
+
+    fn find_link(&self, state: &str) -> Result<PendingLink> {
+        let wanted = fingerprint(state);
+        self.pending
+            .load()?
+            .into_iter()
+            .find(|l| l.state_fingerprint == wanted)
+            .ok_or_else(|| CallbackError::UnknownState.into())
+    }
+
+    async fn save_link(
+        &self,
+        provider: &Provider,
+        link: &PendingLink,
+        tokens: Tokens,
+        identity: Identity,
+    ) -> Result<Account> {
+        let now = OffsetDateTime::now_utc();
+        let existing = self
+            .accounts
+            .load()?
+            .into_iter()
+            .find(|a| a.issuer == provider.issuer && a.subject == identity.subject);
+        let id = existing
+            .as_ref()
+            .map(|a| a.id.clone())
+            .unwrap_or_else(|| account_id(&provider.id, &provider.issuer, &identity.subject));
+
+        // Secrets before metadata: an account in the list always has its tokens.
+        match &tokens.refresh_token {
+            Some(rt) => {
+                self.secrets
+                    .put(SecretKey::RefreshToken(id.clone()), rt)
+                    .await?
+            }
+            None if existing.is_none() => {
+                self.secrets
+                    .delete(SecretKey::RefreshToken(id.clone()))
+                    .await?
+            }
+            None => {}
+        }
+        match &tokens.id_token {
+            Some(t) => self.secrets.put(SecretKey::IdToken(id.clone()), t).await?,
+            None => self.secrets.delete(SecretKey::IdToken(id.clone())).await?,
+        }
+        self.secrets
+            .put(SecretKey::AccessToken(id.clone()), &tokens.access_token)
+            .await?;
+
+        let has_refresh = tokens.refresh_token.is_some()
+            || existing.as_ref().is_some_and(|a| a.has_refresh_token);
+        let account = Account {
+            id: id.clone(),
+            provider: provider.id.clone(),
+            issuer: provider.issuer.clone(),
+            subject: identity.subject.clone(),
+            display_name: identity.display_name(),
+            email: identity.email,
+            login: identity.login,
+            scopes: tokens.scopes.clone().unwrap_or_else(|| link.scopes.clone()),
+            access_expires_at: tokens.expires_in.map(|d| now + d),
+            has_refresh_token: has_refresh,
+            refresh_expires_at: match tokens.refresh_expires_in {
+                Some(d) => Some(now + d),
+                None if tokens.refresh_token.is_some() => None,
+                None => existing.as_ref().and_then(|a| a.refresh_expires_at),
+            },
+            linked_at: existing.as_ref().map(|a| a.linked_at).unwrap_or(now),
+            refreshed_at: None,
+            status: AccountStatus::Ok,
+        };
+        self.modify_accounts(|accounts| {
+            match accounts.iter_mut().find(|a| a.id == id) {
+                Some(slot) => *slot = account.clone(),
+                None => accounts.push(account.clone()),
+            }
+            Ok(())
+        })?;
+        Ok(account)
+    }
+
+    fn modify_pending<T>(&self, f: impl FnOnce(&mut Vec<PendingLink>) -> Result<T>) -> Result<T> {
+        let _lock = FileLock::acquire(&self.lock_path("pending"))?;
+        let mut links = self.pending.load()?;
+        let out = f(&mut links)?;
+        self.pending.save(&links)?;
+        Ok(out)
+    }
+}
+
+fn check_loopback_redirect(provider: &Provider, uri: &Url) -> Result<()> {
+    let ok = uri.scheme() == "http"
+        && matches!(uri.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
+            | matches!(uri.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback())
+        && uri.port().is_some()
+        && uri.path() == provider.redirect_path();
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::ProviderInvalid {
+            provider: provider.id.clone(),
+            reason: format!(
+                "a loopback redirect must be http://127.0.0.1:<port>{}",
+                provider.redirect_path()
+            ),
+        })
+    }
+}

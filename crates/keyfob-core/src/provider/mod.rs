@@ -1,0 +1,238 @@
+//! Provider definitions: endpoints, client registration, and how the callback comes back.
+
+pub mod config;
+pub mod discovery;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::error::{Error, Result};
+use crate::http::ensure_secure_url;
+use crate::paths::APP_ID;
+
+/// How the provider tells us who the user is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProviderKind {
+    /// OpenID Connect: a validated ID token plus userinfo.
+    Openid,
+    /// Plain OAuth 2: a JSON userinfo endpoint gives the identity.
+    Oauth2,
+}
+
+/// How the client authenticates at the token endpoint (RFC 6749 section 2.3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientAuth {
+    /// `Authorization: Basic base64(client_id:client_secret)`.
+    Basic,
+    /// `client_id` and `client_secret` in the form body.
+    Post,
+    /// A public client: only `client_id` in the body (PKCE protects the code).
+    None,
+}
+
+/// Where the browser sends the user back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum RedirectMode {
+    /// A private-use URI scheme, `dev.keyfob.app:/oauth/<provider>` (RFC 8252 section 7.1).
+    #[default]
+    Scheme,
+    /// `http://127.0.0.1:<ephemeral port>/oauth/<provider>` (RFC 8252 section 7.3).
+    Loopback,
+}
+
+/// One configured identity provider. The client secret lives in the keyring, not here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Provider {
+    /// Short id used in commands and in the redirect path: `[a-z0-9-]`.
+    pub id: String,
+    /// Name shown to users.
+    pub name: String,
+    /// OpenID Connect or plain OAuth 2.
+    pub kind: ProviderKind,
+    /// The issuer identifier (for OAuth 2 providers, their base URL).
+    pub issuer: String,
+    /// Where the browser is sent to sign in.
+    pub authorization_endpoint: Url,
+    /// Where codes and refresh tokens are exchanged.
+    pub token_endpoint: Url,
+    /// Where the identity is read.
+    #[serde(default)]
+    pub userinfo_endpoint: Option<Url>,
+    /// RFC 7009 revocation endpoint.
+    #[serde(default)]
+    pub revocation_endpoint: Option<Url>,
+    /// The provider's signing keys (OpenID).
+    #[serde(default)]
+    pub jwks_uri: Option<Url>,
+    /// Scopes asked for when the user names none.
+    pub scopes: Vec<String>,
+    /// The registered client id.
+    pub client_id: String,
+    /// How the client authenticates at the token endpoint.
+    pub client_auth: ClientAuth,
+    /// Extra authorization request parameters (`prompt`, `access_type`, ...).
+    #[serde(default)]
+    pub extra_params: BTreeMap<String, String>,
+    /// Custom scheme or loopback redirect.
+    #[serde(default)]
+    pub redirect: RedirectMode,
+    /// Whether the provider announces RFC 9207 `iss` in authorization responses.
+    #[serde(default)]
+    pub iss_parameter_supported: bool,
+}
+
+/// Parameters the authorization request sets itself; a provider may not override them.
+const RESERVED_PARAMS: &[&str] = &[
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+];
+
+impl Provider {
+    /// The private-use scheme redirect URI of this provider.
+    pub fn scheme_redirect_uri(&self) -> Url {
+        Url::parse(&format!("{APP_ID}:/oauth/{}", self.id)).expect("valid redirect URI")
+    }
+
+    /// The path component shared by both redirect modes.
+    pub fn redirect_path(&self) -> String {
+        format!("/oauth/{}", self.id)
+    }
+
+    /// Checks the definition; every problem is reported in words a user can act on.
+    pub fn validate(&self) -> Result<()> {
+        let invalid = |reason: String| Error::ProviderInvalid {
+            provider: self.id.clone(),
+            reason,
+        };
+        validate_id(&self.id)?;
+        if self.name.trim().is_empty() {
+            return Err(invalid("the display name is empty".into()));
+        }
+        if self.client_id.trim().is_empty() {
+            return Err(invalid("the client id is empty".into()));
+        }
+        for (what, url) in [
+            ("authorization endpoint", Some(&self.authorization_endpoint)),
+            ("token endpoint", Some(&self.token_endpoint)),
+            ("userinfo endpoint", self.userinfo_endpoint.as_ref()),
+            ("revocation endpoint", self.revocation_endpoint.as_ref()),
+            ("JWKS URI", self.jwks_uri.as_ref()),
+        ] {
+            if let Some(url) = url {
+                ensure_secure_url(url).map_err(|reason| invalid(format!("{what}: {reason}")))?;
+            }
+        }
+        if self.kind == ProviderKind::Openid {
+            if self.jwks_uri.is_none() {
+                return Err(invalid("an OpenID provider needs a JWKS URI".into()));
+            }
+            if !self.scopes.iter().any(|s| s == "openid") {
+                return Err(invalid(
+                    "an OpenID provider's scopes must include 'openid'".into(),
+                ));
+            }
+        }
+        if self.kind == ProviderKind::Oauth2 && self.userinfo_endpoint.is_none() {
+            return Err(invalid(
+                "an OAuth 2 provider needs a userinfo endpoint to tell who signed in".into(),
+            ));
+        }
+        if let Some(p) = self
+            .extra_params
+            .keys()
+            .find(|k| RESERVED_PARAMS.contains(&k.as_str()))
+        {
+            return Err(invalid(format!(
+                "the extra parameter '{p}' is set by Keyfob itself and cannot be overridden"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Checks that an id can be used in a redirect path and a keyring name.
+pub fn validate_id(id: &str) -> Result<()> {
+    let ok = !id.is_empty()
+        && id.len() <= 40
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !id.starts_with('-');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::ProviderInvalid {
+            provider: id.to_string(),
+            reason: "the id must be 1-40 characters of a-z, 0-9 and '-', not starting with '-'"
+                .into(),
+        })
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) fn sample() -> Provider {
+        Provider {
+            id: "local".into(),
+            name: "Local".into(),
+            kind: ProviderKind::Openid,
+            issuer: "http://127.0.0.1:4000".into(),
+            authorization_endpoint: Url::parse("http://127.0.0.1:4000/auth").unwrap(),
+            token_endpoint: Url::parse("http://127.0.0.1:4000/token").unwrap(),
+            userinfo_endpoint: Some(Url::parse("http://127.0.0.1:4000/me").unwrap()),
+            revocation_endpoint: None,
+            jwks_uri: Some(Url::parse("http://127.0.0.1:4000/jwks").unwrap()),
+            scopes: vec!["openid".into(), "email".into()],
+            client_id: "client".into(),
+            client_auth: ClientAuth::None,
+            extra_params: BTreeMap::new(),
+            redirect: RedirectMode::Scheme,
+            iss_parameter_supported: true,
+        }
+    }
+
+    #[test]
+    fn redirect_uri_is_reverse_dns_with_a_single_slash() {
+        assert_eq!(
+            sample().scheme_redirect_uri().as_str(),
+            "dev.keyfob.app:/oauth/local"
+        );
+    }
+
+    #[test]
+    fn validation_refuses_what_cannot_work() {
+        assert!(sample().validate().is_ok());
+        let mut p = sample();
+        p.id = "Bad/Id".into();
+        assert!(p.validate().is_err());
+        let mut p = sample();
+        p.token_endpoint = Url::parse("http://example.com/token").unwrap();
+        let err = p.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("token endpoint") && err.contains("https"),
+            "{err}"
+        );
+        let mut p = sample();
+        p.scopes = vec!["email".into()];
+        assert!(p.validate().is_err());
+        let mut p = sample();
+        p.extra_params.insert("state".into(), "x".into());
+        assert!(p.validate().unwrap_err().to_string().contains("'state'"));
+        let mut p = sample();
+        p.token_endpoint = Url::parse("https://example.com/token").unwrap();
+        assert!(p.validate().is_ok());
+    }
+}

@@ -1,0 +1,182 @@
+//! Account metadata: one JSON file with a schema version, written atomically. No secrets here.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::error::{Error, Result};
+use crate::store::atomic;
+
+/// The schema version this build writes and reads.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Whether an account can currently produce tokens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum AccountStatus {
+    /// Tokens are usable or refreshable.
+    Ok,
+    /// The grant is gone (revoked, expired refresh token): only a new link helps.
+    NeedsRelink {
+        /// Why, in words a user understands.
+        reason: String,
+    },
+}
+
+/// What Keyfob knows about a linked account, without any secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    /// Stable id derived from (issuer, subject).
+    pub id: String,
+    /// The provider id it was linked through.
+    pub provider: String,
+    /// The issuer that vouches for `subject`.
+    pub issuer: String,
+    /// The provider's stable user id (`sub`, or GitHub's numeric id).
+    pub subject: String,
+    /// What to show: email or login.
+    pub display_name: String,
+    /// The email address, when the provider gave one.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// The login / preferred username, when the provider gave one.
+    #[serde(default)]
+    pub login: Option<String>,
+    /// Scopes the provider granted.
+    pub scopes: Vec<String>,
+    /// When the access token expires; `None` means it does not expire.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub access_expires_at: Option<OffsetDateTime>,
+    /// Whether a refresh token is stored.
+    pub has_refresh_token: bool,
+    /// When the refresh token expires, where the provider says so.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub refresh_expires_at: Option<OffsetDateTime>,
+    /// When the account was first linked.
+    #[serde(with = "time::serde::rfc3339")]
+    pub linked_at: OffsetDateTime,
+    /// When its tokens were last refreshed.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub refreshed_at: Option<OffsetDateTime>,
+    /// Whether it still works.
+    pub status: AccountStatus,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct AccountsFile {
+    schema: u32,
+    accounts: Vec<Account>,
+}
+
+/// The account metadata file.
+#[derive(Debug, Clone)]
+pub struct AccountStore {
+    path: PathBuf,
+}
+
+impl AccountStore {
+    /// The store kept at `path`.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        AccountStore { path: path.into() }
+    }
+
+    /// Where the file lives.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// All accounts, in the order they were linked.
+    pub fn load(&self) -> Result<Vec<Account>> {
+        let Some(bytes) = atomic::read(&self.path)? else {
+            return Ok(Vec::new());
+        };
+        let file: AccountsFile = serde_json::from_slice(&bytes).map_err(|e| self.corrupt(e))?;
+        if file.schema != SCHEMA_VERSION {
+            return Err(self.corrupt(format!(
+                "schema version {} (this Keyfob reads {SCHEMA_VERSION})",
+                file.schema
+            )));
+        }
+        Ok(file.accounts)
+    }
+
+    /// Replaces the whole list. Callers hold the store lock around load-modify-save.
+    pub fn save(&self, accounts: &[Account]) -> Result<()> {
+        let file = AccountsFile {
+            schema: SCHEMA_VERSION,
+            accounts: accounts.to_vec(),
+        };
+        let bytes = serde_json::to_vec_pretty(&file).expect("accounts serialize");
+        atomic::write(&self.path, &bytes)
+    }
+
+    fn corrupt(&self, reason: impl ToString) -> Error {
+        Error::CorruptFile {
+            path: self.path.clone(),
+            reason: reason.to_string(),
+        }
+    }
+}
+
+/// The stable account id for an (issuer, subject) pair.
+pub fn account_id(provider: &str, issuer: &str, subject: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{issuer}\0{subject}").as_bytes());
+    let tag: String = digest[..5].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{provider}-{tag}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(id: &str) -> Account {
+        Account {
+            id: id.into(),
+            provider: "p".into(),
+            issuer: "https://issuer".into(),
+            subject: "s".into(),
+            display_name: "a@example.com".into(),
+            email: Some("a@example.com".into()),
+            login: None,
+            scopes: vec!["openid".into()],
+            access_expires_at: None,
+            has_refresh_token: true,
+            refresh_expires_at: None,
+            linked_at: OffsetDateTime::UNIX_EPOCH,
+            refreshed_at: None,
+            status: AccountStatus::Ok,
+        }
+    }
+
+    #[test]
+    fn round_trips_and_checks_the_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = AccountStore::new(dir.path().join("accounts.json"));
+        assert!(store.load().unwrap().is_empty());
+        store.save(&[sample("x"), sample("y")]).unwrap();
+        assert_eq!(store.load().unwrap(), vec![sample("x"), sample("y")]);
+
+        std::fs::write(store.path(), br#"{"schema": 99, "accounts": []}"#).unwrap();
+        let err = store.load().unwrap_err().to_string();
+        assert!(err.contains("schema version 99"), "{err}");
+        std::fs::write(store.path(), b"{nope").unwrap();
+        assert!(matches!(store.load(), Err(Error::CorruptFile { .. })));
+    }
+
+    #[test]
+    fn account_ids_depend_on_issuer_and_subject_only() {
+        let a = account_id("google", "https://accounts.google.com", "123");
+        assert_eq!(
+            a,
+            account_id("google", "https://accounts.google.com", "123")
+        );
+        assert_ne!(
+            a,
+            account_id("google", "https://accounts.google.com", "124")
+        );
+        assert_ne!(a, account_id("google", "https://other", "123"));
+        assert!(a.starts_with("google-") && a.len() == "google-".len() + 10);
+    }
+}

@@ -1,0 +1,6 @@
+//! Persistence: account metadata, keyring secrets, pending links and locks.
+
+pub mod accounts;
+pub mod atomic;
+pub mod lock;
+pub mod secrets;

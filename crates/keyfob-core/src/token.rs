@@ -1,0 +1,205 @@
+//! Fresh access tokens: the cached one while it stays valid, else exactly one refresh per
+//! account at a time across threads and processes (rotating providers revoke the whole grant
+//! when an old refresh token is reused).
+
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use crate::error::{Error, Result};
+use crate::exchange::refresh;
+use crate::identity::verify_refreshed_id_token;
+use crate::provider::ProviderKind;
+use crate::secret::Secret;
+use crate::store::accounts::{Account, AccountStatus};
+use crate::store::lock::FileLock;
+use crate::store::secrets::SecretKey;
+use crate::Keyfob;
+
+/// An access token ready to use.
+#[derive(Debug, Clone)]
+pub struct FreshToken {
+    /// The token itself.
+    pub token: Secret,
+    /// When it expires; `None` when it does not.
+    pub expires_at: Option<OffsetDateTime>,
+    /// Whether this call refreshed it.
+    pub refreshed: bool,
+}
+
+impl Keyfob {
+    /// An access token of `account_id` valid for at least `min_valid`, refreshing if needed.
+    pub async fn access_token(&self, account_id: &str, min_valid: Duration) -> Result<FreshToken> {
+        let account = self.account(account_id)?;
+        ensure_usable(&account)?;
+        if valid_for(&account, min_valid) {
+            return self.cached(&account).await;
+        }
+        self.refresh_in_turn(account_id, Some((min_valid, account.access_expires_at)))
+            .await
+    }
+
+    /// Refreshes `account_id` now, whatever its expiry.
+    pub async fn refresh_account(&self, account_id: &str) -> Result<Account> {
+        self.refresh_in_turn(account_id, None).await?;
+        self.account(account_id)
+    }
+
+    async fn cached(&self, account: &Account) -> Result<FreshToken> {
+        let token = self
+            .secrets
+            .get(SecretKey::AccessToken(account.id.clone()))
+            .await?
+            .ok_or_else(|| Error::SecretMissing {
+                account: account.id.clone(),
+                what: "access token",
+            })?;
+        Ok(FreshToken {
+            token,
+            expires_at: account.access_expires_at,
+            refreshed: false,
+        })
+    }
+
+    /// `wanted`: the validity asked for and the expiry seen before waiting for our turn.
+    /// `None` forces a refresh.
+    async fn refresh_in_turn(
+        &self,
+        account_id: &str,
+        wanted: Option<(Duration, Option<OffsetDateTime>)>,
+    ) -> Result<FreshToken> {
+        let turn = self.refresh_turn(account_id);
+        let _in_process = turn.lock().await;
+        let _across_processes =
+            FileLock::acquire_async(self.lock_path(&format!("account-{account_id}"))).await?;
+
+        // Someone may have refreshed while we waited: re-read before spending the refresh token.
+        let account = self.account(account_id)?;
+        ensure_usable(&account)?;
+        if let Some((min_valid, seen)) = wanted {
+            let refreshed_meanwhile =
+                account.access_expires_at != seen && valid_for(&account, Duration::ZERO);
+            if valid_for(&account, min_valid) || refreshed_meanwhile {
+                return self.cached(&account).await;
+            }
+        }
+        self.refresh_now(&account).await
+    }
+
+    async fn refresh_now(&self, account: &Account) -> Result<FreshToken> {
+        let id = account.id.clone();
+        let Some(refresh_token) = self
+            .secrets
+            .get(SecretKey::RefreshToken(id.clone()))
+            .await?
+        else {
+            return Err(self.mark_needs_relink(
+                &id,
+                "the access token expired and the provider issued no refresh token",
+            )?);
+        };
+        let provider = self.provider(&account.provider)?;
+        let client_secret = self.client_secret(&provider).await?;
+        let tokens = match refresh(
+            &self.http,
+            &provider,
+            client_secret.as_ref(),
+            &refresh_token,
+        )
+        .await
+        {
+            Ok(tokens) => tokens,
+            Err(Error::TokenRejected {
+                code, description, ..
+            }) if code == "invalid_grant" => {
+                let reason = format!(
+                    "the provider no longer accepts its refresh token ({})",
+                    description.unwrap_or(code)
+                );
+                return Err(self.mark_needs_relink(&id, &reason)?);
+            }
+            // Network and server errors: the stored tokens stay as they are.
+            Err(e) => return Err(e),
+        };
+
+        // RFC 6749 section 6: the old refresh token may now be dead; keep the new one first.
+        if let Some(rotated) = &tokens.refresh_token {
+            self.secrets
+                .put(SecretKey::RefreshToken(id.clone()), rotated)
+                .await?;
+        }
+        if let (Some(id_token), ProviderKind::Openid) = (&tokens.id_token, provider.kind) {
+            verify_refreshed_id_token(
+                &self.http,
+                &provider,
+                client_secret.as_ref(),
+                id_token,
+                &account.subject,
+            )
+            .await?;
+            self.secrets
+                .put(SecretKey::IdToken(id.clone()), id_token)
+                .await?;
+        }
+        self.secrets
+            .put(SecretKey::AccessToken(id.clone()), &tokens.access_token)
+            .await?;
+
+        let now = OffsetDateTime::now_utc();
+        let expires_at = tokens.expires_in.map(|d| now + d);
+        self.modify_accounts(|accounts| {
+            let a = accounts
+                .iter_mut()
+                .find(|a| a.id == id)
+                .ok_or_else(|| Error::AccountNotFound(id.clone()))?;
+            a.access_expires_at = expires_at;
+            a.refreshed_at = Some(now);
+            if let Some(scopes) = &tokens.scopes {
+                a.scopes = scopes.clone();
+            }
+            if let Some(d) = tokens.refresh_expires_in {
+                a.refresh_expires_at = Some(now + d);
+            }
+            a.status = AccountStatus::Ok;
+            Ok(())
+        })?;
+        Ok(FreshToken {
+            token: tokens.access_token,
+            expires_at,
+            refreshed: true,
+        })
+    }
+
+    /// Persists `needs_relink` and returns the error to report.
+    fn mark_needs_relink(&self, id: &str, reason: &str) -> Result<Error> {
+        self.modify_accounts(|accounts| {
+            if let Some(a) = accounts.iter_mut().find(|a| a.id == id) {
+                a.status = AccountStatus::NeedsRelink {
+                    reason: reason.to_string(),
+                };
+            }
+            Ok(())
+        })?;
+        Ok(Error::NeedsRelink {
+            account: id.to_string(),
+            reason: reason.to_string(),
+        })
+    }
+}
+
+fn ensure_usable(account: &Account) -> Result<()> {
+    match &account.status {
+        AccountStatus::Ok => Ok(()),
+        AccountStatus::NeedsRelink { reason } => Err(Error::NeedsRelink {
+            account: account.id.clone(),
+            reason: reason.clone(),
+        }),
+    }
+}
+
+fn valid_for(account: &Account, min_valid: Duration) -> bool {
+    match account.access_expires_at {
+        None => true,
+        Some(expires) => expires - OffsetDateTime::now_utc() > min_valid,
+    }
+}

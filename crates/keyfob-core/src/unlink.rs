@@ -1,0 +1,87 @@
+//! Unlinking: revoke at the provider (RFC 7009), then forget everything local, even when
+//! revocation fails.
+
+use crate::error::Result;
+use crate::exchange::{revoke, Revocable};
+use crate::store::accounts::Account;
+use crate::store::lock::FileLock;
+use crate::store::secrets::SecretKey;
+use crate::Keyfob;
+
+/// What happened at the provider when an account was unlinked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Revocation {
+    /// The provider revoked the grant.
+    Revoked,
+    /// The provider has no revocation endpoint: the token stays valid there until it expires
+    /// or the user revokes it in the provider's settings.
+    NotSupported,
+    /// Revocation failed; local secrets were deleted anyway.
+    Failed(String),
+}
+
+/// The result of an unlink.
+#[derive(Debug, Clone)]
+pub struct UnlinkReport {
+    /// The account that was removed.
+    pub account: Account,
+    /// What the provider did.
+    pub revocation: Revocation,
+}
+
+impl Keyfob {
+    /// Revokes and forgets an account.
+    pub async fn unlink(&self, account_id: &str) -> Result<UnlinkReport> {
+        let turn = self.refresh_turn(account_id);
+        let _in_process = turn.lock().await;
+        let _lock =
+            FileLock::acquire_async(self.lock_path(&format!("account-{account_id}"))).await?;
+        let account = self.account(account_id)?;
+        let id = account.id.clone();
+
+        let revocation = match self.provider(&account.provider) {
+            Ok(provider) if provider.revocation_endpoint.is_some() => {
+                let refresh = self
+                    .secrets
+                    .get(SecretKey::RefreshToken(id.clone()))
+                    .await?;
+                let access = self.secrets.get(SecretKey::AccessToken(id.clone())).await?;
+                let token = match (refresh, access) {
+                    (Some(r), _) => Some(Revocable::Refresh(r)),
+                    (None, Some(a)) => Some(Revocable::Access(a)),
+                    (None, None) => None,
+                };
+                match token {
+                    None => Revocation::Failed("no token was left in the keyring to revoke".into()),
+                    Some(token) => match self.client_secret(&provider).await {
+                        Ok(secret) => {
+                            match revoke(&self.http, &provider, secret.as_ref(), token).await {
+                                Ok(()) => Revocation::Revoked,
+                                Err(e) => Revocation::Failed(e.to_string()),
+                            }
+                        }
+                        Err(e) => Revocation::Failed(e.to_string()),
+                    },
+                }
+            }
+            Ok(_) => Revocation::NotSupported,
+            Err(e) => Revocation::Failed(e.to_string()),
+        };
+
+        for key in [
+            SecretKey::RefreshToken(id.clone()),
+            SecretKey::AccessToken(id.clone()),
+            SecretKey::IdToken(id.clone()),
+        ] {
+            self.secrets.delete(key).await?;
+        }
+        self.modify_accounts(|accounts| {
+            accounts.retain(|a| a.id != id);
+            Ok(())
+        })?;
+        Ok(UnlinkReport {
+            account,
+            revocation,
+        })
+    }
+}

@@ -1,0 +1,136 @@
+//! Secrets live only in the real Secret Service: no token, verifier or state in any file,
+//! and no silent fallback when the keyring cannot be reached.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{files_containing, World};
+use keyfob_core::store::secrets::SecretKey;
+use keyfob_core::{Keyfob, LinkOptions, Paths};
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_secret_appears_in_any_file() -> anyhow::Result<()> {
+    let w = World::start_with(json!({"ttl": {"AccessToken": 30}})).await?;
+    // A link left pending, so its state and verifier exist somewhere.
+    let pending = w.kf.begin_link("local", LinkOptions::default()).await?;
+    let state = pending
+        .authorization_url
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v.into_owned())
+        .unwrap();
+    let pending_secret = w
+        .secret(SecretKey::PendingLink(pending.link_id.clone()))
+        .await?
+        .unwrap();
+
+    let account = w.link("local", "alice").await?;
+    let refreshed =
+        w.kf.access_token(&account.id, Duration::from_secs(60))
+            .await?;
+    assert!(refreshed.refreshed);
+    let mut secrets = vec![
+        refreshed.token.expose().to_string(),
+        state,
+        pending_secret.expose().to_string(),
+    ];
+    for key in [
+        SecretKey::RefreshToken(account.id.clone()),
+        SecretKey::IdToken(account.id.clone()),
+    ] {
+        secrets.push(w.secret(key).await?.unwrap().expose().to_string());
+    }
+    let verifier: serde_json::Value = serde_json::from_str(pending_secret.expose())?;
+    secrets.push(verifier["verifier"].as_str().unwrap().to_string());
+
+    // Keyfob's own files, and the whole HOME of the session (which holds the keyring file).
+    let mut roots = vec![w.home.path().to_path_buf()];
+    if let Some(session) = std::env::var_os("KEYFOB_SESSION_DIR") {
+        roots.push(session.into());
+    }
+    for root in &roots {
+        for secret in &secrets {
+            let hits = files_containing(root, secret);
+            assert!(hits.is_empty(), "a secret is in plain text in {hits:?}");
+        }
+    }
+    // The scan itself works: the account id is in the metadata file.
+    assert!(!files_containing(w.home.path(), &account.id).is_empty());
+    Ok(())
+}
+
+/// Without a Secret Service, linking fails clearly and leaves no trace. Runs in a child
+/// process because the keyring connection is made once per process.
+#[tokio::test(flavor = "multi_thread")]
+async fn without_a_keyring_nothing_is_stored() -> anyhow::Result<()> {
+    let idp = keyfob_testkit::Idp::start().await?;
+    let home = tempfile::tempdir()?;
+    let out = tokio::process::Command::new(std::env::current_exe()?)
+        .args([
+            "no_keyring_process",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("KEYFOB_TEST_NO_KEYRING_HOME", home.path())
+        .env("KEYFOB_TEST_ISSUER", idp.issuer())
+        .env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            "unix:path=/nonexistent/keyfob-test-bus",
+        )
+        .output()
+        .await?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("ERROR the system keyring is not available"),
+        "{stdout}"
+    );
+    assert!(!home.path().join("data/pending.json").exists());
+    assert!(!home.path().join("data/accounts.json").exists());
+    Ok(())
+}
+
+/// Not a test on its own: the body of the process above.
+#[tokio::test(flavor = "multi_thread")]
+async fn no_keyring_process() -> anyhow::Result<()> {
+    let (Some(home), Ok(issuer)) = (
+        std::env::var_os("KEYFOB_TEST_NO_KEYRING_HOME"),
+        std::env::var("KEYFOB_TEST_ISSUER"),
+    ) else {
+        return Ok(());
+    };
+    let kf = Keyfob::open(Paths::under(std::path::Path::new(&home)));
+    let provider = keyfob_core::Provider {
+        id: "local".into(),
+        name: "Local".into(),
+        kind: keyfob_core::ProviderKind::Openid,
+        issuer: issuer.clone(),
+        authorization_endpoint: format!("{issuer}/auth").parse()?,
+        token_endpoint: format!("{issuer}/token").parse()?,
+        userinfo_endpoint: None,
+        revocation_endpoint: None,
+        jwks_uri: Some(format!("{issuer}/jwks").parse()?),
+        scopes: vec!["openid".into()],
+        client_id: keyfob_testkit::NATIVE_CLIENT_ID.into(),
+        client_auth: keyfob_core::ClientAuth::None,
+        extra_params: Default::default(),
+        redirect: keyfob_core::RedirectMode::Scheme,
+        iss_parameter_supported: true,
+    };
+    // Even adding a provider touches the keyring (to clear a stale secret) and must fail.
+    if let Err(e) = kf.add_provider(provider, None).await {
+        println!("ERROR {e}");
+    }
+    match kf.begin_link("local", LinkOptions::default()).await {
+        Ok(_) => println!("UNEXPECTED link started"),
+        Err(e) => println!("LINK {e}"),
+    }
+    Ok(())
+}

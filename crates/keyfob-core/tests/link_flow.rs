@@ -1,0 +1,194 @@
+//! Linking accounts against a real OpenID provider, through its real login and consent pages.
+
+mod common;
+
+use common::{draft, World};
+use keyfob_core::store::secrets::SecretKey;
+use keyfob_core::{AccountStatus, ClientAuth, Error, Secret, SecretUpdate};
+use keyfob_testkit::{
+    CONFIDENTIAL_CLIENT_ID, CONFIDENTIAL_CLIENT_SECRET, POST_CLIENT_ID, POST_CLIENT_SECRET,
+};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn links_an_account_and_lists_it_without_secrets() -> anyhow::Result<()> {
+    let w = World::start().await?;
+    let account = w.link("local", "alice").await?;
+
+    assert_eq!(account.provider, "local");
+    assert_eq!(account.issuer, w.idp.issuer());
+    assert_eq!(account.subject, "alice");
+    assert_eq!(account.display_name, "alice@example.test");
+    assert_eq!(account.status, AccountStatus::Ok);
+    assert!(account.has_refresh_token);
+    for scope in ["openid", "email", "offline_access"] {
+        assert!(
+            account.scopes.iter().any(|s| s == scope),
+            "{scope} in {:?}",
+            account.scopes
+        );
+    }
+    let expires = account
+        .access_expires_at
+        .expect("the provider sets expires_in");
+    assert!(expires > time::OffsetDateTime::now_utc() + time::Duration::minutes(50));
+    assert_eq!(w.kf.accounts()?, vec![account.clone()]);
+
+    // The token in the keyring is one the provider accepts.
+    let token =
+        w.kf.access_token(&account.id, std::time::Duration::from_secs(60))
+            .await?;
+    assert!(!token.refreshed);
+    assert!(w.idp.is_active(token.token.expose()).await?);
+    let refresh = w
+        .secret(SecretKey::RefreshToken(account.id.clone()))
+        .await?
+        .expect("refresh token stored");
+    assert!(w.idp.is_active(refresh.expose()).await?);
+    assert!(w
+        .secret(SecretKey::IdToken(account.id.clone()))
+        .await?
+        .is_some());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn linking_the_same_subject_again_updates_the_account() -> anyhow::Result<()> {
+    let w = World::start().await?;
+    let first = w.link("local", "bob").await?;
+    let old_token =
+        w.kf.access_token(&first.id, std::time::Duration::ZERO)
+            .await?
+            .token;
+
+    let second = w.link("local", "bob").await?;
+    assert_eq!(second.id, first.id);
+    assert_eq!(second.linked_at, first.linked_at);
+    let new_token =
+        w.kf.access_token(&first.id, std::time::Duration::ZERO)
+            .await?
+            .token;
+    assert_ne!(
+        new_token, old_token,
+        "the new link's tokens replace the old ones"
+    );
+    assert_eq!(w.kf.accounts()?.len(), 1);
+
+    // Another user is another account.
+    let other = keyfob_testkit::Browser::new();
+    let start = w.kf.begin_link("local", Default::default()).await?;
+    let url = other
+        .authorize(
+            start.authorization_url.as_str(),
+            "carol",
+            keyfob_testkit::Consent::Approve,
+        )
+        .await?;
+    let carol = w.kf.complete_link(&url).await?;
+    assert_ne!(carol.id, first.id);
+    assert_eq!(w.kf.accounts()?.len(), 2);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn confidential_clients_authenticate_with_basic_and_post() -> anyhow::Result<()> {
+    let w = World::start().await?;
+    w.kf.add_openid_provider(
+        draft(
+            &w.idp,
+            "local-secret",
+            CONFIDENTIAL_CLIENT_ID,
+            ClientAuth::Basic,
+        ),
+        Some(Secret::new(CONFIDENTIAL_CLIENT_SECRET)),
+    )
+    .await?;
+    w.kf.add_openid_provider(
+        draft(&w.idp, "local-post", POST_CLIENT_ID, ClientAuth::Post),
+        Some(Secret::new(POST_CLIENT_SECRET)),
+    )
+    .await?;
+    let basic = w.link("local-secret", "dave").await?;
+    assert_eq!(basic.provider, "local-secret");
+    let post = keyfob_testkit::Browser::new();
+    let start = w.kf.begin_link("local-post", Default::default()).await?;
+    let url = post
+        .authorize(
+            start.authorization_url.as_str(),
+            "erin",
+            keyfob_testkit::Consent::Approve,
+        )
+        .await?;
+    assert_eq!(w.kf.complete_link(&url).await?.subject, "erin");
+
+    // The client secret lives in the keyring, never in the providers file.
+    let config = std::fs::read_to_string(w.kf.paths().providers_file())?;
+    assert!(!config.contains(CONFIDENTIAL_CLIENT_SECRET) && !config.contains(POST_CLIENT_SECRET));
+    assert!(w
+        .secret(SecretKey::ClientSecret("local-secret".into()))
+        .await?
+        .is_some());
+
+    // A wrong secret is a specific refusal from the token endpoint, and stores nothing.
+    let provider = w.kf.provider("local-secret")?;
+    w.kf.save_provider(provider, SecretUpdate::Set(Secret::new("not-the-secret")))
+        .await?;
+    let url = w
+        .callback("local-secret", "dave", keyfob_testkit::Consent::Approve)
+        .await?;
+    let err = w.kf.complete_link(&url).await.unwrap_err();
+    match &err {
+        Error::TokenRejected { code, .. } => assert_eq!(code, "invalid_client", "{err}"),
+        other => panic!("expected invalid_client, got {other}"),
+    }
+    assert_eq!(w.kf.accounts()?.len(), 2);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn discovery_refuses_a_document_for_another_issuer() -> anyhow::Result<()> {
+    let w = World::start().await?;
+    let mut d = draft(
+        &w.idp,
+        "slash",
+        keyfob_testkit::NATIVE_CLIENT_ID,
+        ClientAuth::None,
+    );
+    d.issuer = format!("{}/", w.idp.issuer());
+    let err = w.kf.add_openid_provider(d, None).await.unwrap_err();
+    assert!(matches!(err, Error::IssuerMismatch { .. }), "{err}");
+    assert!(w.kf.provider("slash").is_err(), "nothing was added");
+
+    let d = draft(
+        &w.idp,
+        "local",
+        keyfob_testkit::NATIVE_CLIENT_ID,
+        ClientAuth::None,
+    );
+    assert!(matches!(
+        w.kf.add_openid_provider(d, None).await,
+        Err(Error::ProviderExists(_))
+    ));
+    let provider = w.kf.provider("local")?;
+    assert!(
+        provider.iss_parameter_supported,
+        "the local provider announces RFC 9207"
+    );
+    assert!(provider.revocation_endpoint.is_some());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pending_link_survives_a_restart() -> anyhow::Result<()> {
+    let w = World::start().await?;
+    let url = w
+        .callback("local", "frank", keyfob_testkit::Consent::Approve)
+        .await?;
+    // A deep link may cold-start the app: a new instance completes the link.
+    let restarted = w.reopen();
+    assert_eq!(restarted.pending_links()?.len(), 1);
+    let account = restarted.complete_link(&url).await?;
+    assert_eq!(account.subject, "frank");
+    assert!(restarted.pending_links()?.is_empty());
+    assert_eq!(w.kf.accounts()?.len(), 1);
+    Ok(())
+}

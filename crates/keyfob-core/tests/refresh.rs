@@ -1,0 +1,186 @@
+//! Fresh tokens: cached while valid, refreshed when not, rotation kept, and errors that
+//! leave the stored tokens alone or mark the account for a new link.
+
+mod common;
+
+use std::time::Duration;
+
+use common::World;
+use keyfob_core::store::secrets::SecretKey;
+use keyfob_core::{AccountStatus, Error};
+use serde_json::json;
+
+const MINUTE: Duration = Duration::from_secs(60);
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_valid_token_is_served_from_the_keyring_without_network() -> anyhow::Result<()> {
+    let w = World::start().await?;
+    let account = w.link("local", "alice").await?;
+    let before = w.idp.stats().await?;
+    let a = w.kf.access_token(&account.id, MINUTE).await?;
+    let b = w.kf.access_token(&account.id, MINUTE).await?;
+    assert_eq!(a.token, b.token);
+    assert!(!a.refreshed && !b.refreshed);
+    let after = w.idp.stats().await?;
+    assert_eq!(
+        after.token.total(),
+        before.token.total(),
+        "no token request"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn expiring_tokens_are_refreshed_and_rotation_is_kept() -> anyhow::Result<()> {
+    // Tokens live 30 s; asking for 60 s of validity forces a refresh on every call.
+    let w = World::start_with(json!({"ttl": {"AccessToken": 30}})).await?;
+    let account = w.link("local", "alice").await?;
+    let first_refresh = w
+        .secret(SecretKey::RefreshToken(account.id.clone()))
+        .await?
+        .unwrap();
+    let old = w.kf.access_token(&account.id, Duration::ZERO).await?.token;
+
+    let mut seen = vec![old];
+    for round in 1..=3 {
+        let fresh = w.kf.access_token(&account.id, MINUTE).await?;
+        assert!(fresh.refreshed, "round {round}");
+        assert!(!seen.contains(&fresh.token), "a new token each time");
+        assert!(w.idp.is_active(fresh.token.expose()).await?);
+        seen.push(fresh.token);
+    }
+    // The provider rotates refresh tokens and revokes the grant when an old one is reused:
+    // three refreshes in a row only work if each rotated token was stored.
+    assert_eq!(w.idp.stats().await?.token.refresh_token, 3);
+    let current = w
+        .secret(SecretKey::RefreshToken(account.id.clone()))
+        .await?
+        .unwrap();
+    assert_ne!(current, first_refresh);
+    assert!(!w.idp.is_active(first_refresh.expose()).await?);
+
+    let stored = w.kf.account(&account.id)?;
+    assert!(stored.refreshed_at.is_some());
+    assert!(stored.access_expires_at > account.access_expires_at);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refresh_without_a_new_refresh_token_keeps_the_old_one() -> anyhow::Result<()> {
+    // Google-like: no rotation, and the refresh response carries no refresh token.
+    let w = World::start_with(json!({"ttl": {"AccessToken": 30}, "refreshTokenOnRefresh": false}))
+        .await?;
+    let account = w.link("local", "alice").await?;
+    let refresh = w
+        .secret(SecretKey::RefreshToken(account.id.clone()))
+        .await?
+        .unwrap();
+    for _ in 0..2 {
+        assert!(w.kf.access_token(&account.id, MINUTE).await?.refreshed);
+    }
+    assert_eq!(
+        w.secret(SecretKey::RefreshToken(account.id.clone()))
+            .await?,
+        Some(refresh)
+    );
+    assert!(w.kf.account(&account.id)?.has_refresh_token);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn invalid_grant_marks_the_account_for_a_new_link() -> anyhow::Result<()> {
+    let w = World::start_with(json!({"ttl": {"AccessToken": 30}})).await?;
+    let account = w.link("local", "alice").await?;
+    // The user revokes Keyfob's access at the provider: the refresh token dies.
+    let refresh = w
+        .secret(SecretKey::RefreshToken(account.id.clone()))
+        .await?
+        .unwrap();
+    let revoked = reqwest::Client::new()
+        .post(w.idp.revocation_endpoint())
+        .form(&[
+            ("token", refresh.expose()),
+            ("client_id", keyfob_testkit::NATIVE_CLIENT_ID),
+        ])
+        .send()
+        .await?;
+    assert!(revoked.status().is_success());
+
+    let err = w.kf.access_token(&account.id, MINUTE).await.unwrap_err();
+    assert!(matches!(err, Error::NeedsRelink { .. }), "{err}");
+    assert!(err.to_string().contains("linked again"), "{err}");
+    assert!(matches!(
+        w.kf.account(&account.id)?.status,
+        AccountStatus::NeedsRelink { .. }
+    ));
+
+    // Persisted, and no retry loop: the next call fails without asking the provider.
+    let before = w.idp.stats().await?.token.refresh_token;
+    assert!(matches!(
+        w.reopen().access_token(&account.id, MINUTE).await,
+        Err(Error::NeedsRelink { .. })
+    ));
+    assert_eq!(w.idp.stats().await?.token.refresh_token, before);
+
+    // Linking again heals the account.
+    let healed = w.link("local", "alice").await?;
+    assert_eq!(healed.id, account.id);
+    assert_eq!(healed.status, AccountStatus::Ok);
+    assert!(w.kf.access_token(&account.id, Duration::ZERO).await.is_ok());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn server_and_format_errors_are_specific_and_leave_tokens_alone() -> anyhow::Result<()> {
+    let w = World::start_with(json!({"ttl": {"AccessToken": 30}})).await?;
+    let account = w.link("local", "alice").await?;
+    let refresh = w
+        .secret(SecretKey::RefreshToken(account.id.clone()))
+        .await?
+        .unwrap();
+    let access = w.kf.access_token(&account.id, Duration::ZERO).await?.token;
+
+    w.idp.fail_next("token", "status503", 1).await?;
+    let err = w.kf.access_token(&account.id, MINUTE).await.unwrap_err();
+    assert!(
+        matches!(err, Error::ProviderUnavailable { status: 503, .. }),
+        "{err}"
+    );
+
+    w.idp.fail_next("token", "html200", 1).await?;
+    let err = w.kf.access_token(&account.id, MINUTE).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidResponse { reason, .. } if reason.contains("text/html")),
+        "{err}"
+    );
+
+    w.idp.fail_next("token", "garbage200", 1).await?;
+    let err = w.kf.access_token(&account.id, MINUTE).await.unwrap_err();
+    assert!(matches!(err, Error::InvalidResponse { .. }), "{err}");
+
+    w.idp.fail_next("token", "error200", 1).await?;
+    let err = w.kf.access_token(&account.id, MINUTE).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::TokenRejected { code, .. } if code == "bad_verification_code"),
+        "{err}"
+    );
+
+    // Nothing was touched: same tokens, status ok, and the next refresh succeeds.
+    assert_eq!(
+        w.secret(SecretKey::RefreshToken(account.id.clone()))
+            .await?,
+        Some(refresh)
+    );
+    assert_eq!(
+        w.kf.access_token(&account.id, Duration::ZERO).await?.token,
+        access
+    );
+    assert_eq!(w.kf.account(&account.id)?.status, AccountStatus::Ok);
+    assert!(w.kf.access_token(&account.id, MINUTE).await?.refreshed);
+
+    // A provider that cannot be reached at all is a network error.
+    w.idp.stop().await?;
+    let err = w.kf.access_token(&account.id, MINUTE).await.unwrap_err();
+    assert!(matches!(err, Error::Network { .. }), "{err}");
+    Ok(())
+}

@@ -1,0 +1,105 @@
+//! Unlinking revokes at the provider (RFC 7009) and forgets everything local, even when
+//! revocation fails.
+
+mod common;
+
+use common::World;
+use keyfob_core::store::secrets::SecretKey;
+use keyfob_core::{Error, Revocation};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unlink_revokes_the_grant_and_deletes_every_secret() -> anyhow::Result<()> {
+    let w = World::start().await?;
+    let account = w.link("local", "alice").await?;
+    let access =
+        w.kf.access_token(&account.id, std::time::Duration::ZERO)
+            .await?
+            .token;
+    let refresh = w
+        .secret(SecretKey::RefreshToken(account.id.clone()))
+        .await?
+        .unwrap();
+
+    let report = w.kf.unlink(&account.id).await?;
+    assert_eq!(report.revocation, Revocation::Revoked);
+    assert_eq!(report.account.id, account.id);
+    assert_eq!(w.idp.stats().await?.revocation, 1);
+    assert!(
+        !w.idp.is_active(refresh.expose()).await?,
+        "refresh token revoked"
+    );
+    assert!(
+        !w.idp.is_active(access.expose()).await?,
+        "the grant's access token died with it"
+    );
+
+    for key in [
+        SecretKey::AccessToken(account.id.clone()),
+        SecretKey::RefreshToken(account.id.clone()),
+        SecretKey::IdToken(account.id.clone()),
+    ] {
+        assert_eq!(w.secret(key).await?, None);
+    }
+    assert!(w.kf.accounts()?.is_empty());
+    assert!(matches!(
+        w.kf.access_token(&account.id, std::time::Duration::ZERO)
+            .await,
+        Err(Error::AccountNotFound(_))
+    ));
+    assert!(matches!(
+        w.kf.unlink(&account.id).await,
+        Err(Error::AccountNotFound(_))
+    ));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_revocation_is_reported_and_local_data_is_still_removed() -> anyhow::Result<()> {
+    let w = World::start().await?;
+    let account = w.link("local", "alice").await?;
+    let refresh = w
+        .secret(SecretKey::RefreshToken(account.id.clone()))
+        .await?
+        .unwrap();
+    w.idp.fail_next("revocation", "status503", 1).await?;
+
+    let report = w.kf.unlink(&account.id).await?;
+    match &report.revocation {
+        Revocation::Failed(reason) => assert!(reason.contains("503"), "{reason}"),
+        other => panic!("expected a failed revocation, got {other:?}"),
+    }
+    // RFC 7009: on 503 the token still exists at the provider; locally it is gone.
+    assert!(w.idp.is_active(refresh.expose()).await?);
+    assert_eq!(
+        w.secret(SecretKey::RefreshToken(account.id.clone()))
+            .await?,
+        None
+    );
+    assert!(w.kf.accounts()?.is_empty());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_provider_without_revocation_says_so() -> anyhow::Result<()> {
+    let w = World::start().await?;
+    let account = w.link("local", "alice").await?;
+    let mut provider = w.kf.provider("local")?;
+    provider.revocation_endpoint = None;
+    w.kf.save_provider(provider, keyfob_core::SecretUpdate::Keep)
+        .await?;
+    let report = w.kf.unlink(&account.id).await?;
+    assert_eq!(report.revocation, Revocation::NotSupported);
+    assert_eq!(w.idp.stats().await?.revocation, 0);
+    assert!(w.kf.accounts()?.is_empty());
+
+    // A provider still in use cannot be removed; an unused one can.
+    let again = w.link("local", "bob").await?;
+    assert!(w.kf.remove_provider("local").await.is_err());
+    w.kf.unlink(&again.id).await?;
+    w.kf.remove_provider("local").await?;
+    assert!(matches!(
+        w.kf.provider("local"),
+        Err(Error::ProviderNotFound(_))
+    ));
+    Ok(())
+}

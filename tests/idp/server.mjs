@@ -1,0 +1,473 @@
+// Local OpenID provider for Keyfob's integration tests.
+//
+//   node tests/idp/server.mjs [config.json]
+//
+// Built on panva's oidc-provider (in-memory adapter, dev login/consent pages).
+// Listens on 127.0.0.1 (port 0 = any free port unless IDP_PORT is set) and,
+// once ready, prints exactly one JSON line on stdout:
+//
+//   {"issuer":"http://127.0.0.1:PORT","port":PORT}
+//
+// Everything else goes to stderr. The process exits when stdin closes (so a
+// killed parent never leaves it behind; set IDP_IGNORE_STDIN=1 to disable) and
+// on SIGTERM / SIGINT. Set IDP_VERBOSE=1 for a line per request and
+// oidc-provider's notices.
+//
+// Test hooks (plain JSON, handled before the provider sees the request):
+//   GET  /__test/stats  -> {"token":{"authorization_code":n,"refresh_token":n,"other":n},
+//                           "revocation":n,"userinfo":n,"introspection":n}
+//   POST /__test/reset  -> zero counters and pending failure injections
+//   POST /__test/fail   {"endpoint":"token"|"revocation"|"userinfo"|"introspection",
+//                        "mode":"status503"|"status500"|"html200"|"error200"|"garbage200",
+//                        "count":1}
+
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+
+const VERBOSE = process.env.IDP_VERBOSE === '1';
+
+// stdout is reserved for the ready line. oidc-provider prints its notices with
+// console.info (stdout), so route all console output to stderr, and drop the
+// "you SHOULD change this default" notices unless verbose.
+{
+  const toStderr = (...args) => {
+    const first = typeof args[0] === 'string' ? args[0] : '';
+    if (!VERBOSE && first.includes('oidc-provider NOTICE')) return;
+    console.error(...args);
+  };
+  console.log = toStderr;
+  console.info = toStderr;
+  console.debug = toStderr;
+}
+
+const log = (...args) => console.error('[idp]', ...args);
+
+// Imported only after console is redirected.
+const { default: Provider } = await import('oidc-provider');
+
+// ---------------------------------------------------------------------------
+// Configuration
+// ---------------------------------------------------------------------------
+
+const DEFAULT_CLIENTS = [
+  {
+    client_id: 'keyfob-native',
+    application_type: 'native',
+    token_endpoint_auth_method: 'none',
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    redirect_uris: [
+      'dev.keyfob.app:/oauth/local',
+      'dev.keyfob.app:/oauth/local2',
+      'dev.keyfob.app:/oauth/other',
+      // Native clients: oidc-provider ignores the port when comparing loopback
+      // (127.0.0.1 / localhost / [::1]) http redirect URIs (RFC 8252 7.3), so
+      // these match http://127.0.0.1:<any port>/oauth/local(2).
+      'http://127.0.0.1/oauth/local',
+      'http://127.0.0.1/oauth/local2',
+    ],
+  },
+  {
+    client_id: 'keyfob-confidential',
+    client_secret: 'confidential-secret-value',
+    application_type: 'native',
+    token_endpoint_auth_method: 'client_secret_basic',
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    redirect_uris: [
+      'dev.keyfob.app:/oauth/local-secret',
+      'http://127.0.0.1/oauth/local-secret',
+    ],
+  },
+  {
+    client_id: 'keyfob-post',
+    client_secret: 'post-secret-value',
+    application_type: 'native',
+    token_endpoint_auth_method: 'client_secret_post',
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    redirect_uris: ['dev.keyfob.app:/oauth/local-post'],
+  },
+];
+
+const DEFAULT_TTL = {
+  AccessToken: 3600,
+  IdToken: 3600,
+  RefreshToken: 86400,
+  Grant: 86400,
+  Session: 86400,
+};
+
+function loadConfig(path) {
+  const config = {
+    clients: DEFAULT_CLIENTS,
+    ttl: { ...DEFAULT_TTL },
+    issAuthResp: true,
+    conformIdTokenClaims: false,
+    // Google's behaviour: refresh tokens do not rotate and a refresh response carries none.
+    refreshTokenOnRefresh: true,
+  };
+  if (!path) return config;
+
+  const user = JSON.parse(fs.readFileSync(path, 'utf8'));
+  if (user.clients !== undefined) {
+    if (!Array.isArray(user.clients)) throw new TypeError('config.clients must be an array');
+    // A client with the id of a default client replaces it; others are added.
+    const byId = new Map(config.clients.map((c) => [c.client_id, c]));
+    for (const client of user.clients) byId.set(client.client_id, client);
+    config.clients = [...byId.values()];
+  }
+  if (user.ttl !== undefined) Object.assign(config.ttl, user.ttl);
+  if (user.issAuthResp !== undefined) config.issAuthResp = Boolean(user.issAuthResp);
+  if (user.refreshTokenOnRefresh !== undefined) {
+    config.refreshTokenOnRefresh = Boolean(user.refreshTokenOnRefresh);
+  }
+  if (user.conformIdTokenClaims !== undefined) {
+    config.conformIdTokenClaims = Boolean(user.conformIdTokenClaims);
+  }
+  return config;
+}
+
+const config = loadConfig(process.argv[2]);
+
+// ---------------------------------------------------------------------------
+// Test hooks state
+// ---------------------------------------------------------------------------
+
+function zeroStats() {
+  return {
+    token: { authorization_code: 0, refresh_token: 0, other: 0 },
+    revocation: 0,
+    userinfo: 0,
+    introspection: 0,
+  };
+}
+
+let stats = zeroStats();
+/** endpoint name -> { mode, remaining } */
+let failures = new Map();
+
+const FAIL_MODES = new Set(['status503', 'status500', 'html200', 'error200', 'garbage200']);
+const FAIL_ENDPOINTS = new Set(['token', 'revocation', 'userinfo', 'introspection']);
+
+function sendJson(res, status, body) {
+  const payload = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(payload),
+    'cache-control': 'no-store',
+  });
+  res.end(payload);
+}
+
+function sendFake(res, mode) {
+  const send = (status, contentType, body) => {
+    res.writeHead(status, {
+      'content-type': contentType,
+      'content-length': Buffer.byteLength(body),
+      'cache-control': 'no-store',
+    });
+    res.end(body);
+  };
+  switch (mode) {
+    case 'status503':
+      // What a reverse proxy in front of a sick IdP typically says.
+      return send(503, 'text/html; charset=utf-8',
+        '<html><body><h1>503 Service Unavailable</h1>No server is available to handle this request.</body></html>');
+    case 'status500':
+      return send(500, 'application/json',
+        JSON.stringify({ error: 'server_error', error_description: 'injected failure' }));
+    case 'html200':
+      return send(200, 'text/html', '<html>oops</html>');
+    case 'error200':
+      return send(200, 'application/json', JSON.stringify({
+        error: 'bad_verification_code',
+        error_description: 'The code passed is incorrect or expired.',
+      }));
+    case 'garbage200':
+      return send(200, 'application/json', 'not json');
+    default:
+      throw new Error(`unknown failure mode ${mode}`);
+  }
+}
+
+async function readJsonBody(req) {
+  const chunks = [];
+  for await (const chunk of req) chunks.push(chunk);
+  const text = Buffer.concat(chunks).toString('utf8');
+  return text.trim() ? JSON.parse(text) : {};
+}
+
+async function handleTestHook(req, res, path) {
+  if (path === '/__test/stats' && req.method === 'GET') {
+    return sendJson(res, 200, stats);
+  }
+  if (path === '/__test/reset' && req.method === 'POST') {
+    req.resume();
+    stats = zeroStats();
+    failures = new Map();
+    return sendJson(res, 200, { ok: true });
+  }
+  if (path === '/__test/fail' && req.method === 'POST') {
+    let body;
+    try {
+      body = await readJsonBody(req);
+    } catch (err) {
+      return sendJson(res, 400, { error: `invalid JSON: ${err.message}` });
+    }
+    const { endpoint, mode } = body;
+    const count = body.count === undefined ? 1 : Number(body.count);
+    if (!FAIL_ENDPOINTS.has(endpoint)) {
+      return sendJson(res, 400, { error: `unknown endpoint ${JSON.stringify(endpoint)}`, endpoints: [...FAIL_ENDPOINTS] });
+    }
+    if (!FAIL_MODES.has(mode)) {
+      return sendJson(res, 400, { error: `unknown mode ${JSON.stringify(mode)}`, modes: [...FAIL_MODES] });
+    }
+    if (!Number.isInteger(count) || count < 0) {
+      return sendJson(res, 400, { error: 'count must be a non-negative integer' });
+    }
+    if (count === 0) failures.delete(endpoint);
+    else failures.set(endpoint, { mode, remaining: count });
+    return sendJson(res, 200, { ok: true, endpoint, mode, count });
+  }
+  return sendJson(res, 404, { error: `no test hook ${req.method} ${path}` });
+}
+
+// ---------------------------------------------------------------------------
+// Server + provider
+// ---------------------------------------------------------------------------
+
+const requestedPort = process.env.IDP_PORT ? Number(process.env.IDP_PORT) : 0;
+if (!Number.isInteger(requestedPort) || requestedPort < 0 || requestedPort > 65535) {
+  throw new Error(`invalid IDP_PORT ${process.env.IDP_PORT}`);
+}
+
+// The issuer contains the port, so bind first and build the provider after.
+let providerCallback;
+/** path -> endpoint name, for failure injection (filled from provider routes) */
+const endpointPaths = new Map();
+
+const server = http.createServer((req, res) => {
+  const path = (req.url || '/').split('?')[0];
+  if (VERBOSE) log(req.method, req.url);
+
+  if (path.startsWith('/__test/')) {
+    handleTestHook(req, res, path).catch((err) => {
+      log('test hook error', err);
+      if (!res.headersSent) sendJson(res, 500, { error: String(err) });
+    });
+    return;
+  }
+
+  const endpoint = endpointPaths.get(path);
+  const failure = endpoint && req.method !== 'OPTIONS' ? failures.get(endpoint) : undefined;
+  if (failure) {
+    failure.remaining -= 1;
+    if (failure.remaining <= 0) failures.delete(endpoint);
+    if (VERBOSE) log(`injecting ${failure.mode} on ${endpoint}`);
+    // Drain the request body, then answer.
+    req.resume();
+    req.on('end', () => sendFake(res, failure.mode));
+    return;
+  }
+
+  providerCallback(req, res);
+});
+
+await new Promise((resolve, reject) => {
+  server.once('error', reject);
+  server.listen(requestedPort, '127.0.0.1', resolve);
+});
+const { port } = server.address();
+const issuer = `http://127.0.0.1:${port}`;
+
+const capitalise = (s) => (s ? s.charAt(0).toUpperCase() + s.slice(1) : s);
+
+const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+const signingKey = { ...privateKey.export({ format: 'jwk' }), kid: 'keyfob-test-rs256', alg: 'RS256', use: 'sig' };
+
+const provider = new Provider(issuer, {
+  clients: config.clients,
+  jwks: { keys: [signingKey] },
+  cookies: {
+    keys: [crypto.randomBytes(32).toString('base64url')],
+  },
+  responseTypes: ['code'],
+  scopes: ['openid', 'offline_access', 'email', 'profile'],
+  claims: {
+    openid: ['sub'],
+    email: ['email', 'email_verified'],
+    profile: ['name', 'preferred_username'],
+  },
+  conformIdTokenClaims: config.conformIdTokenClaims,
+  async findAccount(ctx, id) {
+    return {
+      accountId: id,
+      async claims() {
+        return {
+          sub: id,
+          email: `${id}@example.test`,
+          email_verified: true,
+          name: capitalise(id),
+          preferred_username: id,
+        };
+      },
+    };
+  },
+  features: {
+    devInteractions: { enabled: true },
+    revocation: { enabled: true },
+    introspection: {
+      enabled: true,
+      // Any registered (authenticated) client may introspect any token.
+      allowedPolicy: async () => true,
+    },
+    userinfo: { enabled: true },
+  },
+  pkce: {
+    // S256 is the only method oidc-provider 9 supports at all.
+    required: () => true,
+  },
+  // Always rotate. Reusing a rotated refresh token revokes the whole grant
+  // (oidc-provider's built-in reuse detection).
+  // With refreshTokenOnRefresh:false (Google-like) the token is kept and not sent again.
+  rotateRefreshToken: config.refreshTokenOnRefresh,
+  ttl: {
+    ...Object.fromEntries(Object.entries(config.ttl).filter(([k]) => k !== 'RefreshedAccessToken')),
+    // `RefreshedAccessToken` (seconds) lets a test start with a short-lived token and get a
+    // long-lived one from the refresh, so "expired, then one refresh" needs no race.
+    AccessToken: (ctx) => {
+      const refreshed = ctx?.oidc?.params?.grant_type === 'refresh_token';
+      if (refreshed && config.ttl.RefreshedAccessToken !== undefined) {
+        return config.ttl.RefreshedAccessToken;
+      }
+      return config.ttl.AccessToken;
+    },
+  },
+  // Quiet defaults that would otherwise print "you SHOULD change" notices.
+  clientBasedCORS: () => false,
+  renderError: async (ctx, out) => {
+    ctx.type = 'html';
+    const rows = Object.entries(out)
+      .map(([k, v]) => `<pre><strong>${escapeHtml(k)}</strong>: ${escapeHtml(String(v))}</pre>`)
+      .join('');
+    ctx.body = `<!DOCTYPE html><html><head><title>oops! something went wrong</title></head>`
+      + `<body><h1>oops! something went wrong</h1>${rows}</body></html>`;
+  },
+});
+
+function escapeHtml(s) {
+  return s.replace(/[&<>"']/g, (c) => ({
+    '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;',
+  })[c]);
+}
+
+for (const name of ['token', 'revocation', 'userinfo', 'introspection']) {
+  endpointPaths.set(provider.pathFor(name), name);
+}
+
+// Runs around oidc-provider's router: counts requests that reached an
+// endpoint (by the grant_type oidc-provider itself parsed, so the request
+// stream is never touched here), and implements issAuthResp:false.
+provider.use(async (ctx, next) => {
+  try {
+    await next();
+  } finally {
+    // ctx.oidc only exists when one of the provider's routes matched.
+    const route = ctx.oidc?.route;
+    switch (route) {
+      case 'token': {
+        const grantType = ctx.oidc.body?.grant_type;
+        if (grantType === 'authorization_code' || grantType === 'refresh_token') {
+          stats.token[grantType] += 1;
+          if (grantType === 'refresh_token' && !config.refreshTokenOnRefresh
+              && ctx.status === 200 && ctx.body && typeof ctx.body === 'object') {
+            delete ctx.body.refresh_token;
+          }
+        } else {
+          stats.token.other += 1;
+        }
+        break;
+      }
+      case 'revocation':
+      case 'userinfo':
+      case 'introspection':
+        stats[route] += 1;
+        break;
+      default:
+    }
+  }
+
+  if (!config.issAuthResp) stripIss(ctx);
+});
+
+// RFC 9207 is always on in oidc-provider 9; emulate a provider without it.
+function stripIss(ctx) {
+  if (ctx.path === '/.well-known/openid-configuration'
+    || ctx.path === '/.well-known/oauth-authorization-server') {
+    if (ctx.body && typeof ctx.body === 'object') {
+      ctx.body.authorization_response_iss_parameter_supported = false;
+    }
+    return;
+  }
+  const location = ctx.response.get('location');
+  if (!location) return;
+  let url;
+  try {
+    url = new URL(location, issuer);
+  } catch {
+    return;
+  }
+  if (url.origin === issuer) return; // a redirect within the IdP
+  let changed = false;
+  if (url.searchParams.get('iss') === issuer) {
+    url.searchParams.delete('iss');
+    changed = true;
+  }
+  if (url.hash) {
+    const fragment = new URLSearchParams(url.hash.slice(1));
+    if (fragment.get('iss') === issuer) {
+      fragment.delete('iss');
+      url.hash = fragment.toString();
+      changed = true;
+    }
+  }
+  if (changed) ctx.response.set('location', url.href);
+}
+
+provider.on('server_error', (ctx, err) => log('server_error', ctx.method, ctx.path, err));
+if (VERBOSE) {
+  for (const event of ['grant.error', 'authorization.error', 'revocation.error', 'userinfo.error', 'introspection.error']) {
+    provider.on(event, (ctx, err) => log(event, err.message, err.error_description ?? ''));
+  }
+}
+
+providerCallback = provider.callback();
+
+// ---------------------------------------------------------------------------
+// Lifecycle
+// ---------------------------------------------------------------------------
+
+let stopping = false;
+function shutdown(reason) {
+  if (stopping) return;
+  stopping = true;
+  if (VERBOSE) log(`shutting down (${reason})`);
+  server.close();
+  server.closeAllConnections?.();
+  // Do not wait for keep-alive clients.
+  setTimeout(() => process.exit(0), 200).unref();
+}
+
+process.on('SIGTERM', () => shutdown('SIGTERM'));
+process.on('SIGINT', () => shutdown('SIGINT'));
+if (process.env.IDP_IGNORE_STDIN !== '1') {
+  process.stdin.on('end', () => shutdown('stdin closed'));
+  process.stdin.on('close', () => shutdown('stdin closed'));
+  process.stdin.on('error', () => shutdown('stdin error'));
+  process.stdin.resume();
+}
+
+process.stdout.write(`${JSON.stringify({ issuer, port })}\n`);
+log(`listening on ${issuer}`);

@@ -1,0 +1,28 @@
+//! Test harness for Keyfob's integration tests.
+//!
+//! - [`Idp`]: a real OpenID provider (panva's `oidc-provider`, run by Node from
+//!   `tests/idp/server.mjs`) with test hooks for request counters and failure
+//!   injection. Needs `npm ci --prefix tests/idp` once.
+//! - [`Browser`]: a scripted system browser that signs in and answers the
+//!   consent page, returning the final redirect URL.
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! use keyfob_testkit::{Browser, Consent, Idp};
+//! let idp = Idp::start().await?;
+//! let auth_url = format!("{}/auth?...", idp.issuer());
+//! let redirect = Browser::new().authorize(&auth_url, "alice", Consent::Approve).await?;
+//! # Ok(()) }
+//! ```
+
+pub mod browser;
+pub mod idp;
+
+pub use browser::{Browser, Consent};
+pub use idp::{
+    repo_root, Idp, Stats, TokenStats, CONFIDENTIAL_CLIENT_ID, CONFIDENTIAL_CLIENT_SECRET,
+    CONFIDENTIAL_LOOPBACK_REDIRECT_URI, CONFIDENTIAL_REDIRECT_URI, NATIVE_CLIENT_ID,
+    NATIVE_LOOPBACK_REDIRECT_URI, NATIVE_LOOPBACK_REDIRECT_URI_2, NATIVE_REDIRECT_URI,
+    NATIVE_REDIRECT_URI_2, NATIVE_REDIRECT_URI_OTHER, POST_CLIENT_ID, POST_CLIENT_SECRET,
+    POST_REDIRECT_URI,
+};

@@ -1,0 +1,641 @@
+//! Proves the harness against the real provider: a hand-rolled authorization
+//! code + PKCE flow through `Browser`, refresh rotation, denial, failure
+//! injection and loopback redirects.
+
+use std::collections::HashMap;
+
+use anyhow::{ensure, Context, Result};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use keyfob_testkit::*;
+use rand::Rng as _;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use url::Url;
+
+fn random_token() -> String {
+    let bytes: [u8; 32] = rand::rng().random();
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+struct Pkce {
+    verifier: String,
+    challenge: String,
+}
+
+fn pkce() -> Pkce {
+    let verifier = random_token();
+    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    Pkce {
+        verifier,
+        challenge,
+    }
+}
+
+struct AuthRequest {
+    url: String,
+    state: String,
+    nonce: String,
+    pkce: Pkce,
+}
+
+fn auth_request(
+    idp: &Idp,
+    client_id: &str,
+    redirect_uri: &str,
+    prompt_consent: bool,
+) -> AuthRequest {
+    let state = random_token();
+    let pkce = pkce();
+    let mut params = vec![
+        ("response_type", "code"),
+        ("client_id", client_id),
+        ("redirect_uri", redirect_uri),
+        ("scope", "openid offline_access email"),
+        ("state", &state),
+        ("code_challenge", &pkce.challenge),
+        ("code_challenge_method", "S256"),
+    ];
+    let nonce = random_token();
+    params.push(("nonce", &nonce));
+    if prompt_consent {
+        params.push(("prompt", "consent"));
+    }
+    let url = Url::parse_with_params(&idp.authorization_endpoint(), &params)
+        .unwrap()
+        .to_string();
+    AuthRequest {
+        url,
+        state,
+        nonce,
+        pkce,
+    }
+}
+
+fn query(url: &str) -> Result<HashMap<String, String>> {
+    let url = Url::parse(url).with_context(|| format!("bad URL {url}"))?;
+    Ok(url.query_pairs().into_owned().collect())
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// POSTs a form to the token endpoint; returns status and JSON body.
+async fn token_request(
+    idp: &Idp,
+    form: &[(&str, &str)],
+    basic: Option<(&str, &str)>,
+) -> Result<(u16, Value)> {
+    let mut request = http().post(idp.token_endpoint()).form(form);
+    if let Some((id, secret)) = basic {
+        request = request.basic_auth(id, Some(secret));
+    }
+    let response = request.send().await?;
+    let status = response.status().as_u16();
+    let text = response.text().await?;
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    Ok((status, body))
+}
+
+async fn exchange_code(
+    idp: &Idp,
+    req: &AuthRequest,
+    redirect: &str,
+    redirect_uri: &str,
+) -> Result<Value> {
+    let params = query(redirect)?;
+    let code = params.get("code").context("no code in redirect")?;
+    let (status, body) = token_request(
+        idp,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", redirect_uri),
+            ("client_id", NATIVE_CLIENT_ID),
+            ("code_verifier", &req.pkce.verifier),
+        ],
+        None,
+    )
+    .await?;
+    ensure!(status == 200, "code exchange failed: {status} {body}");
+    Ok(body)
+}
+
+#[tokio::test]
+async fn full_flow_against_real_provider() -> Result<()> {
+    let idp = Idp::start().await?;
+    let issuer = idp.issuer().to_owned();
+    assert!(issuer.starts_with("http://127.0.0.1:"), "{issuer}");
+    assert!(!issuer.ends_with('/'));
+
+    // Discovery, and the endpoint helpers agree with it.
+    let discovery = idp.discovery().await?;
+    assert_eq!(discovery["issuer"], issuer);
+    assert_eq!(
+        discovery["authorization_response_iss_parameter_supported"],
+        true
+    );
+    assert_eq!(
+        discovery["authorization_endpoint"],
+        idp.authorization_endpoint()
+    );
+    assert_eq!(discovery["token_endpoint"], idp.token_endpoint());
+    assert_eq!(discovery["revocation_endpoint"], idp.revocation_endpoint());
+    assert_eq!(
+        discovery["introspection_endpoint"],
+        idp.introspection_endpoint()
+    );
+    assert_eq!(discovery["userinfo_endpoint"], idp.userinfo_endpoint());
+    assert_eq!(discovery["jwks_uri"], idp.jwks_uri());
+    assert_eq!(
+        discovery["code_challenge_methods_supported"],
+        json!(["S256"])
+    );
+    assert_eq!(idp.stats().await?, Stats::default());
+
+    // Authorization code + PKCE through the scripted browser.
+    let browser = Browser::new();
+    let req = auth_request(&idp, NATIVE_CLIENT_ID, NATIVE_REDIRECT_URI, true);
+    let redirect = browser
+        .authorize(&req.url, "alice", Consent::Approve)
+        .await?;
+    assert!(
+        redirect.starts_with("dev.keyfob.app:/oauth/local?"),
+        "{redirect}"
+    );
+    let params = query(&redirect)?;
+    assert!(params.contains_key("code"), "{redirect}");
+    assert_eq!(params.get("state"), Some(&req.state));
+    assert_eq!(params.get("iss"), Some(&issuer));
+
+    let tokens = exchange_code(&idp, &req, &redirect, NATIVE_REDIRECT_URI).await?;
+    let access = tokens["access_token"]
+        .as_str()
+        .context("access_token")?
+        .to_owned();
+    let refresh = tokens["refresh_token"]
+        .as_str()
+        .context("refresh_token")?
+        .to_owned();
+    let id_token = tokens["id_token"].as_str().context("id_token")?;
+    let payload = id_token.split('.').nth(1).context("JWT payload")?;
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload)?)?;
+    assert_eq!(claims["iss"], issuer);
+    assert_eq!(claims["aud"], NATIVE_CLIENT_ID);
+    assert_eq!(claims["sub"], "alice");
+    assert_eq!(claims["nonce"], req.nonce);
+    // conformIdTokenClaims is off: scope claims are in the ID token too.
+    assert_eq!(claims["email"], "alice@example.test", "{claims}");
+    assert_eq!(tokens["token_type"], "Bearer");
+    assert_eq!(tokens["expires_in"], 3600);
+    assert_eq!(tokens["scope"], "openid offline_access email");
+
+    // Userinfo and introspection.
+    let userinfo: Value = http()
+        .get(idp.userinfo_endpoint())
+        .bearer_auth(&access)
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(userinfo["sub"], "alice", "{userinfo}");
+    assert_eq!(userinfo["email"], "alice@example.test");
+    assert_eq!(userinfo["email_verified"], true);
+    assert!(idp.is_active(&access).await?);
+    let introspection = idp
+        .introspect(&refresh, CONFIDENTIAL_CLIENT_ID, CONFIDENTIAL_CLIENT_SECRET)
+        .await?;
+    assert_eq!(introspection["active"], true);
+    // Refresh tokens have no token_type in oidc-provider's introspection.
+    assert!(introspection.get("token_type").is_none(), "{introspection}");
+    assert_eq!(
+        introspection["exp"].as_i64().unwrap() - introspection["iat"].as_i64().unwrap(),
+        86400,
+        "default RefreshToken TTL"
+    );
+    assert_eq!(introspection["client_id"], NATIVE_CLIENT_ID);
+    assert_eq!(introspection["sub"], "alice", "{introspection}");
+
+    // Refresh once: rotation gives a new refresh token.
+    let (status, refreshed) = token_request(
+        &idp,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &refresh),
+            ("client_id", NATIVE_CLIENT_ID),
+        ],
+        None,
+    )
+    .await?;
+    assert_eq!(status, 200, "{refreshed}");
+    let new_refresh = refreshed["refresh_token"]
+        .as_str()
+        .context("rotated refresh_token")?;
+    assert_ne!(new_refresh, refresh);
+    assert!(refreshed["access_token"].is_string());
+
+    let stats = idp.stats().await?;
+    assert_eq!(stats.token.authorization_code, 1);
+    assert_eq!(stats.token.refresh_token, 1);
+    assert_eq!(stats.token.other, 0);
+    assert_eq!(stats.userinfo, 1);
+    assert_eq!(stats.introspection, 2);
+    assert_eq!(stats.revocation, 0);
+
+    // Reusing the old refresh token fails, and revokes the whole grant.
+    let (status, body) = token_request(
+        &idp,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &refresh),
+            ("client_id", NATIVE_CLIENT_ID),
+        ],
+        None,
+    )
+    .await?;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{body}"
+    );
+    assert!(!idp.is_active(new_refresh).await?);
+    assert_eq!(idp.stats().await?.token.refresh_token, 2);
+
+    // A second authorization with the same browser: the session is reused
+    // (no login page), consent is asked again because of prompt=consent.
+    let req2 = auth_request(&idp, NATIVE_CLIENT_ID, NATIVE_REDIRECT_URI_2, true);
+    let redirect2 = browser
+        .authorize(&req2.url, "ignored", Consent::Approve)
+        .await?;
+    assert!(
+        redirect2.starts_with("dev.keyfob.app:/oauth/local2?"),
+        "{redirect2}"
+    );
+    let tokens2 = exchange_code(&idp, &req2, &redirect2, NATIVE_REDIRECT_URI_2).await?;
+    let access2 = tokens2["access_token"].as_str().unwrap();
+    let userinfo2: Value = http()
+        .get(idp.userinfo_endpoint())
+        .bearer_auth(access2)
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(
+        userinfo2["sub"], "alice",
+        "the session kept the first login"
+    );
+
+    // Without prompt=consent and with an existing grant, no page at all.
+    let req3 = auth_request(&idp, NATIVE_CLIENT_ID, NATIVE_REDIRECT_URI, false);
+    let redirect3 = browser
+        .authorize(&req3.url, "alice", Consent::Approve)
+        .await?;
+    assert!(query(&redirect3)?.contains_key("code"), "{redirect3}");
+    // ...and no refresh token then (offline_access needs prompt=consent).
+    let tokens3 = exchange_code(&idp, &req3, &redirect3, NATIVE_REDIRECT_URI).await?;
+    assert!(tokens3.get("refresh_token").is_none(), "{tokens3}");
+    let access3 = tokens3["access_token"].as_str().unwrap();
+    assert!(idp.is_active(access3).await?);
+
+    // A code is single-use; replaying it also revokes what it produced.
+    let (status, body) = token_request(
+        &idp,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &query(&redirect3)?["code"]),
+            ("redirect_uri", NATIVE_REDIRECT_URI),
+            ("client_id", NATIVE_CLIENT_ID),
+            ("code_verifier", &req3.pkce.verifier),
+        ],
+        None,
+    )
+    .await?;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    assert!(!idp.is_active(access3).await?);
+
+    // Deny with a fresh browser.
+    let req = auth_request(&idp, NATIVE_CLIENT_ID, NATIVE_REDIRECT_URI, true);
+    let denied = Browser::new()
+        .authorize(&req.url, "bob", Consent::Deny)
+        .await?;
+    let params = query(&denied)?;
+    assert_eq!(
+        params.get("error").map(String::as_str),
+        Some("access_denied"),
+        "{denied}"
+    );
+    assert_eq!(params.get("state"), Some(&req.state));
+    assert_eq!(params.get("iss"), Some(&issuer));
+
+    // Revocation (RFC 7009) is counted too.
+    let response = http()
+        .post(idp.revocation_endpoint())
+        .form(&[("token", access2), ("client_id", NATIVE_CLIENT_ID)])
+        .send()
+        .await?;
+    assert_eq!(response.status().as_u16(), 200);
+    assert!(!idp.is_active(access2).await?);
+    assert_eq!(idp.stats().await?.revocation, 1);
+
+    idp.stop().await
+}
+
+#[tokio::test]
+async fn failure_injection() -> Result<()> {
+    let idp = Idp::start().await?;
+    let bogus = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", "nope"),
+        ("client_id", NATIVE_CLIENT_ID),
+    ];
+
+    idp.fail_next("token", "status503", 1).await?;
+    let (status, body) = token_request(&idp, &bogus, None).await?;
+    assert_eq!(status, 503, "{body}");
+    // Only once: the next request reaches the provider.
+    let (status, body) = token_request(&idp, &bogus, None).await?;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    // The injected answer never reached the provider, so it is not counted.
+    assert_eq!(idp.stats().await?.token.refresh_token, 1);
+
+    idp.fail_next("token", "status500", 1).await?;
+    let (status, body) = token_request(&idp, &bogus, None).await?;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (500, Some("server_error"))
+    );
+
+    idp.fail_next("token", "error200", 1).await?;
+    let (status, body) = token_request(&idp, &bogus, None).await?;
+    assert_eq!(status, 200);
+    assert_eq!(body["error"], "bad_verification_code");
+
+    idp.fail_next("token", "garbage200", 2).await?;
+    for _ in 0..2 {
+        let response = http()
+            .post(idp.token_endpoint())
+            .form(&bogus)
+            .send()
+            .await?;
+        assert_eq!(response.status().as_u16(), 200);
+        assert_eq!(response.headers()["content-type"], "application/json");
+        assert_eq!(response.text().await?, "not json");
+    }
+
+    idp.fail_next("userinfo", "html200", 1).await?;
+    let response = http()
+        .get(idp.userinfo_endpoint())
+        .bearer_auth("x")
+        .send()
+        .await?;
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.headers()["content-type"], "text/html");
+    assert_eq!(response.text().await?, "<html>oops</html>");
+
+    idp.fail_next("revocation", "status503", 1).await?;
+    let response = http()
+        .post(idp.revocation_endpoint())
+        .form(&[("token", "x"), ("client_id", NATIVE_CLIENT_ID)])
+        .send()
+        .await?;
+    assert_eq!(response.status().as_u16(), 503);
+
+    // Bad injections are refused.
+    assert!(idp.fail_next("token", "explode", 1).await.is_err());
+    assert!(idp.fail_next("nowhere", "status503", 1).await.is_err());
+
+    // reset clears counters and pending failures.
+    idp.fail_next("token", "status503", 5).await?;
+    idp.reset().await?;
+    assert_eq!(idp.stats().await?, Stats::default());
+    let (status, _) = token_request(&idp, &bogus, None).await?;
+    assert_eq!(status, 400);
+    let stats = idp.stats().await?;
+    assert_eq!(stats.token.refresh_token, 1);
+    assert_eq!(stats.token.total(), 1);
+
+    // A missing grant_type counts as "other".
+    let (status, _) = token_request(&idp, &[("client_id", NATIVE_CLIENT_ID)], None).await?;
+    assert_eq!(status, 400);
+    assert_eq!(idp.stats().await?.token.other, 1);
+    Ok(())
+}
+
+/// Answers one HTTP request on `listener` with 200 "delivered" and returns
+/// the request line.
+async fn serve_once(listener: tokio::net::TcpListener) -> Result<String> {
+    let (mut socket, _) = listener.accept().await?;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 1024];
+    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = socket.read(&mut chunk).await?;
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let request = String::from_utf8_lossy(&buf).into_owned();
+    socket
+        .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 9\r\nconnection: close\r\n\r\ndelivered")
+        .await?;
+    Ok(request.lines().next().unwrap_or_default().to_owned())
+}
+
+#[tokio::test]
+async fn loopback_redirects_with_any_port() -> Result<()> {
+    let idp = Idp::start().await?;
+    let browser = Browser::new();
+
+    // An arbitrary port on the registered http://127.0.0.1/oauth/local.
+    let redirect_uri = "http://127.0.0.1:45678/oauth/local";
+    let req = auth_request(&idp, NATIVE_CLIENT_ID, redirect_uri, true);
+    let redirect = browser
+        .authorize(&req.url, "carol", Consent::Approve)
+        .await?;
+    assert!(
+        redirect.starts_with("http://127.0.0.1:45678/oauth/local?"),
+        "{redirect}"
+    );
+    let tokens = exchange_code(&idp, &req, &redirect, redirect_uri).await?;
+    assert!(tokens["refresh_token"].is_string());
+
+    // /oauth/local2 on a port something actually listens on, then deliver.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let port = listener.local_addr()?.port();
+    let server = tokio::spawn(serve_once(listener));
+    let redirect_uri = format!("http://127.0.0.1:{port}/oauth/local2");
+    let req = auth_request(&idp, NATIVE_CLIENT_ID, &redirect_uri, true);
+    let redirect = browser
+        .authorize(&req.url, "carol", Consent::Approve)
+        .await?;
+    assert!(
+        redirect.starts_with(&format!("{redirect_uri}?")),
+        "{redirect}"
+    );
+    let (status, body) = browser.deliver(&redirect).await?;
+    assert_eq!((status, body.as_str()), (200, "delivered"));
+    let request_line = server.await??;
+    assert!(
+        request_line.starts_with("GET /oauth/local2?code="),
+        "{request_line}"
+    );
+
+    // An unregistered path is an error page at the IdP, not a redirect.
+    let req = auth_request(
+        &idp,
+        NATIVE_CLIENT_ID,
+        "http://127.0.0.1:45678/elsewhere",
+        true,
+    );
+    let err = browser
+        .authorize(&req.url, "carol", Consent::Approve)
+        .await
+        .expect_err("unregistered redirect_uri must fail");
+    let message = format!("{err:#}");
+    assert!(message.contains("redirect_uri"), "{message}");
+    assert!(message.contains("400"), "{message}");
+
+    // The confidential client on its loopback redirect, with basic auth.
+    let redirect_uri = "http://127.0.0.1:40001/oauth/local-secret";
+    let req = auth_request(&idp, CONFIDENTIAL_CLIENT_ID, redirect_uri, true);
+    let redirect = browser
+        .authorize(&req.url, "carol", Consent::Approve)
+        .await?;
+    let code = query(&redirect)?.remove("code").context("code")?;
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", redirect_uri),
+        ("code_verifier", req.pkce.verifier.as_str()),
+    ];
+    let (status, body) =
+        token_request(&idp, &form, Some((CONFIDENTIAL_CLIENT_ID, "wrong-secret"))).await?;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
+    let (status, body) = token_request(
+        &idp,
+        &form,
+        Some((CONFIDENTIAL_CLIENT_ID, CONFIDENTIAL_CLIENT_SECRET)),
+    )
+    .await?;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["refresh_token"].is_string());
+
+    // The client_secret_post client.
+    let req = auth_request(&idp, POST_CLIENT_ID, POST_REDIRECT_URI, true);
+    let redirect = browser
+        .authorize(&req.url, "carol", Consent::Approve)
+        .await?;
+    let code = query(&redirect)?.remove("code").context("code")?;
+    let (status, body) = token_request(
+        &idp,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", POST_REDIRECT_URI),
+            ("code_verifier", req.pkce.verifier.as_str()),
+            ("client_id", POST_CLIENT_ID),
+            ("client_secret", POST_CLIENT_SECRET),
+        ],
+        None,
+    )
+    .await?;
+    assert_eq!(status, 200, "{body}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn config_overrides() -> Result<()> {
+    let idp = Idp::start_with(json!({
+        "issAuthResp": false,
+        "ttl": { "AccessToken": 5 },
+        "clients": [{
+            "client_id": "extra-client",
+            "application_type": "native",
+            "token_endpoint_auth_method": "none",
+            "grant_types": ["authorization_code", "refresh_token"],
+            "redirect_uris": ["dev.keyfob.app:/oauth/extra"]
+        }]
+    }))
+    .await?;
+    let discovery = idp.discovery().await?;
+    assert_eq!(
+        discovery["authorization_response_iss_parameter_supported"],
+        false
+    );
+
+    let browser = Browser::new();
+    let req = auth_request(&idp, "extra-client", "dev.keyfob.app:/oauth/extra", true);
+    let redirect = browser
+        .authorize(&req.url, "dave", Consent::Approve)
+        .await?;
+    let params = query(&redirect)?;
+    assert!(params.contains_key("code"), "{redirect}");
+    assert!(!params.contains_key("iss"), "{redirect}");
+    let code = &params["code"];
+    let (status, tokens) = token_request(
+        &idp,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", "dev.keyfob.app:/oauth/extra"),
+            ("client_id", "extra-client"),
+            ("code_verifier", &req.pkce.verifier),
+        ],
+        None,
+    )
+    .await?;
+    assert_eq!(status, 200, "{tokens}");
+    assert_eq!(tokens["expires_in"], 5);
+
+    // The default clients are still there; error responses lose iss too.
+    let req = auth_request(&idp, NATIVE_CLIENT_ID, NATIVE_REDIRECT_URI, true);
+    let denied = browser.authorize(&req.url, "dave", Consent::Deny).await?;
+    let params = query(&denied)?;
+    assert_eq!(
+        params.get("error").map(String::as_str),
+        Some("access_denied")
+    );
+    assert!(!params.contains_key("iss"), "{denied}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn pkce_is_required() -> Result<()> {
+    let idp = Idp::start().await?;
+    // Without code_challenge the IdP redirects back with invalid_request.
+    let url = Url::parse_with_params(
+        &idp.authorization_endpoint(),
+        &[
+            ("response_type", "code"),
+            ("client_id", CONFIDENTIAL_CLIENT_ID),
+            ("redirect_uri", CONFIDENTIAL_REDIRECT_URI),
+            ("scope", "openid"),
+            ("state", "s"),
+        ],
+    )?;
+    let redirect = Browser::new()
+        .authorize(url.as_str(), "erin", Consent::Approve)
+        .await?;
+    let params = query(&redirect)?;
+    assert_eq!(
+        params.get("error").map(String::as_str),
+        Some("invalid_request"),
+        "{redirect}"
+    );
+    ensure!(params["error_description"].contains("PKCE"), "{redirect}");
+    Ok(())
+}
