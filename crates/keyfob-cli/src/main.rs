@@ -1,1 +1,98 @@
-fn main() {}
+//! `keyfob`: fresh OAuth access tokens for API tools, from the accounts Keyfob has linked.
+//! Data goes to stdout, messages to stderr; exit codes are listed in `keyfob --help`.
+
+mod browser;
+mod cli;
+mod commands;
+mod duration;
+mod exit;
+mod selector;
+mod table;
+mod when;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use keyfob_core::Keyfob;
+
+use crate::cli::{split_scopes, Cli, Command, ProviderCommand};
+use crate::commands::token::Format;
+use crate::exit::{Failure, OTHER};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Command::Completions { shell } = cli.command {
+        commands::completions::run(shell);
+        return ExitCode::SUCCESS;
+    }
+    // One thread is plenty for a command line and starts faster.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(Failure::new(OTHER, format!("cannot start: {e}"))),
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => fail(f),
+    }
+}
+
+fn fail(f: Failure) -> ExitCode {
+    eprintln!("keyfob: {}", f.message);
+    ExitCode::from(f.code)
+}
+
+async fn run(command: Command) -> Result<(), Failure> {
+    let kf = Keyfob::from_env()?;
+    match command {
+        Command::List { json } => commands::list::run(&kf, json),
+        Command::Token(args) => commands::token::run(&kf, &args, Format::Raw).await,
+        Command::Header(args) => commands::token::run(&kf, &args, Format::Header).await,
+        Command::Env { token, name } => commands::token::run(&kf, &token, Format::Env(name)).await,
+        Command::Link {
+            provider,
+            scopes,
+            no_browser,
+        } => {
+            commands::link::run(
+                &kf,
+                &provider,
+                scopes.as_deref().map(split_scopes),
+                no_browser,
+            )
+            .await
+        }
+        Command::Unlink { account } => commands::unlink::run(&kf, &account).await,
+        Command::Providers { json } => commands::providers::list(&kf, json),
+        Command::Provider(ProviderCommand::Add {
+            id,
+            issuer,
+            client_id,
+            name,
+            client_secret_stdin,
+            auth,
+            scopes,
+            params,
+            loopback,
+        }) => {
+            let args = commands::providers::AddArgs {
+                id,
+                issuer,
+                client_id,
+                name,
+                client_secret_stdin,
+                auth,
+                scopes,
+                params,
+                loopback,
+            };
+            commands::providers::add(&kf, args).await
+        }
+        Command::Provider(ProviderCommand::Remove { id }) => {
+            commands::providers::remove(&kf, &id).await
+        }
+        Command::Completions { .. } => unreachable!("handled before the runtime starts"),
+    }
+}

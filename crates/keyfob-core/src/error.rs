@@ -60,6 +60,9 @@ pub enum Error {
         code: String,
         description: Option<String>,
     },
+    /// Nobody completed the sign-in before the link expired.
+    #[error("the sign-in was not completed in time; start the link again")]
+    LinkTimedOut,
     /// No pending link has that id.
     #[error("no pending link with id {0} (it finished, expired or was cancelled)")]
     LinkNotFound(String),

@@ -9,6 +9,7 @@ pub mod error;
 pub mod exchange;
 pub mod http;
 pub mod identity;
+pub mod loopback;
 pub mod paths;
 pub mod provider;
 pub mod secret;
@@ -21,12 +22,13 @@ mod unlink;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 pub use crate::authorize::pending::{PendingLink, LINK_LIFETIME};
 pub use crate::callback::CallbackError;
 pub use crate::error::{Error, Result};
 pub use crate::link::{LinkOptions, LinkStart};
+pub use crate::loopback::LoopbackListener;
 pub use crate::manage::{OpenidProviderDraft, SecretUpdate};
 pub use crate::paths::Paths;
 pub use crate::provider::{ClientAuth, Provider, ProviderKind, RedirectMode};
@@ -46,7 +48,8 @@ use crate::store::secrets::SecretStore;
 #[derive(Debug)]
 pub struct Keyfob {
     paths: Paths,
-    http: Http,
+    // Built on first use: a cached token needs no HTTP client (nor its TLS roots).
+    http: OnceLock<Http>,
     secrets: SecretStore,
     accounts: AccountStore,
     providers: ProviderConfig,
@@ -59,7 +62,7 @@ impl Keyfob {
     /// Opens the profile at `paths`; nothing is read or created until it is used.
     pub fn open(paths: Paths) -> Self {
         Keyfob {
-            http: Http::new(),
+            http: OnceLock::new(),
             secrets: SecretStore::new(paths.keyring_service.clone()),
             accounts: AccountStore::new(paths.accounts_file()),
             providers: ProviderConfig::new(paths.providers_file()),
@@ -105,6 +108,10 @@ impl Keyfob {
         self.secrets.check_available().await
     }
 
+    fn http(&self) -> &Http {
+        self.http.get_or_init(Http::new)
+    }
+
     fn lock_path(&self, name: &str) -> PathBuf {
         self.paths.locks_dir().join(format!("{name}.lock"))
     }
@@ -148,7 +155,7 @@ mod send_tests {
         );
         let p: &'static Provider = Box::leak(Box::new(provider_sample()));
         let s: &'static Secret = Box::leak(Box::new(Secret::new("s")));
-        assert_send(crate::exchange::refresh(&kf.http, p, None, s));
+        assert_send(crate::exchange::refresh(kf.http(), p, None, s));
         assert_send(kf.client_secret(p));
     }
 

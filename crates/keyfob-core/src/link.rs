@@ -47,25 +47,21 @@ impl Keyfob {
     /// Starts linking an account at `provider_id`.
     pub async fn begin_link(&self, provider_id: &str, options: LinkOptions) -> Result<LinkStart> {
         let provider = self.provider(provider_id)?;
+        // A loopback redirect may be used with any provider that registered one (the CLI
+        // always does); the provider's mode is what the desktop app picks by default.
         let redirect_uri =
             match (provider.redirect, options.loopback_redirect) {
-                (RedirectMode::Scheme, None) => provider.scheme_redirect_uri(),
-                (RedirectMode::Loopback, Some(uri)) => {
+                (_, Some(uri)) => {
                     check_loopback_redirect(&provider, &uri)?;
                     uri
                 }
+                (RedirectMode::Scheme, None) => provider.scheme_redirect_uri(),
                 (RedirectMode::Loopback, None) => return Err(Error::ProviderInvalid {
                     provider: provider.id.clone(),
                     reason:
                         "it uses a loopback redirect, so a loopback listener must be opened first"
                             .into(),
                 }),
-                (RedirectMode::Scheme, Some(_)) => {
-                    return Err(Error::ProviderInvalid {
-                        provider: provider.id.clone(),
-                        reason: "it is set to the custom-scheme redirect, not loopback".into(),
-                    })
-                }
             };
         let scopes = options
             .scopes
@@ -192,7 +188,7 @@ impl Keyfob {
         };
         let client_secret = self.client_secret(&provider).await?;
         let tokens = exchange_code(
-            &self.http,
+            self.http(),
             &provider,
             client_secret.as_ref(),
             &code,
@@ -201,7 +197,7 @@ impl Keyfob {
         )
         .await?;
         let identity = establish(
-            &self.http,
+            self.http(),
             &provider,
             client_secret.as_ref(),
             &tokens,
@@ -302,12 +298,17 @@ impl Keyfob {
 }
 
 fn check_loopback_redirect(provider: &Provider, uri: &Url) -> Result<()> {
-    let ok = uri.scheme() == "http"
-        && matches!(uri.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
-            | matches!(uri.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback())
+    let loopback_ip = match uri.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        // RFC 8252 section 8.3: not "localhost", which a resolver may send elsewhere.
+        _ => false,
+    };
+    if uri.scheme() == "http"
+        && loopback_ip
         && uri.port().is_some()
-        && uri.path() == provider.redirect_path();
-    if ok {
+        && uri.path() == provider.redirect_path()
+    {
         Ok(())
     } else {
         Err(Error::ProviderInvalid {

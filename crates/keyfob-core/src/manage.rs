@@ -108,7 +108,7 @@ impl Keyfob {
 
     /// Reads an OpenID provider's discovery document, checked against `issuer`.
     pub async fn discover(&self, issuer: &str) -> Result<Discovered> {
-        discover(&self.http, issuer).await
+        discover(self.http(), issuer).await
     }
 
     /// Adds a custom OpenID provider from its issuer URL alone, through discovery.

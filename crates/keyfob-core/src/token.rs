@@ -30,12 +30,22 @@ pub struct FreshToken {
 impl Keyfob {
     /// An access token of `account_id` valid for at least `min_valid`, refreshing if needed.
     pub async fn access_token(&self, account_id: &str, min_valid: Duration) -> Result<FreshToken> {
-        let account = self.account(account_id)?;
-        ensure_usable(&account)?;
-        if valid_for(&account, min_valid) {
-            return self.cached(&account).await;
+        self.access_token_of(&self.account(account_id)?, min_valid)
+            .await
+    }
+
+    /// Same, for metadata the caller has just read: a cached token then costs no second
+    /// read of the accounts file (the CLI's hot path). A refresh re-reads under the lock.
+    pub async fn access_token_of(
+        &self,
+        account: &Account,
+        min_valid: Duration,
+    ) -> Result<FreshToken> {
+        ensure_usable(account)?;
+        if valid_for(account, min_valid) {
+            return self.cached(account).await;
         }
-        self.refresh_in_turn(account_id, Some((min_valid, account.access_expires_at)))
+        self.refresh_in_turn(&account.id, Some((min_valid, account.access_expires_at)))
             .await
     }
 
@@ -101,7 +111,7 @@ impl Keyfob {
         let provider = self.provider(&account.provider)?;
         let client_secret = self.client_secret(&provider).await?;
         let tokens = match refresh(
-            &self.http,
+            self.http(),
             &provider,
             client_secret.as_ref(),
             &refresh_token,
@@ -130,7 +140,7 @@ impl Keyfob {
         }
         if let (Some(id_token), ProviderKind::Openid) = (&tokens.id_token, provider.kind) {
             verify_refreshed_id_token(
-                &self.http,
+                self.http(),
                 &provider,
                 client_secret.as_ref(),
                 id_token,

@@ -55,7 +55,7 @@ impl Keyfob {
                     None => Revocation::Failed("no token was left in the keyring to revoke".into()),
                     Some(token) => match self.client_secret(&provider).await {
                         Ok(secret) => {
-                            match revoke(&self.http, &provider, secret.as_ref(), token).await {
+                            match revoke(self.http(), &provider, secret.as_ref(), token).await {
                                 Ok(()) => Revocation::Revoked,
                                 Err(e) => Revocation::Failed(e.to_string()),
                             }

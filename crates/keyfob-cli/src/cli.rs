@@ -1,0 +1,132 @@
+//! The command line, as clap sees it.
+
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::duration::parse_duration;
+
+/// Fresh OAuth access tokens for your API tools, from accounts linked with Keyfob.
+#[derive(Debug, Parser)]
+#[command(name = "keyfob", version, about, after_help = crate::exit::HELP)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List linked accounts (reads no secret)
+    List {
+        /// Print JSON instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print an access token, refreshing it first if it would expire soon
+    Token(TokenArgs),
+    /// Print an `Authorization: Bearer ...` header line
+    Header(TokenArgs),
+    /// Print a shell `export VAR=...` line holding the access token
+    Env {
+        #[command(flatten)]
+        token: TokenArgs,
+        /// Variable name [default: <PROVIDER>_TOKEN, e.g. GITHUB_TOKEN]
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Link an account: sign in in your browser, which returns to a one-time 127.0.0.1 listener
+    Link {
+        /// Provider id (see `keyfob providers`)
+        provider: String,
+        /// Scopes to ask for instead of the provider's defaults (space- or comma-separated)
+        #[arg(long)]
+        scopes: Option<String>,
+        /// Print the sign-in URL instead of opening the browser (to open it elsewhere)
+        #[arg(long)]
+        no_browser: bool,
+    },
+    /// Revoke an account's tokens at the provider and forget them here
+    Unlink {
+        /// Account: id, provider, provider:login or email
+        account: String,
+    },
+    /// List configured providers
+    Providers {
+        /// Print JSON instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add or remove a provider
+    #[command(subcommand)]
+    Provider(ProviderCommand),
+    /// Print a shell completion script
+    Completions {
+        /// Shell to generate for
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// Account: id, provider, provider:login or email
+    pub account: String,
+    /// Refresh first if the token would expire within this long (e.g. 60s, 5m, 1h)
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub min_valid: Duration,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProviderCommand {
+    /// Add an OpenID Connect provider from its issuer URL (endpoints come from discovery)
+    Add {
+        /// Short id: a-z, 0-9 and '-'; used in the redirect URI /oauth/<id>
+        id: String,
+        /// Issuer URL, exactly as the provider names itself
+        #[arg(long)]
+        issuer: String,
+        /// The client id you registered
+        #[arg(long)]
+        client_id: String,
+        /// Display name [default: the id]
+        #[arg(long)]
+        name: Option<String>,
+        /// Read the client secret from standard input (it goes to the keyring)
+        #[arg(long)]
+        client_secret_stdin: bool,
+        /// Client authentication at the token endpoint [default: basic with a secret, else none]
+        #[arg(long, value_enum)]
+        auth: Option<AuthArg>,
+        /// Default scopes (space- or comma-separated) [default: openid email profile]
+        #[arg(long)]
+        scopes: Option<String>,
+        /// Extra authorization parameter, e.g. --param prompt=consent (repeatable)
+        #[arg(long = "param", value_name = "KEY=VALUE")]
+        params: Vec<String>,
+        /// Use a loopback redirect in the desktop app instead of the dev.keyfob.app: scheme
+        #[arg(long)]
+        loopback: bool,
+    },
+    /// Remove a provider (refused while accounts use it)
+    Remove {
+        /// Provider id
+        id: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum AuthArg {
+    /// HTTP Basic client_id:client_secret
+    Basic,
+    /// client_id and client_secret in the form body
+    Post,
+    /// Public client (PKCE only)
+    None,
+}
+
+/// Splits a scope list given with spaces or commas.
+pub fn split_scopes(text: &str) -> Vec<String> {
+    text.split([' ', ','])
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
+}

@@ -1,0 +1,83 @@
+//! `keyfob token`, `header` and `env`: the hot path. One metadata read, one keyring read,
+//! no network while the cached token is valid for `--min-valid`.
+
+use std::io::Write;
+
+use keyfob_core::{Keyfob, Secret};
+
+use crate::cli::TokenArgs;
+use crate::exit::{Failure, OTHER};
+use crate::selector::select;
+
+/// How the token is printed.
+pub enum Format {
+    /// The bare token.
+    Raw,
+    /// `Authorization: Bearer <token>`.
+    Header,
+    /// `export NAME='<token>'`.
+    Env(Option<String>),
+}
+
+/// Prints a fresh access token of the selected account.
+pub async fn run(kf: &Keyfob, args: &TokenArgs, format: Format) -> Result<(), Failure> {
+    let accounts = kf.accounts()?;
+    let account = select(&accounts, &args.account)?;
+    let fresh = kf.access_token_of(account, args.min_valid).await?;
+    let line = match format {
+        Format::Raw => fresh.token.expose().to_string(),
+        Format::Header => format!("Authorization: Bearer {}", fresh.token.expose()),
+        Format::Env(name) => {
+            let name = name.unwrap_or_else(|| default_variable(&account.provider));
+            check_variable(&name)?;
+            format!("export {name}={}", shell_quote(&fresh.token))
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    // One write: a reader never sees half a token.
+    out.write_all(format!("{line}\n").as_bytes())
+        .and_then(|_| out.flush())
+        .map_err(|e| Failure::new(OTHER, format!("cannot write the token: {e}")))
+}
+
+fn default_variable(provider: &str) -> String {
+    format!("{}_TOKEN", provider.to_ascii_uppercase().replace('-', "_"))
+}
+
+fn check_variable(name: &str) -> Result<(), Failure> {
+    let ok = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(Failure::new(
+            crate::exit::USAGE,
+            format!("'{name}' is not a shell variable name"),
+        ))
+    }
+}
+
+fn shell_quote(token: &Secret) -> String {
+    format!("'{}'", token.expose().replace('\'', r"'\''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_lines_are_safe_for_sh() {
+        assert_eq!(default_variable("github"), "GITHUB_TOKEN");
+        assert_eq!(default_variable("my-idp"), "MY_IDP_TOKEN");
+        assert!(check_variable("GH_TOKEN").is_ok());
+        assert!(
+            check_variable("1X").is_err()
+                && check_variable("A-B").is_err()
+                && check_variable("").is_err()
+        );
+        assert_eq!(shell_quote(&Secret::new("ab'c")), r"'ab'\''c'");
+    }
+}

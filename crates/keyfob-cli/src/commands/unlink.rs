@@ -1,0 +1,30 @@
+//! `keyfob unlink`: revoke at the provider, forget here.
+
+use keyfob_core::{Keyfob, Revocation};
+
+use crate::exit::Failure;
+use crate::selector::select;
+
+/// Unlinks the selected account and says what the provider did.
+pub async fn run(kf: &Keyfob, selector: &str) -> Result<(), Failure> {
+    let accounts = kf.accounts()?;
+    let account = select(&accounts, selector)?;
+    let provider = kf
+        .provider(&account.provider)
+        .map(|p| p.name)
+        .unwrap_or_else(|_| account.provider.clone());
+    let report = kf.unlink(&account.id).await?;
+    let who = &report.account.display_name;
+    match report.revocation {
+        Revocation::Revoked => eprintln!("Unlinked {who}; {provider} revoked its tokens."),
+        Revocation::NotSupported => eprintln!(
+            "Unlinked {who} and deleted its tokens here. {provider} offers no way to revoke them from \
+             Keyfob: they stay valid until they expire or you revoke Keyfob's access in your {provider} settings."
+        ),
+        Revocation::Failed(reason) => eprintln!(
+            "Unlinked {who} and deleted its tokens here, but {provider} could not revoke them ({reason}). \
+             Revoke Keyfob's access in your {provider} settings to be sure."
+        ),
+    }
+    Ok(())
+}

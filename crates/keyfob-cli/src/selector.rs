@@ -1,0 +1,141 @@
+//! `<account>` arguments: an account id, `provider`, `provider:login` or an email address.
+
+use keyfob_core::Account;
+
+use crate::exit::{Failure, NOT_FOUND};
+
+/// Finds the one account `selector` names, or explains why it names none or several.
+pub fn select<'a>(accounts: &'a [Account], selector: &str) -> Result<&'a Account, Failure> {
+    let rules: [&dyn Fn(&Account) -> bool; 4] = [
+        &|a| a.id == selector,
+        &|a| match selector.split_once(':') {
+            Some((provider, who)) => a.provider == provider && names(a, who),
+            None => false,
+        },
+        &|a| names(a, selector),
+        &|a| a.provider == selector,
+    ];
+    for rule in rules {
+        let found: Vec<&Account> = accounts.iter().filter(|a| rule(a)).collect();
+        match found.as_slice() {
+            [] => continue,
+            [one] => return Ok(one),
+            many => {
+                return Err(Failure::new(
+                    NOT_FOUND,
+                    format!(
+                        "'{selector}' matches {} accounts; name one of:\n{}",
+                        many.len(),
+                        candidates(many)
+                    ),
+                ))
+            }
+        }
+    }
+    let message = if accounts.is_empty() {
+        format!("no account '{selector}': no account is linked yet (see `keyfob link --help`)")
+    } else {
+        let all: Vec<&Account> = accounts.iter().collect();
+        format!(
+            "no account '{selector}'; linked accounts:\n{}",
+            candidates(&all)
+        )
+    };
+    Err(Failure::new(NOT_FOUND, message))
+}
+
+fn names(a: &Account, who: &str) -> bool {
+    a.login.as_deref() == Some(who)
+        || a.email
+            .as_deref()
+            .is_some_and(|e| e.eq_ignore_ascii_case(who))
+        || a.display_name.eq_ignore_ascii_case(who)
+}
+
+fn candidates(accounts: &[&Account]) -> String {
+    accounts
+        .iter()
+        .map(|a| {
+            format!(
+                "  {:<24} {}:{}",
+                a.id,
+                a.provider,
+                a.login.as_deref().unwrap_or(&a.display_name)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keyfob_core::AccountStatus;
+
+    fn account(id: &str, provider: &str, login: &str, email: Option<&str>) -> Account {
+        Account {
+            id: id.into(),
+            provider: provider.into(),
+            issuer: format!("https://{provider}"),
+            subject: id.into(),
+            display_name: email.unwrap_or(login).into(),
+            email: email.map(String::from),
+            login: Some(login.into()),
+            scopes: vec![],
+            access_expires_at: None,
+            has_refresh_token: false,
+            refresh_expires_at: None,
+            linked_at: time::OffsetDateTime::UNIX_EPOCH,
+            refreshed_at: None,
+            status: AccountStatus::Ok,
+        }
+    }
+
+    fn accounts() -> Vec<Account> {
+        vec![
+            account("github-1", "github", "octocat", None),
+            account("google-1", "google", "ann", Some("ann@example.com")),
+            account("google-2", "google", "bob", Some("bob@example.com")),
+        ]
+    }
+
+    #[test]
+    fn selects_by_id_provider_login_and_email() {
+        let all = accounts();
+        assert_eq!(select(&all, "google-2").unwrap().id, "google-2");
+        assert_eq!(select(&all, "github").unwrap().id, "github-1");
+        assert_eq!(select(&all, "github:octocat").unwrap().id, "github-1");
+        assert_eq!(select(&all, "google:bob").unwrap().id, "google-2");
+        assert_eq!(
+            select(&all, "google:ann@example.com").unwrap().id,
+            "google-1"
+        );
+        assert_eq!(select(&all, "ANN@example.com").unwrap().id, "google-1");
+    }
+
+    #[test]
+    fn ambiguous_and_unknown_selectors_list_candidates() {
+        let all = accounts();
+        let err = select(&all, "google").unwrap_err();
+        assert_eq!(err.code, NOT_FOUND);
+        assert!(
+            err.message.contains("matches 2 accounts")
+                && err.message.contains("google-1")
+                && err.message.contains("google-2"),
+            "{}",
+            err.message
+        );
+        let err = select(&all, "gitlab").unwrap_err();
+        assert!(
+            err.message.contains("no account 'gitlab'") && err.message.contains("github-1"),
+            "{}",
+            err.message
+        );
+        let err = select(&[], "x").unwrap_err();
+        assert!(
+            err.message.contains("no account is linked yet"),
+            "{}",
+            err.message
+        );
+    }
+}

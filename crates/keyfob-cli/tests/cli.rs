@@ -1,0 +1,402 @@
+//! The `keyfob` binary against the real local provider and the real Secret Service.
+
+use std::path::Path;
+use std::process::{Output, Stdio};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use keyfob_testkit::{Browser, Consent, Idp};
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+
+const KEYFOB: &str = env!("CARGO_BIN_EXE_keyfob");
+
+struct World {
+    idp: Idp,
+    home: tempfile::TempDir,
+}
+
+impl World {
+    async fn start(config: Value) -> Result<World> {
+        let w = World {
+            idp: Idp::start_with(config).await?,
+            home: tempfile::tempdir()?,
+        };
+        let out = w
+            .run(&[
+                "provider",
+                "add",
+                "local",
+                "--issuer",
+                w.idp.issuer(),
+                "--client-id",
+                keyfob_testkit::NATIVE_CLIENT_ID,
+                "--scopes",
+                "openid email profile offline_access",
+                "--param",
+                "prompt=consent",
+                "--name",
+                "Local IdP",
+            ])
+            .await?;
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(w)
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(KEYFOB);
+        c.args(args)
+            .env("KEYFOB_HOME", self.home.path())
+            .env_remove("BROWSER")
+            .kill_on_drop(true);
+        c
+    }
+
+    async fn run(&self, args: &[&str]) -> Result<Output> {
+        Ok(self.command(args).stdin(Stdio::null()).output().await?)
+    }
+
+    /// `keyfob link --no-browser`, with the scripted browser signing in as `login`.
+    async fn link(&self, login: &str, consent: Consent) -> Result<Output> {
+        let mut child = self
+            .command(&["link", "local", "--no-browser"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
+        let mut seen = String::new();
+        let url = loop {
+            let line = stderr
+                .next_line()
+                .await?
+                .with_context(|| format!("no URL in: {seen}"))?;
+            seen.push_str(&line);
+            if let Some(url) = line.trim().strip_prefix("http") {
+                break format!("http{url}");
+            }
+        };
+        let redirect = Browser::new().authorize(&url, login, consent).await?;
+        let (status, page) = Browser::new().deliver(&redirect).await?;
+        let mut rest = String::new();
+        while let Some(line) = stderr.next_line().await? {
+            rest.push_str(&line);
+            rest.push('\n');
+        }
+        let mut out = child.wait_with_output().await?;
+        out.stderr = format!("{seen}\n{rest}\nPAGE {status}: {page}").into_bytes();
+        Ok(out)
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn link_list_token_header_env_and_unlink() -> Result<()> {
+    let w = World::start(json!({})).await?;
+    let out = w.link("alice", Consent::Approve).await?;
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("PAGE 200") && stderr.contains("alice@example.test is linked"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("Linked alice@example.test at Local IdP"),
+        "{stderr}"
+    );
+    let id = text(&out.stdout).trim().to_string();
+    assert!(id.starts_with("local-"), "stdout is the account id: {id}");
+
+    let list = w.run(&["list", "--json"]).await?;
+    let accounts: Value = serde_json::from_slice(&list.stdout)?;
+    assert_eq!(accounts[0]["id"], id.as_str());
+    assert_eq!(accounts[0]["display_name"], "alice@example.test");
+    let table = text(&w.run(&["list"]).await?.stdout);
+    assert!(
+        table.starts_with("ID")
+            && table.contains("alice@example.test")
+            && table.contains("in 59 min"),
+        "{table}"
+    );
+
+    // Data on stdout only, ending in a newline; the provider accepts the token.
+    let before = w.idp.stats().await?.token.total();
+    let token = w.run(&["token", "alice@example.test"]).await?;
+    assert!(
+        token.status.success() && token.stderr.is_empty(),
+        "{}",
+        text(&token.stderr)
+    );
+    let token = text(&token.stdout);
+    assert!(token.ends_with('\n') && token.trim().lines().count() == 1);
+    let token = token.trim().to_string();
+    assert!(w.idp.is_active(&token).await?);
+    assert_eq!(
+        w.idp.stats().await?.token.total(),
+        before,
+        "a cached token needs no network"
+    );
+
+    let header = text(&w.run(&["header", "local"]).await?.stdout);
+    assert_eq!(header, format!("Authorization: Bearer {token}\n"));
+    let env = text(&w.run(&["env", "local:alice"]).await?.stdout);
+    assert_eq!(env, format!("export LOCAL_TOKEN='{token}'\n"));
+    let env = text(&w.run(&["env", &id, "--name", "API_TOKEN"]).await?.stdout);
+    assert!(env.starts_with("export API_TOKEN='"));
+
+    // --min-valid beyond the token's life forces a refresh.
+    let fresh = w.run(&["token", &id, "--min-valid", "2h"]).await?;
+    assert!(fresh.status.success(), "{}", text(&fresh.stderr));
+    assert_ne!(text(&fresh.stdout).trim(), token);
+    assert_eq!(w.idp.stats().await?.token.refresh_token, 1);
+
+    let unlink = w.run(&["unlink", &id]).await?;
+    assert!(unlink.status.success());
+    assert!(
+        text(&unlink.stderr).contains("revoked its tokens"),
+        "{}",
+        text(&unlink.stderr)
+    );
+    assert_eq!(w.idp.stats().await?.revocation, 1);
+    let empty: Value = serde_json::from_slice(&w.run(&["list", "--json"]).await?.stdout)?;
+    assert_eq!(empty, json!([]));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn link_opens_the_browser_named_by_the_browser_variable() -> Result<()> {
+    let w = World::start(json!({})).await?;
+    // $BROWSER is a script that runs this test binary as the browser.
+    let script = w.home.path().join("browser.sh");
+    let log = w.home.path().join("browser.log");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nKEYFOB_TEST_BROWSER_URL=\"$1\" exec '{}' browser_process --exact --nocapture >'{}' 2>&1\n",
+            std::env::current_exe()?.display(),
+            log.display()
+        ),
+    )?;
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
+
+    let out = tokio::time::timeout(
+        Duration::from_secs(60),
+        w.command(&["link", "local"])
+            .env("BROWSER", &script)
+            .stdin(Stdio::null())
+            .output(),
+    )
+    .await??;
+    let log = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        out.status.success(),
+        "{}\nbrowser: {log}",
+        text(&out.stderr)
+    );
+    assert!(
+        !text(&out.stderr).contains("http://"),
+        "the URL is not printed when the browser opened"
+    );
+    assert!(log.contains("PAGE 200"), "{log}");
+    assert_eq!(
+        w.run(&["list", "--json"])
+            .await
+            .map(|o| serde_json::from_slice::<Value>(&o.stdout))??[0]["subject"],
+        "browser-user"
+    );
+    Ok(())
+}
+
+/// Not a test on its own: the "system browser" of the test above.
+#[tokio::test(flavor = "multi_thread")]
+async fn browser_process() -> Result<()> {
+    let Ok(url) = std::env::var("KEYFOB_TEST_BROWSER_URL") else {
+        return Ok(());
+    };
+    let browser = Browser::new();
+    let redirect = browser
+        .authorize(&url, "browser-user", Consent::Approve)
+        .await?;
+    let (status, _) = browser.deliver(&redirect).await?;
+    println!("PAGE {status}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn exit_codes_are_distinct_and_messages_go_to_stderr() -> Result<()> {
+    let w = World::start(json!({})).await?;
+    let code = |o: &Output| o.status.code().unwrap();
+
+    // 2: usage.
+    let o = w.run(&["token", "x", "--min-valid", "soon"]).await?;
+    assert_eq!(code(&o), 2);
+
+    // 3: not found, listing candidates.
+    let o = w.run(&["token", "nobody"]).await?;
+    assert_eq!(code(&o), 3);
+    assert!(text(&o.stderr).contains("no account is linked yet") && o.stdout.is_empty());
+    assert!(w.link("alice", Consent::Approve).await?.status.success());
+    assert!(w.link("bob", Consent::Approve).await?.status.success());
+    let o = w.run(&["env", "local:alice", "--name", "1BAD"]).await?;
+    assert_eq!(code(&o), 2);
+    assert!(o.stdout.is_empty(), "no token printed on a usage error");
+    let o = w.run(&["token", "local"]).await?;
+    assert_eq!(code(&o), 3);
+    assert!(
+        text(&o.stderr).contains("matches 2 accounts"),
+        "{}",
+        text(&o.stderr)
+    );
+    let o = w.run(&["token", "carol@example.test"]).await?;
+    assert_eq!(code(&o), 3);
+    assert!(text(&o.stderr).contains("local:alice") && text(&o.stderr).contains("local:bob"));
+    let o = w.run(&["link", "nowhere", "--no-browser"]).await?;
+    assert_eq!(code(&o), 3);
+
+    // 5: provider errors, with the stored token untouched.
+    w.idp.fail_next("token", "status503", 1).await?;
+    let o = w
+        .run(&["token", "local:alice", "--min-valid", "2h"])
+        .await?;
+    assert_eq!(code(&o), 5, "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("HTTP 503"));
+
+    // 4: the grant is gone.
+    let bob = w.run(&["token", "local:bob"]).await?;
+    let accounts: Value = serde_json::from_slice(&w.run(&["list", "--json"]).await?.stdout)?;
+    let bob_id = accounts
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["subject"] == "bob")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(bob.status.success());
+    revoke_grant(&w, &bob_id).await?;
+    let o = w.run(&["token", "local:bob", "--min-valid", "2h"]).await?;
+    assert_eq!(code(&o), 4, "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("linked again"));
+    let table = text(&w.run(&["list"]).await?.stdout);
+    assert!(table.contains("needs re-link"), "{table}");
+
+    // 7: the user said no.
+    let o = w.link("carol", Consent::Deny).await?;
+    assert_eq!(code(&o), 7, "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("access_denied"));
+
+    // 6: no keyring.
+    let o = w
+        .command(&["token", "local:alice"])
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
+        .output()
+        .await?;
+    assert_eq!(code(&o), 6, "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("keyring is not available"));
+    Ok(())
+}
+
+/// Revokes an account's refresh token at the provider, as a user would in its settings.
+async fn revoke_grant(w: &World, account_id: &str) -> Result<()> {
+    let paths = keyfob_core::Paths::under(w.home.path());
+    let store = keyfob_core::store::secrets::SecretStore::new(paths.keyring_service);
+    let refresh = store
+        .get(keyfob_core::store::secrets::SecretKey::RefreshToken(
+            account_id.to_string(),
+        ))
+        .await?
+        .context("refresh token")?;
+    reqwest_form(&w.idp.revocation_endpoint(), refresh.expose()).await
+}
+
+async fn reqwest_form(url: &str, token: &str) -> Result<()> {
+    let response = reqwest::Client::new()
+        .post(url)
+        .form(&[
+            ("token", token),
+            ("client_id", keyfob_testkit::NATIVE_CLIENT_ID),
+        ])
+        .send()
+        .await?;
+    anyhow::ensure!(
+        response.status().is_success(),
+        "revocation: {}",
+        response.status()
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_token_processes_refresh_once() -> Result<()> {
+    let w = World::start(json!({"ttl": {"AccessToken": 1, "RefreshedAccessToken": 3600}})).await?;
+    assert!(w.link("alice", Consent::Approve).await?.status.success());
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let before = w.idp.stats().await?.token.refresh_token;
+    // 20 processes at once, each with its own runtime, keyring connection and file lock.
+    let runs: Vec<_> = (0..20)
+        .map(|_| {
+            let mut command = w.command(&["token", "local"]);
+            tokio::spawn(async move { command.stdin(Stdio::null()).output().await })
+        })
+        .collect();
+    let mut tokens = Vec::new();
+    for run in runs {
+        let out = run.await??;
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        tokens.push(text(&out.stdout));
+    }
+    tokens.sort();
+    tokens.dedup();
+    assert_eq!(tokens.len(), 1);
+    assert_eq!(w.idp.stats().await?.token.refresh_token - before, 1);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn providers_and_completions() -> Result<()> {
+    let w = World::start(json!({})).await?;
+    let list: Value = serde_json::from_slice(&w.run(&["providers", "--json"]).await?.stdout)?;
+    assert_eq!(list[0]["id"], "local");
+    assert_eq!(list[0]["issuer"], w.idp.issuer());
+    let table = text(&w.run(&["providers"]).await?.stdout);
+    assert!(table.contains("Local IdP") && table.contains("openid"));
+    let dup = w
+        .run(&[
+            "provider",
+            "add",
+            "local",
+            "--issuer",
+            w.idp.issuer(),
+            "--client-id",
+            "x",
+        ])
+        .await?;
+    assert_eq!(dup.status.code(), Some(2));
+    let bad = w
+        .run(&[
+            "provider",
+            "add",
+            "bad",
+            "--issuer",
+            &format!("{}/", w.idp.issuer()),
+            "--client-id",
+            "x",
+        ])
+        .await?;
+    assert_eq!(bad.status.code(), Some(5), "{}", text(&bad.stderr));
+    assert!(text(&bad.stderr).contains("RFC 8414"));
+    let completions = w.run(&["completions", "bash"]).await?;
+    assert!(completions.status.success() && text(&completions.stdout).contains("keyfob"));
+    let version = w.run(&["--version"]).await?;
+    assert!(text(&version.stdout).starts_with("keyfob "));
+    assert!(Path::new(KEYFOB).exists());
+    Ok(())
+}

@@ -1,0 +1,274 @@
+//! The loopback redirect (RFC 8252 sections 7.3 and 8.3): a listener on 127.0.0.1 with an
+//! ephemeral port, open only for one link, that accepts only the exact redirect path, answers
+//! the browser with a small page, and closes after one valid callback or at the deadline.
+
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use url::Url;
+
+use crate::error::{Error, Result};
+use crate::link::{LinkOptions, LinkStart};
+use crate::provider::Provider;
+use crate::store::accounts::Account;
+use crate::Keyfob;
+
+/// Longest request head read from the browser.
+const MAX_REQUEST: usize = 16 * 1024;
+/// How long one connection may take to send its request (browsers open idle preconnects).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A listener waiting for one link's redirect.
+#[derive(Debug)]
+pub struct LoopbackListener {
+    listener: TcpListener,
+    redirect_uri: Url,
+}
+
+impl LoopbackListener {
+    /// Listens on `127.0.0.1:<ephemeral>` for `provider`'s redirect path.
+    pub async fn bind(provider: &Provider) -> Result<Self> {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .await
+            .map_err(|e| Error::io("127.0.0.1 (loopback listener)", e))?;
+        let port = listener
+            .local_addr()
+            .map_err(|e| Error::io("127.0.0.1 (loopback listener)", e))?
+            .port();
+        let redirect_uri = Url::parse(&format!(
+            "http://127.0.0.1:{port}{}",
+            provider.redirect_path()
+        ))
+        .expect("valid loopback URI");
+        Ok(LoopbackListener {
+            listener,
+            redirect_uri,
+        })
+    }
+
+    /// The redirect URI to send in the authorization request.
+    pub fn redirect_uri(&self) -> &Url {
+        &self.redirect_uri
+    }
+
+    /// Serves the browser until the link completes, fails, or expires; then closes.
+    /// Requests that fail validation (a forged or stale callback) are refused with a page
+    /// and the listener keeps waiting for the genuine one. Drop the future to cancel.
+    pub async fn complete(self, kf: &Keyfob, start: &LinkStart) -> Result<Account> {
+        let (tx, mut rx) = mpsc::channel::<(String, TcpStream)>(8);
+        let deadline = tokio::time::Instant::now()
+            + Duration::try_from(start.expires_at - time::OffsetDateTime::now_utc())
+                .unwrap_or_default();
+        loop {
+            tokio::select! {
+                accepted = self.listener.accept() => {
+                    if let Ok((stream, _)) = accepted {
+                        let tx = tx.clone();
+                        tokio::spawn(async move {
+                            if let Ok(Ok((target, stream))) = tokio::time::timeout(REQUEST_TIMEOUT, read_request(stream)).await {
+                                let _ = tx.send((target, stream)).await;
+                            }
+                        });
+                    }
+                }
+                Some((target, mut stream)) = rx.recv() => {
+                    match self.handle(kf, &target).await {
+                        Handled::Done(result, page) => {
+                            let _ = respond(&mut stream, &page).await;
+                            return *result;
+                        }
+                        Handled::KeepWaiting(page) => {
+                            let _ = respond(&mut stream, &page).await;
+                        }
+                    }
+                }
+                _ = tokio::time::sleep_until(deadline) => {
+                    let _ = kf.cancel_link(&start.link_id).await;
+                    return Err(Error::LinkTimedOut);
+                }
+            }
+        }
+    }
+
+    async fn handle(&self, kf: &Keyfob, target: &str) -> Handled {
+        let (method, target) = target.split_once(' ').unwrap_or(("", target));
+        if method != "GET" {
+            return Handled::KeepWaiting(Page::new(
+                405,
+                "Not allowed",
+                "Keyfob only accepts the browser's redirect here.",
+            ));
+        }
+        let path = target.split('?').next().unwrap_or("");
+        if path.trim_end_matches('/') != self.redirect_uri.path() {
+            return Handled::KeepWaiting(Page::new(404, "Not found", "Nothing here."));
+        }
+        let origin = self.redirect_uri.origin().ascii_serialization();
+        match kf.complete_link(&format!("{origin}{target}")).await {
+            Ok(account) => {
+                let text = format!(
+                    "{} is linked. You can close this tab and go back to Keyfob.",
+                    account.display_name
+                );
+                Handled::Done(
+                    Box::new(Ok(account)),
+                    Page::new(200, "Account linked", &text),
+                )
+            }
+            Err(Error::Callback(refusal)) => Handled::KeepWaiting(Page::new(
+                400,
+                "Sign-in response refused",
+                &format!("Keyfob {refusal}. If you were signing in, start again from Keyfob."),
+            )),
+            Err(e) => {
+                let page = Page::new(
+                    400,
+                    "Account not linked",
+                    &format!("{e}. Go back to Keyfob to try again."),
+                );
+                Handled::Done(Box::new(Err(e)), page)
+            }
+        }
+    }
+}
+
+impl Keyfob {
+    /// Starts a link that comes back over a loopback redirect: open the URL, then
+    /// `listener.complete(...)`.
+    pub async fn begin_loopback_link(
+        &self,
+        provider_id: &str,
+        scopes: Option<Vec<String>>,
+    ) -> Result<(LinkStart, LoopbackListener)> {
+        let provider = self.provider(provider_id)?;
+        let listener = LoopbackListener::bind(&provider).await?;
+        let options = LinkOptions {
+            scopes,
+            loopback_redirect: Some(listener.redirect_uri().clone()),
+        };
+        let start = self.begin_link(provider_id, options).await?;
+        Ok((start, listener))
+    }
+}
+
+enum Handled {
+    Done(Box<Result<Account>>, Page),
+    KeepWaiting(Page),
+}
+
+/// A small self-contained HTML answer for the browser tab.
+struct Page {
+    status: u16,
+    title: &'static str,
+    text: String,
+}
+
+impl Page {
+    fn new(status: u16, title: &'static str, text: &str) -> Self {
+        Page {
+            status,
+            title,
+            text: text.to_string(),
+        }
+    }
+
+    fn html(&self) -> String {
+        let mark = if self.status == 200 { "&#10003;" } else { "!" };
+        let tone = if self.status == 200 {
+            "#1a7f37"
+        } else {
+            "#b42318"
+        };
+        format!(
+            "<!doctype html><html lang=en><meta charset=utf-8><meta name=viewport content=\"width=device-width\">\
+<title>Keyfob: {title}</title><style>body{{font:16px/1.5 system-ui,sans-serif;display:grid;place-items:center;\
+min-height:90vh;margin:0;background:#f6f7f9;color:#1f2328}}main{{max-width:30rem;padding:2rem;background:#fff;\
+border-radius:12px;box-shadow:0 1px 3px #0002}}b{{display:inline-grid;place-items:center;width:2rem;height:2rem;\
+border-radius:50%;color:#fff;background:{tone}}}@media(prefers-color-scheme:dark){{body{{background:#0d1117;\
+color:#e6edf3}}main{{background:#161b22}}}}</style><main><p><b>{mark}</b></p><h1>{title}</h1><p>{text}</p></main></html>",
+            title = self.title,
+            text = escape_html(&self.text),
+        )
+    }
+}
+
+fn escape_html(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '<' => "&lt;".to_string(),
+            '>' => "&gt;".to_string(),
+            '&' => "&amp;".to_string(),
+            '"' => "&quot;".to_string(),
+            '\'' => "&#39;".to_string(),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
+/// Reads the request head; returns "METHOD target".
+async fn read_request(mut stream: TcpStream) -> std::io::Result<(String, TcpStream)> {
+    let mut head = Vec::new();
+    let mut buf = [0u8; 2048];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = stream.read(&mut buf).await?;
+        if n == 0 || head.len() + n > MAX_REQUEST {
+            return Err(std::io::ErrorKind::InvalidData.into());
+        }
+        head.extend_from_slice(&buf[..n]);
+    }
+    let line = head.split(|b| *b == b'\n').next().unwrap_or_default();
+    let line = String::from_utf8_lossy(line);
+    let mut parts = line.split_whitespace();
+    let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    Ok((format!("{method} {target}"), stream))
+}
+
+async fn respond(stream: &mut TcpStream, page: &Page) -> std::io::Result<()> {
+    let body = page.html();
+    let reason = match page.status {
+        200 => "OK",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        _ => "Bad Request",
+    };
+    // no-referrer: the page's own URL carries the code.
+    let head = format!(
+        "HTTP/1.1 {} {reason}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\n\
+Cache-Control: no-store\r\nReferrer-Policy: no-referrer\r\n\
+Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'\r\nConnection: close\r\n\r\n",
+        page.status,
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await?;
+    stream.write_all(body.as_bytes()).await?;
+    stream.shutdown().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_escape_untrusted_text() {
+        let page = Page::new(400, "Account not linked", "<script>alert(1)</script> & 'x'");
+        let html = page.html();
+        assert!(!html.contains("<script>"));
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; &#39;x&#39;"));
+    }
+
+    #[tokio::test]
+    async fn binds_an_ephemeral_port_on_127_0_0_1_with_the_providers_path() {
+        let a = LoopbackListener::bind(&crate::provider::tests::sample())
+            .await
+            .unwrap();
+        let b = LoopbackListener::bind(&crate::provider::tests::sample())
+            .await
+            .unwrap();
+        assert_eq!(a.redirect_uri().host_str(), Some("127.0.0.1"));
+        assert_eq!(a.redirect_uri().path(), "/oauth/local");
+        assert_ne!(a.redirect_uri().port(), b.redirect_uri().port());
+    }
+}

@@ -1,0 +1,102 @@
+//! Loopback redirects (RFC 8252 7.3, 8.3) against the real provider: one listener per link,
+//! exact path, forged requests refused while it keeps waiting, closed afterwards.
+
+mod common;
+
+use std::time::Duration;
+
+use common::World;
+use keyfob_core::{Error, Keyfob, Paths};
+use keyfob_testkit::Consent;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn links_through_a_loopback_redirect_and_closes_the_port() -> anyhow::Result<()> {
+    let w = World::start().await?;
+    let (start, listener) = w.kf.begin_loopback_link("local", None).await?;
+    let redirect = listener.redirect_uri().clone();
+    assert_eq!(redirect.host_str(), Some("127.0.0.1"));
+    assert_eq!(redirect.path(), "/oauth/local");
+    assert!(start
+        .authorization_url
+        .query_pairs()
+        .any(|(k, v)| k == "redirect_uri" && v == redirect.as_str()));
+
+    let browser = async {
+        let callback = w
+            .browser
+            .authorize(start.authorization_url.as_str(), "alice", Consent::Approve)
+            .await?;
+        assert!(callback.starts_with(redirect.as_str()), "{callback}");
+        let origin = format!("http://127.0.0.1:{}", redirect.port().unwrap());
+
+        // A local process guessing at the listener gets refused pages; the link goes on.
+        let (status, body) = w
+            .browser
+            .deliver(&format!("{origin}/oauth/local?code=x&state=forged"))
+            .await?;
+        assert_eq!(status, 400);
+        assert!(
+            body.contains("refused a callback whose state matches no link"),
+            "{body}"
+        );
+        let (status, _) = w.browser.deliver(&format!("{origin}/favicon.ico")).await?;
+        assert_eq!(status, 404);
+
+        let (status, body) = w.browser.deliver(&callback).await?;
+        assert_eq!(status, 200, "{body}");
+        assert!(body.contains("alice@example.test is linked"), "{body}");
+        anyhow::Ok(origin)
+    };
+    let (account, origin) = tokio::join!(listener.complete(&w.kf, &start), browser);
+    let (account, origin) = (account?, origin?);
+    assert_eq!(account.subject, "alice");
+    assert_eq!(w.kf.accounts()?.len(), 1);
+    // Closed after one valid callback.
+    assert!(
+        tokio::net::TcpStream::connect(origin.trim_start_matches("http://"))
+            .await
+            .is_err()
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_denial_is_shown_in_the_tab_and_ends_the_link() -> anyhow::Result<()> {
+    let w = World::start().await?;
+    let (start, listener) = w.kf.begin_loopback_link("local", None).await?;
+    let browser = async {
+        let callback = w
+            .browser
+            .authorize(start.authorization_url.as_str(), "alice", Consent::Deny)
+            .await?;
+        w.browser.deliver(&callback).await
+    };
+    let (result, page) = tokio::join!(listener.complete(&w.kf, &start), browser);
+    assert!(matches!(result, Err(Error::AuthorizationDenied { .. })));
+    let (status, body) = page?;
+    assert_eq!(status, 400);
+    assert!(
+        body.contains("access_denied") && body.contains("Account not linked"),
+        "{body}"
+    );
+    assert!(w.kf.accounts()?.is_empty());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unanswered_link_times_out_and_is_cancelled() -> anyhow::Result<()> {
+    let w = World::start().await?;
+    let short =
+        Keyfob::open(Paths::under(w.home.path())).with_link_lifetime(Duration::from_secs(1));
+    let (start, listener) = short.begin_loopback_link("local", None).await?;
+    let port = listener.redirect_uri().port().unwrap();
+    assert!(matches!(
+        listener.complete(&short, &start).await,
+        Err(Error::LinkTimedOut)
+    ));
+    assert!(short.pending_links()?.is_empty());
+    assert!(tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err());
+    Ok(())
+}

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# The body of scripts/bench.sh, run inside the private keyring session it sets up.
+set -euo pipefail
+runs=$1
+root=$(pwd)
+keyfob="$root/target/release/keyfob"
+browser="$root/target/release/examples/browser"
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+# start_idp NAME CONFIG_JSON -> sets $issuer
+start_idp() {
+  echo "$2" > "$work/$1.json"
+  IDP_IGNORE_STDIN=1 node tests/idp/server.mjs "$work/$1.json" > "$work/$1.ready" 2> "$work/$1.log" &
+  pids+=($!)
+  for _ in $(seq 100); do [ -s "$work/$1.ready" ] && break; sleep 0.1; done
+  issuer=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1],"utf8")).issuer)' "$work/$1.ready")
+}
+
+# link HOME ISSUER: adds the provider and links an account through the headless browser.
+link() {
+  KEYFOB_HOME=$1 "$keyfob" provider add local --issuer "$2" --client-id keyfob-native \
+    --scopes "openid email profile offline_access" --param prompt=consent 2>/dev/null
+  KEYFOB_HOME=$1 BROWSER=$browser KEYFOB_BROWSER_LOGIN=bench "$keyfob" link local >/dev/null 2>&1
+}
+
+refreshes() { curl -s "$1/__test/stats" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).token.refresh_token))'; }
+
+echo "Preparing: local OpenID provider, linked accounts, gh configuration..." >&2
+
+# 1. Cached token vs gh auth token.
+start_idp cached '{}'
+link "$work/cached" "$issuer"
+token=$(KEYFOB_HOME="$work/cached" "$keyfob" token local)
+mkdir -p "$XDG_CONFIG_HOME/gh"
+# Debian's gh 2.23 keeps the token in hosts.yml: keyring storage arrived in gh 2.24.
+printf 'github.com:\n    oauth_token: %s\n    user: bench\n    git_protocol: https\n' "$token" > "$XDG_CONFIG_HOME/gh/hosts.yml"
+[ "$(gh auth token)" = "$token" ] || { echo "bench: gh auth token does not return the token" >&2; exit 1; }
+KEYFOB_HOME="$work/cached" hyperfine -N --style none --warmup 10 --runs "$runs" \
+  --export-json "$work/hot.json" "$keyfob token local" "gh auth token" >/dev/null
+
+# 2. Bursts of 50 concurrent calls on an expired account: tokens live 1 s, so each burst
+#    (after a 1.5 s pause) starts expired and must cause exactly one refresh.
+start_idp burst '{"ttl": {"AccessToken": 1, "RefreshedAccessToken": 1}}'
+burst_issuer=$issuer
+link "$work/burst" "$burst_issuer"
+cat > "$work/burst.sh" <<BURST
+#!/usr/bin/env bash
+set -e
+rm -f "$work"/out.*
+for i in \$(seq 50); do KEYFOB_HOME="$work/burst" "$keyfob" token local > "$work/out.\$i" & done
+fail=0; for job in \$(jobs -p); do wait \$job || fail=1; done
+[ \$fail = 0 ] && [ "\$(cat "$work"/out.* | sort -u | wc -l)" = 1 ]
+BURST
+bursts=10
+before=$(refreshes "$burst_issuer")
+hyperfine --style none --warmup 0 --runs "$bursts" --prepare "sleep 1.5" \
+  --export-json "$work/burst.json" "bash $work/burst.sh" >/dev/null
+after=$(refreshes "$burst_issuer")
+
+# 3. keyfob list with 1,000 accounts (metadata only: listing reads no secret).
+mkdir -p "$work/many/data"
+node -e '
+const accounts = [];
+for (let i = 0; i < 1000; i++) accounts.push({
+  id: `local-${i.toString(16).padStart(10, "0")}`, provider: "local", issuer: "http://127.0.0.1:1",
+  subject: `user${i}`, display_name: `user${i}@example.test`, email: `user${i}@example.test`,
+  login: `user${i}`, scopes: ["openid", "email", "offline_access"],
+  access_expires_at: new Date(Date.now() + 3600e3).toISOString(), has_refresh_token: true,
+  refresh_expires_at: null, linked_at: new Date().toISOString(), refreshed_at: null, status: {state: "ok"}});
+require("fs").writeFileSync(process.argv[1], JSON.stringify({schema: 1, accounts}));' "$work/many/data/accounts.json"
+[ "$(KEYFOB_HOME="$work/many" "$keyfob" list | wc -l)" = 1001 ]
+KEYFOB_HOME="$work/many" hyperfine -N --style none --warmup 5 --runs "$runs" \
+  --export-json "$work/list.json" "$keyfob list" "$keyfob list --json" >/dev/null
+
+node - "$work" "$before" "$after" "$bursts" "$(gh --version | head -1)" <<'REPORT'
+const [work, before, after, bursts, ghVersion] = process.argv.slice(2);
+const load = (f) => JSON.parse(require("fs").readFileSync(`${work}/${f}`, "utf8")).results;
+const ms = (r) => (r.median * 1000).toFixed(2).padStart(8) + " ms";
+const [hot, gh] = load("hot.json");
+const [burst] = load("burst.json");
+const [list, listJson] = load("list.json");
+const ratio = hot.median / gh.median;
+const seen = Number(after) - Number(before);
+console.log("Keyfob CLI benchmark (medians by hyperfine; real Secret Service: gnome-keyring over D-Bus)");
+console.log("");
+console.log(`  keyfob token, cached token            ${ms(hot)}   (${hot.times.length} runs)`);
+console.log(`  gh auth token                         ${ms(gh)}   (${ghVersion}; reads hosts.yml, see below)`);
+console.log(`  ratio keyfob / gh                     ${ratio.toFixed(2).padStart(8)}      target <= 0.50: ${ratio <= 0.5 ? "met" : "NOT met"}`);
+console.log(`  50 concurrent keyfob token, expired   ${ms(burst)}   per burst of 50 processes (${burst.times.length} bursts)`);
+console.log(`  refreshes seen by the provider        ${String(seen).padStart(8)}      in ${bursts} bursts: ${seen / bursts} per burst (must be 1)`);
+console.log(`  keyfob list, 1,000 accounts           ${ms(list)}`);
+console.log(`  keyfob list --json, 1,000 accounts    ${ms(listJson)}`);
+console.log("");
+console.log("Debian's gh 2.23 predates gh's keyring storage (gh 2.24), so `gh auth token` reads a plain");
+console.log("file while `keyfob token` does a D-Bus round trip to the Secret Service.");
+if (seen !== Number(bursts)) { console.error("bench: the provider saw the wrong number of refreshes"); process.exit(1); }
+REPORT

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# CLI benchmark: prints medians measured by hyperfine against the real Secret Service.
+#   - `keyfob token` with a cached token, side by side with `gh auth token`
+#   - bursts of 50 concurrent `keyfob token` calls on an expired account (the local provider
+#     must see exactly one refresh per burst)
+#   - `keyfob list` with 1,000 accounts
+# Usage: bash scripts/bench.sh [RUNS]   (default 200 runs for the single-command figures)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh
+if ! command -v gh >/dev/null; then
+  echo "bench: installing gh (GitHub CLI) for the comparison" >&2
+  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq gh >/dev/null
+fi
+cargo build --release --quiet -p keyfob-cli
+cargo build --release --quiet -p keyfob-testkit --example browser
+exec scripts/with-keyring.sh bash scripts/bench-session.sh "${1:-200}"
