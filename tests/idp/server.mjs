@@ -91,6 +91,16 @@ const DEFAULT_CLIENTS = [
   },
 ];
 
+const GOOGLE_DESKTOP_CLIENT = {
+  client_id: 'google-desktop.apps.googleusercontent.test',
+  client_secret: 'google-desktop-secret',
+  application_type: 'native',
+  token_endpoint_auth_method: 'client_secret_post',
+  grant_types: ['authorization_code', 'refresh_token'],
+  response_types: ['code'],
+  redirect_uris: ['http://127.0.0.1/oauth/google'],
+};
+
 const DEFAULT_TTL = {
   AccessToken: 3600,
   IdToken: 3600,
@@ -107,6 +117,13 @@ function loadConfig(path) {
     conformIdTokenClaims: false,
     // Google's behaviour: refresh tokens do not rotate and a refresh response carries none.
     refreshTokenOnRefresh: true,
+    // Google-like mode, each behaviour from https://developers.google.com/identity/protocols/oauth2/native-app
+    // unless noted: a refresh token only with access_type=offline (Google has no offline_access
+    // scope), none in refresh responses and no rotation ("Refreshing an access token"), no
+    // RFC 9207 announcement in discovery (https://accounts.google.com/.well-known/openid-configuration),
+    // and a "Desktop app" client that takes loopback redirects only and sends its client
+    // secret in the body.
+    google: false,
   };
   if (!path) return config;
 
@@ -119,6 +136,12 @@ function loadConfig(path) {
     config.clients = [...byId.values()];
   }
   if (user.ttl !== undefined) Object.assign(config.ttl, user.ttl);
+  if (user.google) {
+    config.google = true;
+    config.issAuthResp = false;
+    config.refreshTokenOnRefresh = false;
+    config.clients = [...config.clients, GOOGLE_DESKTOP_CLIENT];
+  }
   if (user.issAuthResp !== undefined) config.issAuthResp = Boolean(user.issAuthResp);
   if (user.refreshTokenOnRefresh !== undefined) {
     config.refreshTokenOnRefresh = Boolean(user.refreshTokenOnRefresh);
@@ -272,8 +295,19 @@ const server = http.createServer((req, res) => {
     return;
   }
 
+  if (config.google && path === '/auth') googleOfflineAccess(req);
   providerCallback(req, res);
 });
+
+// Google grants offline access through access_type=offline, not a scope: translate it into
+// oidc-provider's offline_access so a refresh token is issued exactly when Google would.
+function googleOfflineAccess(req) {
+  const url = new URL(req.url, 'http://127.0.0.1');
+  const scopes = (url.searchParams.get('scope') || '').split(' ').filter((s) => s && s !== 'offline_access');
+  if (url.searchParams.get('access_type') === 'offline') scopes.push('offline_access');
+  url.searchParams.set('scope', scopes.join(' '));
+  req.url = url.pathname + url.search;
+}
 
 await new Promise((resolve, reject) => {
   server.once('error', reject);

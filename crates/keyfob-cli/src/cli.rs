@@ -78,39 +78,97 @@ pub struct TokenArgs {
 #[derive(Debug, Subcommand)]
 pub enum ProviderCommand {
     /// Add an OpenID Connect provider from its issuer URL (endpoints come from discovery)
-    Add {
-        /// Short id: a-z, 0-9 and '-'; used in the redirect URI /oauth/<id>
-        id: String,
-        /// Issuer URL, exactly as the provider names itself
-        #[arg(long)]
-        issuer: String,
-        /// The client id you registered
-        #[arg(long)]
-        client_id: String,
-        /// Display name [default: the id]
-        #[arg(long)]
-        name: Option<String>,
-        /// Read the client secret from standard input (it goes to the keyring)
-        #[arg(long)]
-        client_secret_stdin: bool,
-        /// Client authentication at the token endpoint [default: basic with a secret, else none]
-        #[arg(long, value_enum)]
-        auth: Option<AuthArg>,
-        /// Default scopes (space- or comma-separated) [default: openid email profile]
-        #[arg(long)]
-        scopes: Option<String>,
-        /// Extra authorization parameter, e.g. --param prompt=consent (repeatable)
-        #[arg(long = "param", value_name = "KEY=VALUE")]
-        params: Vec<String>,
-        /// Use a loopback redirect in the desktop app instead of the dev.keyfob.app: scheme
-        #[arg(long)]
-        loopback: bool,
-    },
+    Add(AddArgs),
+    /// Add GitHub (OAuth App or GitHub App; github.com or GitHub Enterprise Server)
+    Github(GithubArgs),
+    /// Add Google (a "Desktop app" OAuth client)
+    Google(GoogleArgs),
     /// Remove a provider (refused while accounts use it)
     Remove {
         /// Provider id
         id: String,
     },
+}
+
+/// `keyfob provider add`.
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// Short id: a-z, 0-9 and '-'; used in the redirect URI /oauth/<id>
+    pub id: String,
+    /// Issuer URL, exactly as the provider names itself
+    #[arg(long)]
+    pub issuer: String,
+    /// The client id you registered
+    #[arg(long)]
+    pub client_id: String,
+    /// Display name [default: the id]
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Read the client secret from standard input (it goes to the keyring)
+    #[arg(long)]
+    pub client_secret_stdin: bool,
+    /// Client authentication at the token endpoint [default: basic with a secret, else none]
+    #[arg(long, value_enum)]
+    pub auth: Option<AuthArg>,
+    /// Default scopes (space- or comma-separated) [default: openid email profile]
+    #[arg(long)]
+    pub scopes: Option<String>,
+    /// Extra authorization parameter, e.g. --param prompt=consent (repeatable)
+    #[arg(long = "param", value_name = "KEY=VALUE")]
+    pub params: Vec<String>,
+    /// Use a loopback redirect in the desktop app instead of the dev.keyfob.app: scheme
+    #[arg(long)]
+    pub loopback: bool,
+}
+
+/// `keyfob provider github`.
+#[derive(Debug, Args)]
+pub struct GithubArgs {
+    /// Client id of your OAuth App or GitHub App [default: the one built in, if any]
+    #[arg(long)]
+    pub client_id: Option<String>,
+    /// Read the client secret from standard input (GitHub requires one)
+    #[arg(long)]
+    pub client_secret_stdin: bool,
+    /// GitHub Enterprise Server URL, e.g. https://github.example.com
+    #[arg(long, conflicts_with = "web")]
+    pub enterprise: Option<String>,
+    /// Web origin override (with --api), e.g. for a test server
+    #[arg(long, requires = "api")]
+    pub web: Option<String>,
+    /// REST API root override (with --web)
+    #[arg(long, requires = "web")]
+    pub api: Option<String>,
+    /// Provider id [default: github, or github-enterprise with --enterprise]
+    #[arg(long)]
+    pub id: Option<String>,
+    /// Use the dev.keyfob.app: scheme in the desktop app instead of a loopback redirect
+    #[arg(long)]
+    pub scheme: bool,
+    /// A GitHub App: the desktop app uses the dev.keyfob.app: scheme and the CLI listens on a
+    /// fixed loopback port, since GitHub Apps match callback URLs exactly
+    #[arg(long)]
+    pub github_app: bool,
+    /// The fixed loopback port registered in the app's callback URL [default with --github-app: 47213]
+    #[arg(long)]
+    pub loopback_port: Option<u16>,
+}
+
+/// `keyfob provider google`.
+#[derive(Debug, Args)]
+pub struct GoogleArgs {
+    /// Client id of your Desktop app client [default: the one built in, if any]
+    #[arg(long)]
+    pub client_id: Option<String>,
+    /// Read the client secret from standard input (Google requires one)
+    #[arg(long)]
+    pub client_secret_stdin: bool,
+    /// Issuer override, e.g. for a test server [default: https://accounts.google.com]
+    #[arg(long)]
+    pub issuer: Option<String>,
+    /// Use the custom scheme instead of loopback (only if your client id allows it)
+    #[arg(long)]
+    pub scheme: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -66,29 +66,12 @@ async fn run(command: Command) -> Result<(), Failure> {
         }
         Command::Unlink { account } => commands::unlink::run(&kf, &account).await,
         Command::Providers { json } => commands::providers::list(&kf, json),
-        Command::Provider(ProviderCommand::Add {
-            id,
-            issuer,
-            client_id,
-            name,
-            client_secret_stdin,
-            auth,
-            scopes,
-            params,
-            loopback,
-        }) => {
-            let args = commands::providers::AddArgs {
-                id,
-                issuer,
-                client_id,
-                name,
-                client_secret_stdin,
-                auth,
-                scopes,
-                params,
-                loopback,
-            };
-            commands::providers::add(&kf, args).await
+        Command::Provider(ProviderCommand::Add(args)) => commands::providers::add(&kf, args).await,
+        Command::Provider(ProviderCommand::Github(args)) => {
+            commands::providers::add_github(&kf, args).await
+        }
+        Command::Provider(ProviderCommand::Google(args)) => {
+            commands::providers::add_google(&kf, args).await
         }
         Command::Provider(ProviderCommand::Remove { id }) => {
             commands::providers::remove(&kf, &id).await

@@ -1,4 +1,4 @@
-//! The token endpoint through the `oauth2` crate (code exchange, refresh), and revocation.
+//! The token endpoint through the `oauth2` crate: code exchange and refresh.
 
 use std::time::Duration;
 
@@ -16,7 +16,7 @@ use url::Url;
 
 use crate::error::{Error, Result};
 use crate::http::{endpoint_name, Http, HttpFailure};
-use crate::provider::{ClientAuth, Provider};
+use crate::provider::{ClientAuth, Flavor, Provider};
 use crate::secret::Secret;
 
 /// Fields beyond RFC 6749 that Keyfob reads from token responses.
@@ -64,15 +64,6 @@ pub struct Tokens {
     pub scopes: Option<Vec<String>>,
 }
 
-/// A token to revoke.
-#[derive(Debug, Clone)]
-pub enum Revocable {
-    /// A refresh token: revoking it ends the grant.
-    Refresh(Secret),
-    /// An access token, when there is no refresh token.
-    Access(Secret),
-}
-
 fn client(provider: &Provider, secret: Option<&Secret>) -> Result<Client> {
     let token_url = TokenUrl::from_url(provider.token_endpoint.clone());
     let mut client =
@@ -113,7 +104,7 @@ pub async fn exchange_code(
         .request_async(http)
         .await
         .map_err(|e| token_error(&provider.token_endpoint, e))?;
-    Ok(tokens(response))
+    Ok(tokens(response, provider.flavor))
 }
 
 /// Uses a refresh token (RFC 6749 section 6).
@@ -130,69 +121,10 @@ pub async fn refresh(
         .request_async(http)
         .await
         .map_err(|e| token_error(&provider.token_endpoint, e))?;
-    Ok(tokens(response))
+    Ok(tokens(response, provider.flavor))
 }
 
-/// Revokes a token (RFC 7009). Done here rather than through the oauth2 crate, which
-/// refuses plain http even for loopback providers.
-pub async fn revoke(
-    http: &Http,
-    provider: &Provider,
-    secret: Option<&Secret>,
-    token: Revocable,
-) -> Result<()> {
-    let Some(endpoint) = provider.revocation_endpoint.clone() else {
-        return Err(Error::ProviderInvalid {
-            provider: provider.id.clone(),
-            reason: "it has no revocation endpoint".into(),
-        });
-    };
-    let (token, hint) = match &token {
-        Revocable::Refresh(t) => (t, "refresh_token"),
-        Revocable::Access(t) => (t, "access_token"),
-    };
-    let mut form = vec![("token", token.expose()), ("token_type_hint", hint)];
-    let basic = match (provider.client_auth, secret) {
-        (ClientAuth::Basic, Some(s)) => Some((provider.client_id.as_str(), s)),
-        (ClientAuth::Post, Some(s)) => {
-            form.push(("client_id", &provider.client_id));
-            form.push(("client_secret", s.expose()));
-            None
-        }
-        _ => {
-            form.push(("client_id", &provider.client_id));
-            None
-        }
-    };
-    let name = endpoint_name(&endpoint);
-    let (status, body) = http.post_form(&endpoint, &form, basic).await.map_err(|f| {
-        transport_error::<BasicErrorResponse>(&endpoint, RequestTokenError::Request(f))
-    })?;
-    match status {
-        // RFC 7009 section 2.2: 200 also for tokens the provider does not know.
-        200 => Ok(()),
-        500.. => Err(Error::ProviderUnavailable {
-            endpoint: name,
-            status,
-        }),
-        _ => {
-            let error: Option<BasicErrorResponse> = serde_json::from_slice(&body).ok();
-            match error {
-                Some(e) => Err(Error::TokenRejected {
-                    endpoint: name,
-                    code: e.error().as_ref().to_string(),
-                    description: e.error_description().cloned(),
-                }),
-                None => Err(Error::InvalidResponse {
-                    endpoint: name,
-                    reason: format!("HTTP {status}"),
-                }),
-            }
-        }
-    }
-}
-
-fn tokens(response: Response) -> Tokens {
+fn tokens(response: Response, flavor: Flavor) -> Tokens {
     let extra = response.extra_fields();
     Tokens {
         access_token: Secret::new(response.access_token().secret().clone()),
@@ -202,10 +134,22 @@ fn tokens(response: Response) -> Tokens {
         id_token: extra.id_token.clone().map(Secret::new),
         expires_in: response.expires_in(),
         refresh_expires_in: extra.refresh_token_expires_in.map(Duration::from_secs),
-        scopes: response
-            .scopes()
-            .map(|s| s.iter().map(|s| s.to_string()).collect()),
+        scopes: response.scopes().map(|s| granted_scopes(s, flavor)),
     }
+}
+
+/// Scope tokens as granted; GitHub separates them with commas instead of spaces
+/// (https://docs.github.com/en/apps/oauth-apps/building-oauth-apps/scopes-for-oauth-apps).
+fn granted_scopes(scopes: &[oauth2::Scope], flavor: Flavor) -> Vec<String> {
+    scopes
+        .iter()
+        .flat_map(|s| match flavor {
+            Flavor::Github => s.split(',').map(str::to_string).collect::<Vec<_>>(),
+            Flavor::Standard | Flavor::Google => vec![s.to_string()],
+        })
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 fn token_error(
@@ -222,7 +166,7 @@ fn token_error(
     }
 }
 
-fn transport_error<T: oauth2::ErrorResponse>(
+pub(crate) fn transport_error<T: oauth2::ErrorResponse>(
     endpoint: &Url,
     e: RequestTokenError<HttpFailure, T>,
 ) -> Error {
@@ -248,5 +192,27 @@ fn transport_error<T: oauth2::ErrorResponse>(
         },
         RequestTokenError::Other(reason) => Error::InvalidResponse { endpoint, reason },
         RequestTokenError::ServerResponse(_) => unreachable!("handled by the caller"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn github_scopes_are_comma_separated() {
+        let scopes = vec![
+            oauth2::Scope::new("repo,gist".into()),
+            oauth2::Scope::new("read:user".into()),
+        ];
+        assert_eq!(
+            granted_scopes(&scopes, Flavor::Github),
+            vec!["repo", "gist", "read:user"]
+        );
+        assert_eq!(
+            granted_scopes(&scopes, Flavor::Standard),
+            vec!["repo,gist", "read:user"]
+        );
+        assert!(granted_scopes(&[oauth2::Scope::new(String::new())], Flavor::Github).is_empty());
     }
 }

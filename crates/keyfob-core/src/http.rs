@@ -51,11 +51,12 @@ impl Http {
         Http { client }
     }
 
-    /// GETs a JSON document, optionally with a bearer token.
+    /// GETs a JSON document, optionally with a bearer token and extra headers.
     pub async fn get_json<T: DeserializeOwned>(
         &self,
         url: &Url,
         bearer: Option<&Secret>,
+        headers: &[(&str, &str)],
     ) -> Result<T> {
         let endpoint = endpoint_name(url);
         ensure_secure_url(url).map_err(|reason| Error::InvalidResponse {
@@ -68,6 +69,9 @@ impl Http {
             .header(reqwest::header::ACCEPT, "application/json");
         if let Some(token) = bearer {
             request = request.bearer_auth(token.expose());
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
         }
         let response = request.send().await.map_err(|e| network(&endpoint, e))?;
         let status = response.status();
@@ -110,6 +114,34 @@ impl Http {
             let enc =
                 |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
             request = request.basic_auth(enc(id), Some(enc(secret.expose())));
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| HttpFailure::Network(describe(e)))?;
+        let status = response.status().as_u16();
+        let body = read_limited(response)
+            .await
+            .map_err(|e| HttpFailure::Network(describe(e)))?;
+        Ok((status, body))
+    }
+
+    /// DELETEs with a JSON body and HTTP Basic credentials; returns status and body.
+    pub async fn delete_json(
+        &self,
+        url: &Url,
+        body: &serde_json::Value,
+        basic: (&str, &Secret),
+        headers: &[(&str, &str)],
+    ) -> Result<(u16, Vec<u8>), HttpFailure> {
+        ensure_secure_url(url).map_err(HttpFailure::Insecure)?;
+        let mut request = self
+            .client
+            .delete(url.clone())
+            .basic_auth(basic.0, Some(basic.1.expose()))
+            .json(body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
         }
         let response = request
             .send()

@@ -8,7 +8,8 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 use crate::exchange::Tokens;
 use crate::http::Http;
-use crate::provider::{ClientAuth, Provider, ProviderKind};
+use crate::provider::presets::accepted_id_token_issuers;
+use crate::provider::{ClientAuth, Flavor, Provider, ProviderKind};
 use crate::secret::Secret;
 
 /// How far an ID token's `iat` may lie from now: the link lifetime plus clock skew.
@@ -63,7 +64,7 @@ pub async fn establish(
             let expected = Nonce::new(nonce.expose().to_string());
             let mut identity = verify_id_token(http, provider, secret, raw, &expected).await?;
             if let Some(endpoint) = &provider.userinfo_endpoint {
-                let info: Value = http.get_json(endpoint, Some(&tokens.access_token)).await?;
+                let info = userinfo(http, provider, endpoint, tokens).await?;
                 let sub = info.get("sub").and_then(Value::as_str);
                 // OIDC Core section 5.3.2: userinfo must describe the same user.
                 if sub != Some(identity.subject.as_str()) {
@@ -84,7 +85,7 @@ pub async fn establish(
                     provider: provider.name.clone(),
                     reason: "no userinfo endpoint is configured".into(),
                 })?;
-            let info: Value = http.get_json(endpoint, Some(&tokens.access_token)).await?;
+            let info = userinfo(http, provider, endpoint, tokens).await?;
             let subject = subject_of(&info).ok_or_else(|| Error::Identity {
                 provider: provider.name.clone(),
                 reason: "the userinfo response has neither 'sub' nor 'id'".into(),
@@ -144,7 +145,7 @@ async fn verify<N: openidconnect::NonceVerifier>(
         .jwks_uri
         .as_ref()
         .ok_or_else(|| invalid("the provider has no JWKS URI".into()))?;
-    let keys: CoreJsonWebKeySet = http.get_json(jwks_uri, None).await?;
+    let keys: CoreJsonWebKeySet = http.get_json(jwks_uri, None, &[]).await?;
     let issuer = IssuerUrl::new(provider.issuer.clone()).map_err(|e| invalid(e.to_string()))?;
     let client_id = ClientId::new(provider.client_id.clone());
     let verifier = match (provider.client_auth, secret) {
@@ -168,6 +169,9 @@ async fn verify<N: openidconnect::NonceVerifier>(
             Ok(())
         }
     });
+    let accepted = accepted_id_token_issuers(provider);
+    // openidconnect compares `iss` with one issuer; a provider with variants is checked below.
+    let verifier = verifier.require_issuer_match(accepted.len() == 1);
     let token: CoreIdToken = raw
         .expose()
         .parse()
@@ -175,12 +179,45 @@ async fn verify<N: openidconnect::NonceVerifier>(
     let claims = token
         .claims(&verifier, nonce)
         .map_err(|e| invalid(e.to_string()))?;
+    if !accepted.iter().any(|i| i == claims.issuer().as_str()) {
+        return Err(invalid(format!(
+            "it was issued by '{}'",
+            claims.issuer().as_str()
+        )));
+    }
     Ok(Identity {
         subject: claims.subject().to_string(),
         email: claims.email().map(|e| e.to_string()),
         login: claims.preferred_username().map(|u| u.to_string()),
         name: None,
     })
+}
+
+async fn userinfo(
+    http: &Http,
+    provider: &Provider,
+    endpoint: &url::Url,
+    tokens: &Tokens,
+) -> Result<Value> {
+    http.get_json(
+        endpoint,
+        Some(&tokens.access_token),
+        userinfo_headers(provider),
+    )
+    .await
+}
+
+/// Headers the userinfo request needs beyond the bearer token.
+fn userinfo_headers(provider: &Provider) -> &'static [(&'static str, &'static str)] {
+    match provider.flavor {
+        // https://docs.github.com/en/rest/using-the-rest-api/getting-started-with-the-rest-api
+        // (media type and API version; the User-Agent is set on every request by `Http`).
+        Flavor::Github => &[
+            ("Accept", "application/vnd.github+json"),
+            ("X-GitHub-Api-Version", "2022-11-28"),
+        ],
+        Flavor::Standard | Flavor::Google => &[],
+    }
 }
 
 fn subject_of(info: &Value) -> Option<String> {

@@ -29,9 +29,10 @@ pub struct LoopbackListener {
 }
 
 impl LoopbackListener {
-    /// Listens on `127.0.0.1:<ephemeral>` for `provider`'s redirect path.
+    /// Listens on `127.0.0.1:<ephemeral>` (or the provider's fixed port) for its redirect path.
     pub async fn bind(provider: &Provider) -> Result<Self> {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        let port = provider.loopback_port.unwrap_or(0);
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port))
             .await
             .map_err(|e| Error::io("127.0.0.1 (loopback listener)", e))?;
         let port = listener

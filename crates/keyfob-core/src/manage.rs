@@ -1,8 +1,9 @@
 //! Adding, changing and removing providers; their client secrets go to the keyring.
 
 use crate::error::{Error, Result};
-use crate::provider::discovery::{discover, Discovered};
-use crate::provider::{ClientAuth, Provider, ProviderKind, RedirectMode};
+use crate::provider::discovery::{discover, Discovered, OpenidProviderDraft};
+use crate::provider::presets::{self, GithubOptions, GoogleOptions};
+use crate::provider::{ClientAuth, Flavor, Provider};
 use crate::secret::Secret;
 use crate::store::lock::FileLock;
 use crate::store::secrets::SecretKey;
@@ -118,25 +119,31 @@ impl Keyfob {
         client_secret: Option<Secret>,
     ) -> Result<Provider> {
         let found = self.discover(&draft.issuer).await?;
-        let provider = Provider {
-            id: draft.id,
-            name: draft.name,
-            kind: ProviderKind::Openid,
-            issuer: found.issuer,
-            authorization_endpoint: found.authorization_endpoint,
-            token_endpoint: found.token_endpoint,
-            userinfo_endpoint: found.userinfo_endpoint,
-            revocation_endpoint: found.revocation_endpoint,
-            jwks_uri: Some(found.jwks_uri),
-            scopes: draft
-                .scopes
-                .unwrap_or_else(|| vec!["openid".into(), "email".into(), "profile".into()]),
-            client_id: draft.client_id,
-            client_auth: draft.client_auth,
-            extra_params: draft.extra_params,
-            redirect: draft.redirect,
-            iss_parameter_supported: found.authorization_response_iss_parameter_supported,
-        };
+        let provider = draft.into_provider(found, Flavor::Standard);
+        self.add_provider(provider.clone(), client_secret).await?;
+        Ok(provider)
+    }
+
+    /// Adds the GitHub preset (github.com or an Enterprise Server).
+    pub async fn add_github(
+        &self,
+        options: GithubOptions,
+        client_secret: Option<Secret>,
+    ) -> Result<Provider> {
+        let provider = presets::github(options);
+        self.add_provider(provider.clone(), client_secret).await?;
+        Ok(provider)
+    }
+
+    /// Adds the Google preset, reading Google's discovery document.
+    pub async fn add_google(
+        &self,
+        options: GoogleOptions,
+        client_secret: Option<Secret>,
+    ) -> Result<Provider> {
+        let draft = presets::google(options);
+        let found = self.discover(&draft.issuer).await?;
+        let provider = draft.into_provider(found, Flavor::Google);
         self.add_provider(provider.clone(), client_secret).await?;
         Ok(provider)
     }
@@ -150,25 +157,4 @@ impl Keyfob {
             .get(SecretKey::ClientSecret(provider.id.clone()))
             .await
     }
-}
-
-/// What a user types to add a custom OpenID provider; the rest comes from discovery.
-#[derive(Debug, Clone)]
-pub struct OpenidProviderDraft {
-    /// Short id.
-    pub id: String,
-    /// Display name.
-    pub name: String,
-    /// Issuer URL, exactly as the provider names itself.
-    pub issuer: String,
-    /// Registered client id.
-    pub client_id: String,
-    /// Token endpoint authentication.
-    pub client_auth: ClientAuth,
-    /// Scopes; defaults to `openid email profile`.
-    pub scopes: Option<Vec<String>>,
-    /// Extra authorization parameters.
-    pub extra_params: std::collections::BTreeMap<String, String>,
-    /// Redirect mode.
-    pub redirect: RedirectMode,
 }

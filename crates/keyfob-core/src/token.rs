@@ -119,9 +119,10 @@ impl Keyfob {
         .await
         {
             Ok(tokens) => tokens,
+            // GitHub says bad_refresh_token where RFC 6749 says invalid_grant.
             Err(Error::TokenRejected {
                 code, description, ..
-            }) if code == "invalid_grant" => {
+            }) if code == "invalid_grant" || code == "bad_refresh_token" => {
                 let reason = format!(
                     "the provider no longer accepts its refresh token ({})",
                     description.unwrap_or(code)

@@ -2,7 +2,7 @@
 //! revocation fails.
 
 use crate::error::Result;
-use crate::exchange::{revoke, Revocable};
+use crate::revocation::{revoke, token_to_revoke};
 use crate::store::accounts::Account;
 use crate::store::lock::FileLock;
 use crate::store::secrets::SecretKey;
@@ -27,6 +27,8 @@ pub struct UnlinkReport {
     pub account: Account,
     /// What the provider did.
     pub revocation: Revocation,
+    /// Where the user can revoke access by hand, when Keyfob could not.
+    pub manage_url: Option<url::Url>,
 }
 
 impl Keyfob {
@@ -39,19 +41,16 @@ impl Keyfob {
         let account = self.account(account_id)?;
         let id = account.id.clone();
 
-        let revocation = match self.provider(&account.provider) {
+        let provider = self.provider(&account.provider);
+        let manage_url = provider.as_ref().ok().and_then(|p| p.manage_access_url());
+        let revocation = match provider {
             Ok(provider) if provider.revocation_endpoint.is_some() => {
                 let refresh = self
                     .secrets
                     .get(SecretKey::RefreshToken(id.clone()))
                     .await?;
                 let access = self.secrets.get(SecretKey::AccessToken(id.clone())).await?;
-                let token = match (refresh, access) {
-                    (Some(r), _) => Some(Revocable::Refresh(r)),
-                    (None, Some(a)) => Some(Revocable::Access(a)),
-                    (None, None) => None,
-                };
-                match token {
+                match token_to_revoke(&provider, refresh, access) {
                     None => Revocation::Failed("no token was left in the keyring to revoke".into()),
                     Some(token) => match self.client_secret(&provider).await {
                         Ok(secret) => {
@@ -79,9 +78,13 @@ impl Keyfob {
             accounts.retain(|a| a.id != id);
             Ok(())
         })?;
+        let manage_url = (revocation != Revocation::Revoked)
+            .then_some(manage_url)
+            .flatten();
         Ok(UnlinkReport {
             account,
             revocation,
+            manage_url,
         })
     }
 }

@@ -123,6 +123,8 @@ async fn no_keyring_process() -> anyhow::Result<()> {
         extra_params: Default::default(),
         redirect: keyfob_core::RedirectMode::Scheme,
         iss_parameter_supported: true,
+        flavor: keyfob_core::Flavor::Standard,
+        loopback_port: None,
     };
     // Even adding a provider touches the keyring (to clear a stale secret) and must fail.
     if let Err(e) = kf.add_provider(provider, None).await {

@@ -1,5 +1,6 @@
 //! A scripted "system browser": drives the test IdP's login and consent pages
-//! over plain HTTP, with a cookie jar, following redirects by hand.
+//! (and the GitHub-like pages of `tests/github/server.mjs`) over plain HTTP,
+//! with a cookie jar, following redirects by hand.
 
 use std::time::Duration;
 
@@ -141,24 +142,34 @@ impl Browser {
                 }
                 Some("consent") => {
                     saw_consent = true;
+                    let form = page.prompt_form("consent").expect("prompt() found it");
                     match consent {
                         Consent::Approve => {
-                            let form = page.prompt_form("consent").expect("prompt() found it");
-                            let fields = form.hidden_fields();
+                            let mut fields = form.hidden_fields();
+                            // A form with named submit buttons (GitHub's
+                            // `authorize=1` / `authorize=0`) sends the one pressed.
+                            if let Some(button) = form.button(false) {
+                                fields.push(button);
+                            }
                             request = Step::post(url.join(&form.action)?, fields);
                         }
                         Consent::Deny => {
                             let abort = page
                                 .links
                                 .iter()
-                                .find(|href| href.trim_end_matches('/').ends_with("/abort"))
-                                .ok_or_else(|| {
-                                    anyhow!(
-                                        "no abort link on the consent page at {url}: {}",
-                                        page_text(&body)
-                                    )
-                                })?;
-                            request = Step::get(url.join(abort)?);
+                                .find(|href| href.trim_end_matches('/').ends_with("/abort"));
+                            if let Some(abort) = abort {
+                                request = Step::get(url.join(abort)?);
+                            } else if let Some(button) = form.button(true) {
+                                let mut fields = form.hidden_fields();
+                                fields.push(button);
+                                request = Step::post(url.join(&form.action)?, fields);
+                            } else {
+                                bail!(
+                                    "no abort link or cancel button on the consent page at {url}: {}",
+                                    page_text(&body)
+                                );
+                            }
                         }
                     }
                 }
@@ -246,6 +257,8 @@ fn trail_text(trail: &[String]) -> String {
 struct Form {
     action: String,
     inputs: Vec<Input>,
+    /// Named submit buttons, as (name, value).
+    buttons: Vec<(String, String)>,
 }
 
 impl Form {
@@ -255,6 +268,21 @@ impl Form {
             .filter(|i| i.kind == "hidden")
             .filter_map(|i| Some((i.name.clone()?, i.value.clone().unwrap_or_default())))
             .collect()
+    }
+
+    /// The named submit button that denies (`deny`) or approves (`!deny`):
+    /// a value such as `0`, `false`, `deny` or `cancel` denies.
+    fn button(&self, deny: bool) -> Option<(String, String)> {
+        self.buttons
+            .iter()
+            .find(|(_, value)| {
+                let denies = matches!(
+                    value.to_ascii_lowercase().as_str(),
+                    "0" | "false" | "no" | "deny" | "cancel" | "abort"
+                );
+                denies == deny
+            })
+            .cloned()
     }
 
     fn hidden(&self, name: &str) -> Option<&str> {
@@ -291,6 +319,7 @@ impl Page {
                     current = Some(Form {
                         action: tag.attr("action").unwrap_or_default(),
                         inputs: Vec::new(),
+                        buttons: Vec::new(),
                     });
                 }
                 "/form" => {
@@ -308,6 +337,18 @@ impl Page {
                             name: tag.attr("name"),
                             value: tag.attr("value"),
                         });
+                    }
+                }
+                "button" => {
+                    let kind = tag
+                        .attr("type")
+                        .unwrap_or_else(|| "submit".to_owned())
+                        .to_ascii_lowercase();
+                    if let (Some(form), Some(name), "submit") =
+                        (current.as_mut(), tag.attr("name"), kind.as_str())
+                    {
+                        form.buttons
+                            .push((name, tag.attr("value").unwrap_or_default()));
                     }
                 }
                 "a" => {
@@ -562,6 +603,29 @@ mod tests {
         assert_eq!(form.inputs[1].name.as_deref(), Some("login"));
         assert_eq!(form.inputs[2].kind, "password");
         assert_eq!(page.links, ["http://127.0.0.1:1/interaction/abc/abort"]);
+    }
+
+    #[test]
+    fn parses_named_submit_buttons() {
+        let html = r#"<form method="post" action="/login/oauth/authorize/confirm">
+          <input type="hidden" name="prompt" value="consent">
+          <input type="hidden" name="authorization_id" value="abc">
+          <button type="submit" name="authorize" value="0">Cancel</button>
+          <button name="authorize" value="1">Authorize</button>
+          <button type="button" name="other" value="x">Other</button>
+        </form>"#;
+        let page = Page::parse(html);
+        let form = page.prompt_form("consent").unwrap();
+        assert_eq!(form.buttons.len(), 2);
+        assert_eq!(
+            form.button(false),
+            Some(("authorize".to_owned(), "1".to_owned()))
+        );
+        assert_eq!(
+            form.button(true),
+            Some(("authorize".to_owned(), "0".to_owned()))
+        );
+        assert_eq!(form.hidden_fields().len(), 2);
     }
 
     #[test]

@@ -3,9 +3,13 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 
-use keyfob_core::{ClientAuth, Keyfob, OpenidProviderDraft, ProviderKind, RedirectMode, Secret};
+use keyfob_core::provider::presets;
+use keyfob_core::{
+    ClientAuth, GithubOptions, GoogleOptions, Keyfob, OpenidProviderDraft, ProviderKind,
+    RedirectMode, Secret,
+};
 
-use crate::cli::{split_scopes, AuthArg};
+use crate::cli::{split_scopes, AddArgs, AuthArg, GithubArgs, GoogleArgs};
 use crate::exit::{Failure, USAGE};
 use crate::table;
 
@@ -45,37 +49,9 @@ pub fn list(kf: &Keyfob, json: bool) -> Result<(), Failure> {
     Ok(())
 }
 
-/// What `keyfob provider add` was given.
-pub struct AddArgs {
-    pub id: String,
-    pub issuer: String,
-    pub client_id: String,
-    pub name: Option<String>,
-    pub client_secret_stdin: bool,
-    pub auth: Option<AuthArg>,
-    pub scopes: Option<String>,
-    pub params: Vec<String>,
-    pub loopback: bool,
-}
-
 /// Adds an OpenID provider through discovery.
 pub async fn add(kf: &Keyfob, args: AddArgs) -> Result<(), Failure> {
-    let secret = if args.client_secret_stdin {
-        let mut text = String::new();
-        std::io::stdin().read_to_string(&mut text).map_err(|e| {
-            Failure::new(
-                USAGE,
-                format!("cannot read the client secret from stdin: {e}"),
-            )
-        })?;
-        let text = text.trim_end_matches(['\r', '\n']).to_string();
-        if text.is_empty() {
-            return Err(Failure::new(USAGE, "the client secret on stdin is empty"));
-        }
-        Some(Secret::new(text))
-    } else {
-        None
-    };
+    let secret = read_secret(args.client_secret_stdin)?;
     let client_auth = match (args.auth, &secret) {
         (Some(AuthArg::Basic), _) => ClientAuth::Basic,
         (Some(AuthArg::Post), _) => ClientAuth::Post,
@@ -113,6 +89,122 @@ pub async fn add(kf: &Keyfob, args: AddArgs) -> Result<(), Failure> {
         provider.redirect_path()
     );
     Ok(())
+}
+
+/// Adds the GitHub preset.
+pub async fn add_github(kf: &Keyfob, args: GithubArgs) -> Result<(), Failure> {
+    let client_id = client_id_or(
+        args.client_id,
+        presets::GITHUB_CLIENT_ID,
+        "GitHub",
+        "an OAuth App",
+    )?;
+    let secret = read_secret(args.client_secret_stdin)?
+        .or_else(|| presets::GITHUB_CLIENT_SECRET.map(Secret::new));
+    let mut options = match (&args.enterprise, &args.web, &args.api) {
+        (Some(base), _, _) => GithubOptions::enterprise(parse_url(base)?, client_id),
+        (None, Some(web), Some(api)) => {
+            let mut o = GithubOptions::github_com(client_id);
+            o.web = parse_url(web)?;
+            o.api = parse_url(api)?;
+            o
+        }
+        _ => GithubOptions::github_com(client_id),
+    };
+    if let Some(id) = args.id {
+        options.id = id;
+    }
+    if args.github_app {
+        options = options.github_app();
+    }
+    if args.scheme {
+        options.redirect = RedirectMode::Scheme;
+    }
+    if args.loopback_port.is_some() {
+        options.loopback_port = args.loopback_port;
+    }
+    let provider = kf.add_github(options, secret).await?;
+    let loopback = match provider.loopback_port {
+        Some(port) => format!("http://127.0.0.1:{port}{}", provider.redirect_path()),
+        None => format!(
+            "http://127.0.0.1{} (any port works for an OAuth App)",
+            provider.redirect_path()
+        ),
+    };
+    let mut urls = vec![loopback];
+    if provider.redirect == RedirectMode::Scheme {
+        urls.push(provider.scheme_redirect_uri().to_string());
+    }
+    eprintln!(
+        "Added {}. Register as callback URL(s) in the app's settings on GitHub: {}.",
+        provider.name,
+        urls.join(" and ")
+    );
+    Ok(())
+}
+
+/// Adds the Google preset.
+pub async fn add_google(kf: &Keyfob, args: GoogleArgs) -> Result<(), Failure> {
+    let GoogleArgs {
+        client_id,
+        client_secret_stdin,
+        issuer,
+        scheme,
+    } = args;
+    let client_id = client_id_or(
+        client_id,
+        presets::GOOGLE_CLIENT_ID,
+        "Google",
+        "a Desktop app OAuth client",
+    )?;
+    let secret = read_secret(client_secret_stdin)?
+        .or_else(|| presets::GOOGLE_CLIENT_SECRET.map(Secret::new));
+    let mut options = GoogleOptions::new(client_id);
+    if let Some(issuer) = issuer {
+        options.issuer = issuer;
+    }
+    if scheme {
+        options.redirect = RedirectMode::Scheme;
+    }
+    let provider = kf.add_google(options, secret).await?;
+    eprintln!("Added {}: Desktop app clients need no redirect URI registration (Google accepts any loopback port).", provider.name);
+    Ok(())
+}
+
+fn client_id_or(
+    given: Option<String>,
+    baked: Option<&str>,
+    provider: &str,
+    what: &str,
+) -> Result<String, Failure> {
+    given.or_else(|| baked.map(String::from)).ok_or_else(|| {
+        Failure::new(
+            USAGE,
+            format!("this build has no {provider} client id built in: register {what} (see the README) and pass --client-id"),
+        )
+    })
+}
+
+fn parse_url(text: &str) -> Result<url::Url, Failure> {
+    url::Url::parse(text).map_err(|e| Failure::new(USAGE, format!("'{text}' is not a URL: {e}")))
+}
+
+fn read_secret(from_stdin: bool) -> Result<Option<Secret>, Failure> {
+    if !from_stdin {
+        return Ok(None);
+    }
+    let mut text = String::new();
+    std::io::stdin().read_to_string(&mut text).map_err(|e| {
+        Failure::new(
+            USAGE,
+            format!("cannot read the client secret from stdin: {e}"),
+        )
+    })?;
+    let text = text.trim_end_matches(['\r', '\n']).to_string();
+    if text.is_empty() {
+        return Err(Failure::new(USAGE, "the client secret on stdin is empty"));
+    }
+    Ok(Some(Secret::new(text)))
 }
 
 /// Removes a provider.

@@ -15,15 +15,20 @@ pub async fn run(kf: &Keyfob, selector: &str) -> Result<(), Failure> {
         .unwrap_or_else(|_| account.provider.clone());
     let report = kf.unlink(&account.id).await?;
     let who = &report.account.display_name;
+    let settings = report
+        .manage_url
+        .as_ref()
+        .map(|u| format!(" at {u}"))
+        .unwrap_or_else(|| format!(" in your {provider} settings"));
     match report.revocation {
         Revocation::Revoked => eprintln!("Unlinked {who}; {provider} revoked its tokens."),
         Revocation::NotSupported => eprintln!(
             "Unlinked {who} and deleted its tokens here. {provider} offers no way to revoke them from \
-             Keyfob: they stay valid until they expire or you revoke Keyfob's access in your {provider} settings."
+             Keyfob: they stay valid until they expire or you revoke Keyfob's access{settings}."
         ),
         Revocation::Failed(reason) => eprintln!(
             "Unlinked {who} and deleted its tokens here, but {provider} could not revoke them ({reason}). \
-             Revoke Keyfob's access in your {provider} settings to be sure."
+             Revoke Keyfob's access{settings} to be sure."
         ),
     }
     Ok(())

@@ -1,10 +1,13 @@
 //! OpenID Connect discovery (`/.well-known/openid-configuration`), checked per RFC 8414 3.3.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 use url::Url;
 
 use crate::error::{Error, Result};
 use crate::http::{ensure_secure_url, Http};
+use crate::provider::{ClientAuth, Flavor, Provider, ProviderKind, RedirectMode};
 
 /// The parts of a discovery document Keyfob uses.
 #[derive(Debug, Clone, Deserialize)]
@@ -31,6 +34,54 @@ pub struct Discovered {
     pub authorization_response_iss_parameter_supported: bool,
 }
 
+/// What a user types to add an OpenID provider; the rest comes from discovery.
+#[derive(Debug, Clone)]
+pub struct OpenidProviderDraft {
+    /// Short id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Issuer URL, exactly as the provider names itself.
+    pub issuer: String,
+    /// Registered client id.
+    pub client_id: String,
+    /// Token endpoint authentication.
+    pub client_auth: ClientAuth,
+    /// Scopes; defaults to `openid email profile`.
+    pub scopes: Option<Vec<String>>,
+    /// Extra authorization parameters.
+    pub extra_params: BTreeMap<String, String>,
+    /// Redirect mode.
+    pub redirect: RedirectMode,
+}
+
+impl OpenidProviderDraft {
+    /// The provider this draft describes, with the endpoints `found` by discovery.
+    pub fn into_provider(self, found: Discovered, flavor: Flavor) -> Provider {
+        Provider {
+            id: self.id,
+            name: self.name,
+            kind: ProviderKind::Openid,
+            issuer: found.issuer,
+            authorization_endpoint: found.authorization_endpoint,
+            token_endpoint: found.token_endpoint,
+            userinfo_endpoint: found.userinfo_endpoint,
+            revocation_endpoint: found.revocation_endpoint,
+            jwks_uri: Some(found.jwks_uri),
+            scopes: self
+                .scopes
+                .unwrap_or_else(|| vec!["openid".into(), "email".into(), "profile".into()]),
+            client_id: self.client_id,
+            client_auth: self.client_auth,
+            extra_params: self.extra_params,
+            redirect: self.redirect,
+            iss_parameter_supported: found.authorization_response_iss_parameter_supported,
+            flavor,
+            loopback_port: None,
+        }
+    }
+}
+
 /// The discovery document URL for an issuer (OpenID Connect Discovery 1.0 section 4).
 pub fn discovery_url(issuer: &str) -> Result<Url> {
     let base = Url::parse(issuer).map_err(|e| Error::Discovery {
@@ -53,7 +104,7 @@ pub fn discovery_url(issuer: &str) -> Result<Url> {
 /// Fetches and checks the discovery document of `issuer`.
 pub async fn discover(http: &Http, issuer: &str) -> Result<Discovered> {
     let url = discovery_url(issuer)?;
-    let doc: Discovered = http.get_json(&url, None).await?;
+    let doc: Discovered = http.get_json(&url, None, &[]).await?;
     check(issuer, doc)
 }
 

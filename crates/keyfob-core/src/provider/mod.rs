@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod discovery;
+pub mod presets;
 
 use std::collections::BTreeMap;
 
@@ -45,6 +46,19 @@ pub enum RedirectMode {
     Loopback,
 }
 
+/// Which provider's documented quirks apply (see `presets`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Flavor {
+    /// Plain RFC 6749 / OpenID Connect behaviour.
+    #[default]
+    Standard,
+    /// GitHub and GitHub Enterprise Server: REST identity, comma-separated scopes, no RFC 7009.
+    Github,
+    /// Google: ID tokens whose `iss` may lack the scheme.
+    Google,
+}
+
 /// One configured identity provider. The client secret lives in the keyring, not here.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Provider {
@@ -84,6 +98,13 @@ pub struct Provider {
     /// Whether the provider announces RFC 9207 `iss` in authorization responses.
     #[serde(default)]
     pub iss_parameter_supported: bool,
+    /// Provider-specific behaviour.
+    #[serde(default)]
+    pub flavor: Flavor,
+    /// A fixed loopback port, for providers that match loopback redirects exactly (GitHub
+    /// Apps); `None` takes an ephemeral port, as RFC 8252 section 7.3 intends.
+    #[serde(default)]
+    pub loopback_port: Option<u16>,
 }
 
 /// Parameters the authorization request sets itself; a provider may not override them.
@@ -102,6 +123,20 @@ impl Provider {
     /// The private-use scheme redirect URI of this provider.
     pub fn scheme_redirect_uri(&self) -> Url {
         Url::parse(&format!("{APP_ID}:/oauth/{}", self.id)).expect("valid redirect URI")
+    }
+
+    /// Where the user can revoke Keyfob's access when the provider offers no RFC 7009 endpoint.
+    pub fn manage_access_url(&self) -> Option<Url> {
+        match self.flavor {
+            // https://docs.github.com/en/apps/oauth-apps/using-oauth-apps/reviewing-your-authorized-oauth-apps
+            Flavor::Github => self
+                .authorization_endpoint
+                .join("/settings/applications")
+                .ok(),
+            // https://support.google.com/accounts/answer/13533235
+            Flavor::Google => Url::parse("https://myaccount.google.com/connections").ok(),
+            Flavor::Standard => None,
+        }
     }
 
     /// The path component shared by both redirect modes.
@@ -201,6 +236,8 @@ pub(crate) mod tests {
             extra_params: BTreeMap::new(),
             redirect: RedirectMode::Scheme,
             iss_parameter_supported: true,
+            flavor: Flavor::Standard,
+            loopback_port: None,
         }
     }
 

@@ -1,0 +1,300 @@
+//! GitHub and Google, configured from their documentation. Each fact that a line depends on
+//! is cited next to it; `tests/github/QUIRKS.md` and the Google-like provider in `tests/idp`
+//! reproduce the same behaviour locally.
+//!
+//! A distributor may bake default client registrations in at build time with the environment
+//! variables `KEYFOB_GITHUB_CLIENT_ID`, `KEYFOB_GITHUB_CLIENT_SECRET`, `KEYFOB_GOOGLE_CLIENT_ID`
+//! and `KEYFOB_GOOGLE_CLIENT_SECRET`; none is ever committed. (A native app's client secret is
+//! not confidential anyway, RFC 8252 section 8.5; Keyfob still keeps it in the keyring.)
+
+use std::collections::BTreeMap;
+
+use url::Url;
+
+use crate::provider::discovery::OpenidProviderDraft;
+use crate::provider::{ClientAuth, Flavor, Provider, ProviderKind, RedirectMode};
+
+/// GitHub client id baked in at build time, if any.
+pub const GITHUB_CLIENT_ID: Option<&str> = option_env!("KEYFOB_GITHUB_CLIENT_ID");
+/// GitHub client secret baked in at build time, if any.
+pub const GITHUB_CLIENT_SECRET: Option<&str> = option_env!("KEYFOB_GITHUB_CLIENT_SECRET");
+/// Google client id baked in at build time, if any.
+pub const GOOGLE_CLIENT_ID: Option<&str> = option_env!("KEYFOB_GOOGLE_CLIENT_ID");
+/// Google client secret baked in at build time, if any.
+pub const GOOGLE_CLIENT_SECRET: Option<&str> = option_env!("KEYFOB_GOOGLE_CLIENT_SECRET");
+
+/// github.com's web origin.
+pub const GITHUB_WEB: &str = "https://github.com";
+/// github.com's REST API root.
+pub const GITHUB_API: &str = "https://api.github.com";
+/// Google's issuer.
+pub const GOOGLE_ISSUER: &str = "https://accounts.google.com";
+
+/// Where a GitHub preset points and what it is registered as.
+#[derive(Debug, Clone)]
+pub struct GithubOptions {
+    /// Provider id (default `github`).
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Web origin: `https://github.com` or a GitHub Enterprise Server host.
+    pub web: Url,
+    /// REST API root: `https://api.github.com` or `https://HOST/api/v3`.
+    pub api: Url,
+    /// The OAuth App's or GitHub App's client id.
+    pub client_id: String,
+    /// Loopback by default: an OAuth App accepts any port on its loopback callback.
+    pub redirect: RedirectMode,
+    /// A fixed loopback port: GitHub Apps match callbacks exactly, port included.
+    pub loopback_port: Option<u16>,
+}
+
+/// The loopback port a GitHub App preset listens on; register
+/// `http://127.0.0.1:47213/oauth/github` as one of the app's callback URLs.
+pub const GITHUB_APP_LOOPBACK_PORT: u16 = 47213;
+
+impl GithubOptions {
+    /// github.com.
+    pub fn github_com(client_id: impl Into<String>) -> Self {
+        GithubOptions {
+            id: "github".into(),
+            name: "GitHub".into(),
+            web: Url::parse(GITHUB_WEB).expect("valid"),
+            api: Url::parse(GITHUB_API).expect("valid"),
+            client_id: client_id.into(),
+            redirect: RedirectMode::Loopback,
+            loopback_port: None,
+        }
+    }
+
+    /// For a GitHub App: its callback URLs match exactly (port included), so the desktop app
+    /// uses the custom scheme and the CLI a fixed loopback port. Both URLs must be registered.
+    /// https://docs.github.com/en/apps/creating-github-apps/authenticating-with-a-github-app/generating-a-user-access-token-for-a-github-app
+    pub fn github_app(mut self) -> Self {
+        self.redirect = RedirectMode::Scheme;
+        self.loopback_port = Some(GITHUB_APP_LOOPBACK_PORT);
+        self
+    }
+
+    /// GitHub Enterprise Server at `base` (API under `/api/v3`).
+    /// https://docs.github.com/en/enterprise-server@latest/rest/quickstart (API root)
+    pub fn enterprise(base: Url, client_id: impl Into<String>) -> Self {
+        let api = base.join("api/v3/").expect("valid API URL");
+        GithubOptions {
+            id: "github-enterprise".into(),
+            name: format!(
+                "GitHub Enterprise ({})",
+                base.host_str().unwrap_or("server")
+            ),
+            web: base,
+            api,
+            client_id: client_id.into(),
+            redirect: RedirectMode::Loopback,
+            loopback_port: None,
+        }
+    }
+}
+
+/// The GitHub preset (OAuth Apps and GitHub Apps).
+///
+/// From https://docs.github.com/en/apps/oauth-apps/building-oauth-apps/authorizing-oauth-apps
+/// and https://docs.github.com/en/apps/creating-github-apps/authenticating-with-a-github-app/generating-a-user-access-token-for-a-github-app:
+/// - authorize at `/login/oauth/authorize`, exchange at `/login/oauth/access_token` with the
+///   client secret in the body; the answer is form-encoded unless JSON is asked for
+///   (`Http::oauth` accepts both), and errors come back with HTTP 200 and an `error` field;
+/// - OAuth App tokens carry no `expires_in` (they do not expire); GitHub App user tokens with
+///   expiration carry `expires_in`, `refresh_token` and `refresh_token_expires_in`;
+/// - granted scopes are comma-separated;
+/// - there is no RFC 7009 revocation endpoint; an app deletes a user's grant with
+///   `DELETE /applications/{client_id}/grant` and its client credentials
+///   (https://docs.github.com/en/rest/apps/oauth-applications), which `exchange::revoke` uses.
+///
+/// Identity comes from `GET /user` (login, numeric id as subject), which requires a
+/// `User-Agent` and recommends `Accept: application/vnd.github+json`:
+/// https://docs.github.com/en/rest/users/users#get-the-authenticated-user
+pub fn github(options: GithubOptions) -> Provider {
+    let web = with_trailing_slash(options.web);
+    let api = with_trailing_slash(options.api);
+    Provider {
+        id: options.id,
+        name: options.name,
+        kind: ProviderKind::Oauth2,
+        issuer: web.as_str().trim_end_matches('/').to_string(),
+        authorization_endpoint: web.join("login/oauth/authorize").expect("valid"),
+        token_endpoint: web.join("login/oauth/access_token").expect("valid"),
+        userinfo_endpoint: Some(api.join("user").expect("valid")),
+        revocation_endpoint: api
+            .join(&format!(
+                "applications/{}/grant",
+                url_path_segment(&options.client_id)
+            ))
+            .ok(),
+        jwks_uri: None,
+        // https://docs.github.com/en/apps/oauth-apps/building-oauth-apps/scopes-for-oauth-apps
+        scopes: vec!["read:user".into()],
+        client_id: options.client_id,
+        client_auth: ClientAuth::Post,
+        extra_params: BTreeMap::new(),
+        redirect: options.redirect,
+        iss_parameter_supported: false,
+        flavor: Flavor::Github,
+        loopback_port: options.loopback_port,
+    }
+}
+
+fn url_path_segment(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+/// Where a Google preset points and what it is registered as.
+#[derive(Debug, Clone)]
+pub struct GoogleOptions {
+    /// Provider id (default `google`).
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// The issuer (`https://accounts.google.com`; a local reproduction in tests).
+    pub issuer: String,
+    /// The OAuth client id of a "Desktop app" client.
+    pub client_id: String,
+    /// Loopback by default: Desktop-app clients accept only loopback redirects. Use the
+    /// custom scheme only for a client id whose registration allows it.
+    pub redirect: RedirectMode,
+}
+
+impl GoogleOptions {
+    /// accounts.google.com.
+    pub fn new(client_id: impl Into<String>) -> Self {
+        GoogleOptions {
+            id: "google".into(),
+            name: "Google".into(),
+            issuer: GOOGLE_ISSUER.into(),
+            client_id: client_id.into(),
+            redirect: RedirectMode::Loopback,
+        }
+    }
+}
+
+/// The Google preset; its endpoints come from Google's discovery document.
+///
+/// From https://developers.google.com/identity/protocols/oauth2/native-app:
+/// - desktop apps use a loopback redirect (`http://127.0.0.1:port`) and PKCE S256;
+/// - `access_type=offline` asks for a refresh token, and `prompt=consent` makes Google issue
+///   one again on a repeated consent;
+/// - the token request carries `client_id` and `client_secret` in the body;
+/// - a refreshed response carries no new refresh token (`token.rs` keeps the old one);
+/// - tokens are revoked at the discovered `revocation_endpoint`.
+pub fn google(options: GoogleOptions) -> OpenidProviderDraft {
+    OpenidProviderDraft {
+        id: options.id,
+        name: options.name,
+        issuer: options.issuer,
+        client_id: options.client_id,
+        client_auth: ClientAuth::Post,
+        scopes: Some(vec!["openid".into(), "email".into(), "profile".into()]),
+        extra_params: BTreeMap::from([
+            ("access_type".to_string(), "offline".to_string()),
+            ("prompt".to_string(), "consent".to_string()),
+        ]),
+        redirect: options.redirect,
+    }
+}
+
+/// Issuers an ID token of `provider` may name. Google's may say `accounts.google.com`
+/// without the scheme: https://developers.google.com/identity/openid-connect/openid-connect#validatinganidtoken
+pub fn accepted_id_token_issuers(provider: &Provider) -> Vec<String> {
+    let mut issuers = vec![provider.issuer.clone()];
+    if provider.flavor == Flavor::Google {
+        if let Some(bare) = provider.issuer.strip_prefix("https://") {
+            issuers.push(bare.to_string());
+        }
+    }
+    issuers
+}
+
+fn with_trailing_slash(mut url: Url) -> Url {
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    url
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn github_endpoints_for_github_com_and_enterprise() {
+        let p = github(GithubOptions::github_com("abc"));
+        assert_eq!(
+            p.authorization_endpoint.as_str(),
+            "https://github.com/login/oauth/authorize"
+        );
+        assert_eq!(
+            p.token_endpoint.as_str(),
+            "https://github.com/login/oauth/access_token"
+        );
+        assert_eq!(
+            p.userinfo_endpoint.unwrap().as_str(),
+            "https://api.github.com/user"
+        );
+        assert_eq!(p.issuer, "https://github.com");
+        assert_eq!(
+            p.revocation_endpoint.as_ref().unwrap().as_str(),
+            "https://api.github.com/applications/abc/grant"
+        );
+        assert_eq!(p.redirect, RedirectMode::Loopback);
+
+        let ghe = github(GithubOptions::enterprise(
+            Url::parse("https://ghe.example.com").unwrap(),
+            "abc",
+        ));
+        assert_eq!(
+            ghe.authorization_endpoint.as_str(),
+            "https://ghe.example.com/login/oauth/authorize"
+        );
+        assert_eq!(
+            ghe.userinfo_endpoint.as_ref().unwrap().as_str(),
+            "https://ghe.example.com/api/v3/user"
+        );
+        assert_eq!(
+            ghe.manage_access_url().unwrap().as_str(),
+            "https://ghe.example.com/settings/applications"
+        );
+        assert!(github(GithubOptions::github_com("abc")).validate().is_ok());
+    }
+
+    #[test]
+    fn google_asks_for_offline_access_and_accepts_its_bare_issuer() {
+        let found = crate::provider::discovery::Discovered {
+            issuer: GOOGLE_ISSUER.into(),
+            authorization_endpoint: Url::parse("https://accounts.google.com/o/oauth2/v2/auth")
+                .unwrap(),
+            token_endpoint: Url::parse("https://oauth2.googleapis.com/token").unwrap(),
+            userinfo_endpoint: Some(
+                Url::parse("https://openidconnect.googleapis.com/v1/userinfo").unwrap(),
+            ),
+            revocation_endpoint: Some(Url::parse("https://oauth2.googleapis.com/revoke").unwrap()),
+            jwks_uri: Url::parse("https://www.googleapis.com/oauth2/v3/certs").unwrap(),
+            code_challenge_methods_supported: Some(vec!["plain".into(), "S256".into()]),
+            authorization_response_iss_parameter_supported: false,
+        };
+        let p = google(GoogleOptions::new("id.apps.googleusercontent.com"))
+            .into_provider(found, Flavor::Google);
+        assert_eq!(p.extra_params["access_type"], "offline");
+        assert_eq!(p.extra_params["prompt"], "consent");
+        assert_eq!(p.redirect, RedirectMode::Loopback);
+        assert!(p.validate().is_ok());
+        assert_eq!(
+            accepted_id_token_issuers(&p),
+            vec!["https://accounts.google.com", "accounts.google.com"]
+        );
+        let mut standard = p.clone();
+        standard.flavor = Flavor::Standard;
+        assert_eq!(
+            accepted_id_token_issuers(&standard),
+            vec!["https://accounts.google.com"]
+        );
+    }
+}

@@ -1,0 +1,345 @@
+//! A GitHub-like OAuth server for tests: `tests/github/server.mjs` (plain
+//! Node, no npm packages) run as a child process. It reproduces GitHub's
+//! documented OAuth web flow, token endpoint and `GET /user` (see
+//! `tests/github/QUIRKS.md`). The web paths are served at [`GitHubFake::base`]
+//! (github.com) and the REST API under [`GitHubFake::api`] (api.github.com),
+//! like GitHub Enterprise Server's `https://HOST` and `https://HOST/api/v3`.
+
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, ChildStdin, Command};
+
+use crate::idp::repo_root;
+
+/// The default OAuth App: classic scopes, non-expiring `gho_` tokens (unless
+/// the `offline_access` scope is requested).
+pub const GITHUB_OAUTH_APP_CLIENT_ID: &str = "Iv-oauth-app";
+pub const GITHUB_OAUTH_APP_CLIENT_SECRET: &str = "oauth-app-secret";
+/// The default GitHub App with expiring user tokens: `ghu_` access tokens
+/// (8 h), `ghr_` refresh tokens (6 months) that rotate on use, empty `scope`.
+pub const GITHUB_APP_CLIENT_ID: &str = "Iv1.github-app";
+pub const GITHUB_APP_CLIENT_SECRET: &str = "github-app-secret";
+
+/// Loopback callback URL registered for both default apps. For the OAuth App
+/// any port may be added (`http://127.0.0.1:45678/oauth/github`), per GitHub's
+/// "Loopback redirect urls" rule; the GitHub App needs an exact match.
+pub const GITHUB_LOOPBACK_CALLBACK: &str = "http://127.0.0.1/oauth/github";
+/// Private-use scheme callback URL registered for both default apps.
+pub const GITHUB_CUSTOM_SCHEME_CALLBACK: &str = "dev.keyfob.app:/oauth/github";
+
+/// Default users (sign in with the login; any password).
+pub const GITHUB_USER_OCTOCAT: &str = "octocat";
+pub const GITHUB_USER_OCTOCAT_ID: u64 = 583231;
+pub const GITHUB_USER_OCTOCAT_NAME: &str = "The Octocat";
+pub const GITHUB_USER_OCTOCAT_EMAIL: &str = "octocat@github.com";
+/// A user without a name or public email (`null` in `GET /user`).
+pub const GITHUB_USER_HUBOT: &str = "hubot";
+pub const GITHUB_USER_HUBOT_ID: u64 = 480938;
+
+/// `expires_in` of expiring user access tokens (8 hours).
+pub const GITHUB_ACCESS_TOKEN_TTL: u64 = 28800;
+/// `refresh_token_expires_in` (about 6 months).
+pub const GITHUB_REFRESH_TOKEN_TTL: u64 = 15897600;
+
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+const MAX_LOG_BYTES: usize = 64 * 1024;
+
+/// Request counters kept by the fake.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+pub struct GitHubStats {
+    pub token: GitHubTokenStats,
+    /// `GET /api/v3/user` requests that had a User-Agent (any outcome).
+    pub user: u64,
+    /// `GET /api/v3/user` requests rejected for having no User-Agent.
+    pub user_without_agent: u64,
+    /// `DELETE /api/v3/applications/{client_id}/token` requests (any outcome).
+    pub delete_token: u64,
+    /// `DELETE /api/v3/applications/{client_id}/grant` requests (any outcome).
+    #[serde(default)]
+    pub delete_grant: u64,
+}
+
+/// Token endpoint requests by grant type (any outcome).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+pub struct GitHubTokenStats {
+    /// Code exchanges (`grant_type` absent or `authorization_code`).
+    pub authorization_code: u64,
+    pub refresh_token: u64,
+}
+
+/// A running GitHub-like server. Killed when dropped.
+pub struct GitHubFake {
+    base: String,
+    api: String,
+    port: u16,
+    http: reqwest::Client,
+    logs: Arc<Mutex<String>>,
+    child: Child,
+    // The server exits when its stdin closes, so it never outlives this process.
+    _stdin: ChildStdin,
+    _config: tempfile::TempPath,
+}
+
+impl std::fmt::Debug for GitHubFake {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GitHubFake")
+            .field("base", &self.base)
+            .field("pid", &self.child.id())
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Deserialize)]
+struct ReadyLine {
+    base: String,
+    api: String,
+    port: u16,
+}
+
+impl GitHubFake {
+    /// Starts the server with its default apps and users.
+    pub async fn start() -> Result<GitHubFake> {
+        Self::start_with(json!({})).await
+    }
+
+    /// Starts the server with `config` merged over the defaults, e.g.
+    /// `{"apps": [{"client_id": "...", "kind": "github_app", "expiring": false, ...}],
+    ///   "ttl": {"access": 2}, "users": [...]}`. An app whose `client_id` matches a
+    /// default app replaces it; `users` replaces the default users.
+    pub async fn start_with(config: Value) -> Result<GitHubFake> {
+        let server = repo_root().join("tests/github/server.mjs");
+        let mut config_file = tempfile::Builder::new()
+            .prefix("keyfob-github-")
+            .suffix(".json")
+            .tempfile()
+            .context("creating the GitHub fake's config file")?;
+        serde_json::to_writer(&mut config_file, &config)?;
+        let config_path = config_file.into_temp_path();
+
+        let node = std::env::var_os("KEYFOB_NODE").unwrap_or_else(|| "node".into());
+        let mut child = Command::new(&node)
+            .arg(&server)
+            .arg(&config_path)
+            .env_remove("GITHUB_FAKE_PORT")
+            .env_remove("IDP_IGNORE_STDIN")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| {
+                format!(
+                    "starting `{} {}` (is Node.js installed? set KEYFOB_NODE to its path)",
+                    node.to_string_lossy(),
+                    server.display()
+                )
+            })?;
+
+        let stdin = child.stdin.take().expect("stdin is piped");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let stderr = child.stderr.take().expect("stderr is piped");
+
+        let logs = Arc::new(Mutex::new(String::new()));
+        let echo = std::env::var_os("KEYFOB_GITHUB_FAKE_LOG").is_some_and(|v| v != "0");
+        let stderr_task = tokio::spawn(collect_stderr(stderr, logs.clone(), echo));
+
+        let mut stdout = BufReader::new(stdout).lines();
+        let line = match tokio::time::timeout(READY_TIMEOUT, stdout.next_line()).await {
+            Ok(Ok(Some(line))) => line,
+            Ok(Ok(None)) | Ok(Err(_)) => {
+                let status = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
+                let _ = tokio::time::timeout(Duration::from_secs(2), stderr_task).await;
+                let status = match status {
+                    Ok(Ok(status)) => status.to_string(),
+                    _ => "unknown status".to_owned(),
+                };
+                bail!(
+                    "the GitHub fake exited before it was ready ({status}); its stderr:\n{}",
+                    logs.lock().unwrap()
+                );
+            }
+            Err(_) => {
+                let _ = child.start_kill();
+                bail!(
+                    "the GitHub fake printed no ready line within {READY_TIMEOUT:?}; its stderr:\n{}",
+                    logs.lock().unwrap()
+                );
+            }
+        };
+        let ready: ReadyLine = serde_json::from_str(&line).with_context(|| {
+            format!("the GitHub fake's ready line is not the expected JSON: {line:?}")
+        })?;
+
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = stdout.next_line().await {
+                eprintln!("[github-fake stdout] {line}");
+            }
+        });
+
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(30))
+            .user_agent("keyfob-testkit")
+            .build()?;
+
+        Ok(GitHubFake {
+            base: ready.base,
+            api: ready.api,
+            port: ready.port,
+            http,
+            logs,
+            child,
+            _stdin: stdin,
+            _config: config_path,
+        })
+    }
+
+    /// The web base URL (github.com's role): `http://127.0.0.1:<port>`, no trailing slash.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// The REST API base URL (api.github.com's role): `http://127.0.0.1:<port>/api/v3`.
+    pub fn api(&self) -> &str {
+        &self.api
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `base` + `path` (`path` starts with `/`).
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// `GET {base}/login/oauth/authorize`.
+    pub fn authorization_endpoint(&self) -> String {
+        self.url("/login/oauth/authorize")
+    }
+
+    /// `POST {base}/login/oauth/access_token`.
+    pub fn token_endpoint(&self) -> String {
+        self.url("/login/oauth/access_token")
+    }
+
+    /// `GET {api}/user`.
+    pub fn user_endpoint(&self) -> String {
+        format!("{}/user", self.api)
+    }
+
+    /// `DELETE {api}/applications/{client_id}/token`.
+    pub fn delete_token_endpoint(&self, client_id: &str) -> String {
+        format!("{}/applications/{client_id}/token", self.api)
+    }
+
+    /// `DELETE {api}/applications/{client_id}/grant`.
+    pub fn delete_grant_endpoint(&self, client_id: &str) -> String {
+        format!("{}/applications/{client_id}/grant", self.api)
+    }
+
+    /// Request counters since start or the last [`reset`](Self::reset).
+    pub async fn stats(&self) -> Result<GitHubStats> {
+        let value = self.get_json(&self.url("/__test/stats")).await?;
+        Ok(serde_json::from_value(value)?)
+    }
+
+    /// Zeroes the counters and forgets remembered authorizations (so the
+    /// authorization page shows again) and browser sessions. Tokens stay valid.
+    pub async fn reset(&self) -> Result<()> {
+        self.post_json(&self.url("/__test/reset"), &json!({}))
+            .await
+            .map(drop)
+    }
+
+    /// Makes `access_token` expire now (`GET /user` answers 401 Bad
+    /// credentials); its refresh token, if any, stays usable.
+    pub async fn expire(&self, access_token: &str) -> Result<()> {
+        self.post_json(
+            &self.url("/__test/expire"),
+            &json!({ "access_token": access_token }),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Makes `refresh_token` expire now (a refresh answers `bad_refresh_token`).
+    pub async fn expire_refresh(&self, refresh_token: &str) -> Result<()> {
+        self.post_json(
+            &self.url("/__test/expire"),
+            &json!({ "refresh_token": refresh_token }),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// What the server wrote to stderr so far (the last 64 KiB). Set
+    /// `KEYFOB_GITHUB_FAKE_LOG=1` to echo it live and `GITHUB_FAKE_VERBOSE=1`
+    /// to make the server log every request.
+    pub fn logs(&self) -> String {
+        self.logs.lock().unwrap().clone()
+    }
+
+    /// Stops the server and waits for it to exit.
+    pub async fn stop(mut self) -> Result<()> {
+        self.child.start_kill().ok();
+        self.child.wait().await?;
+        Ok(())
+    }
+
+    async fn get_json(&self, url: &str) -> Result<Value> {
+        let response = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .with_context(|| format!("GET {url}"))?;
+        json_body(response).await
+    }
+
+    async fn post_json(&self, url: &str, body: &Value) -> Result<Value> {
+        let response = self
+            .http
+            .post(url)
+            .json(body)
+            .send()
+            .await
+            .with_context(|| format!("POST {url}"))?;
+        json_body(response).await
+    }
+}
+
+async fn json_body(response: reqwest::Response) -> Result<Value> {
+    let status = response.status();
+    let url = response.url().clone();
+    let text = response.text().await?;
+    if !status.is_success() {
+        bail!("{url} answered {status}: {text}");
+    }
+    serde_json::from_str(&text).with_context(|| format!("{url} answered non-JSON: {text:?}"))
+}
+
+async fn collect_stderr(stderr: tokio::process::ChildStderr, logs: Arc<Mutex<String>>, echo: bool) {
+    let mut lines = BufReader::new(stderr).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        if echo {
+            eprintln!("[github-fake] {line}");
+        }
+        let mut logs = logs.lock().unwrap();
+        logs.push_str(&line);
+        logs.push('\n');
+        if logs.len() > MAX_LOG_BYTES {
+            let mut cut = logs.len() - MAX_LOG_BYTES / 2;
+            while !logs.is_char_boundary(cut) {
+                cut += 1;
+            }
+            logs.replace_range(..cut, "[...]\n");
+        }
+    }
+}
