@@ -59,6 +59,16 @@ pub enum Command {
     /// Add or remove a provider
     #[command(subcommand)]
     Provider(ProviderCommand),
+    /// Forget everything: revoke and remove every account, provider and keyring entry (run it
+    /// before uninstalling)
+    Purge {
+        /// Do not ask the providers to revoke anything; only delete here
+        #[arg(long)]
+        no_revoke: bool,
+        /// Confirm; without it nothing is removed
+        #[arg(long)]
+        yes: bool,
+    },
     /// Print a shell completion script
     Completions {
         /// Shell to generate for

@@ -8,6 +8,7 @@ mod duration;
 mod exit;
 mod selector;
 mod table;
+mod terminal;
 mod when;
 
 use std::process::ExitCode;
@@ -40,7 +41,7 @@ fn main() -> ExitCode {
 }
 
 fn fail(f: Failure) -> ExitCode {
-    eprintln!("keyfob: {}", f.message);
+    eprintln!("keyfob: {}", terminal::clean(&f.message));
     ExitCode::from(f.code)
 }
 
@@ -76,6 +77,7 @@ async fn run(command: Command) -> Result<(), Failure> {
         Command::Provider(ProviderCommand::Remove { id }) => {
             commands::providers::remove(&kf, &id).await
         }
+        Command::Purge { no_revoke, yes } => commands::purge::run(&kf, !no_revoke, yes).await,
         Command::Completions { .. } => unreachable!("handled before the runtime starts"),
     }
 }

@@ -395,6 +395,22 @@ async fn providers_and_completions() -> Result<()> {
     assert!(text(&bad.stderr).contains("RFC 8414"));
     let completions = w.run(&["completions", "bash"]).await?;
     assert!(completions.status.success() && text(&completions.stdout).contains("keyfob"));
+    // purge asks for --yes and removes nothing without it.
+    let o = w.run(&["purge"]).await?;
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("--yes"));
+    assert_eq!(
+        serde_json::from_slice::<Value>(&w.run(&["providers", "--json"]).await?.stdout)?[0]["id"],
+        "local"
+    );
+    let o = w.run(&["purge", "--yes"]).await?;
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(
+        serde_json::from_slice::<Value>(&w.run(&["providers", "--json"]).await?.stdout)?,
+        json!([])
+    );
+    assert!(!w.home.path().join("config").exists());
+
     let version = w.run(&["--version"]).await?;
     assert!(text(&version.stdout).starts_with("keyfob "));
     assert!(Path::new(KEYFOB).exists());

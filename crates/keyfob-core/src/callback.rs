@@ -51,7 +51,7 @@ pub enum CallbackError {
 }
 
 /// The parameters of a callback URL, checked for shape only.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct ParsedCallback {
     url: Url,
     /// `code`.
@@ -67,7 +67,7 @@ pub struct ParsedCallback {
 }
 
 /// What a valid callback carries.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// The user authorized: exchange this code.
     Code(String),
@@ -80,13 +80,44 @@ pub enum Outcome {
     },
 }
 
+// Manual Debug: the URL, code and state must never reach a log through `{:?}`.
+impl std::fmt::Debug for ParsedCallback {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ParsedCallback")
+            .field("endpoint", &describe_endpoint(&self.url))
+            .field("iss", &self.iss)
+            .field("error", &self.error)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outcome::Code(_) => f.write_str("Code(***)"),
+            Outcome::Error { code, description } => f
+                .debug_struct("Error")
+                .field("code", code)
+                .field("description", description)
+                .finish(),
+        }
+    }
+}
+
 impl ParsedCallback {
     /// Parses a callback URL and refuses malformed or ambiguous ones.
     pub fn parse(raw: &str) -> Result<Self, CallbackError> {
         if raw.len() > MAX_CALLBACK_LEN {
             return Err(CallbackError::TooLong(raw.len()));
         }
-        let url = Url::parse(raw.trim()).map_err(|e| CallbackError::Malformed(e.to_string()))?;
+        let raw = raw.trim();
+        if has_dot_segment(raw) {
+            // The parser would resolve them away; a genuine redirect never contains any.
+            return Err(CallbackError::Malformed(
+                "the path contains '.' or '..' segments".into(),
+            ));
+        }
+        let url = Url::parse(raw).map_err(|e| CallbackError::Malformed(e.to_string()))?;
         let mut parsed = ParsedCallback {
             url: url.clone(),
             code: None,
@@ -168,13 +199,26 @@ impl ParsedCallback {
     }
 }
 
-/// Compares scheme, host, port and path, never the query; a trailing slash is tolerated
-/// because some providers append one.
+/// Compares scheme, host, port, userinfo and path, never the query. One trailing slash is
+/// tolerated because some providers append one; nothing else differs.
 fn same_endpoint(got: &Url, expected: &Url) -> bool {
+    let path = got.path();
+    let wanted = expected.path();
     got.scheme() == expected.scheme()
         && got.host_str().unwrap_or("") == expected.host_str().unwrap_or("")
         && got.port_or_known_default() == expected.port_or_known_default()
-        && got.path().trim_end_matches('/') == expected.path().trim_end_matches('/')
+        && got.username().is_empty()
+        && got.password().is_none()
+        && (path == wanted || path.strip_suffix('/') == Some(wanted))
+}
+
+/// Whether the path part of a raw URL has `.` or `..` segments, plain or percent-encoded.
+fn has_dot_segment(raw: &str) -> bool {
+    let end = raw.find(['?', '#']).unwrap_or(raw.len());
+    raw[..end].split('/').any(|segment| {
+        let s = segment.to_ascii_lowercase().replace("%2e", ".");
+        s == "." || s == ".."
+    })
 }
 
 /// Scheme, host and path of a URL, without its query (which holds the code).
@@ -182,6 +226,8 @@ fn describe_endpoint(url: &Url) -> String {
     let mut shown = url.clone();
     shown.set_query(None);
     shown.set_fragment(None);
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
     shown.to_string()
 }
 
@@ -278,6 +324,51 @@ mod tests {
         ))
         .unwrap_err();
         assert!(!err.to_string().contains("secretcode"), "{err}");
+    }
+
+    #[test]
+    fn redirects_match_exactly_but_for_one_trailing_slash() {
+        for url in [
+            format!("dev.keyfob.app:/oauth/local//?code=c&state=s&{ISS}"),
+            format!("dev.keyfob.app:/oauth/local///?code=c&state=s&{ISS}"),
+            format!("dev.keyfob.app:/oauth/locall?code=c&state=s&{ISS}"),
+            format!("dev.keyfob.app:/oauth/%6cocal?code=c&state=s&{ISS}"),
+            format!("dev.keyfob.app:/OAUTH/local?code=c&state=s&{ISS}"),
+        ] {
+            assert!(
+                matches!(check(&url), Err(CallbackError::WrongRedirect { .. })),
+                "{url}"
+            );
+        }
+        for url in [
+            format!("dev.keyfob.app:/oauth/github/../local?code=c&state=s&{ISS}"),
+            format!("dev.keyfob.app:/oauth/./local?code=c&state=s&{ISS}"),
+            format!("dev.keyfob.app:/oauth/%2E%2E/oauth/local?code=c&state=s&{ISS}"),
+        ] {
+            assert!(
+                matches!(
+                    ParsedCallback::parse(&url),
+                    Err(CallbackError::Malformed(_))
+                ),
+                "{url}"
+            );
+        }
+        // A dot inside a query value is not a path segment.
+        assert!(check(&format!(
+            "dev.keyfob.app:/oauth/local?code=a/../b&state=s&{ISS}"
+        ))
+        .is_ok());
+
+        let now = OffsetDateTime::now_utc();
+        let mut l = link(now);
+        l.redirect_uri = Url::parse("http://127.0.0.1:5123/oauth/local").unwrap();
+        let userinfo = ParsedCallback::parse(&format!(
+            "http://user:pw@127.0.0.1:5123/oauth/local?code=c&state=s&{ISS}"
+        ))
+        .unwrap();
+        let err = userinfo.validate(&l, now).unwrap_err();
+        assert!(matches!(err, CallbackError::WrongRedirect { .. }));
+        assert!(!err.to_string().contains("pw"), "{err}");
     }
 
     #[test]

@@ -11,7 +11,7 @@ pub enum Error {
     #[error("the system keyring is not available ({0}); Keyfob keeps tokens only in the keyring, so nothing was stored. Start a Secret Service provider such as gnome-keyring and try again")]
     KeyringUnavailable(String),
     /// The keyring exists but is locked and could not be unlocked.
-    #[error("the system keyring is locked ({0}); unlock it (for example by logging in to your desktop) and try again. Nothing was stored")]
+    #[error("the system keyring is locked ({0}); unlock it (for example by logging in to your desktop) and try again")]
     KeyringLocked(String),
     /// Any other keyring failure.
     #[error("keyring error: {0}")]

@@ -182,6 +182,10 @@ pub(crate) fn transport_error<T: oauth2::ErrorResponse>(
             endpoint,
             reason: f.to_string(),
         },
+        RequestTokenError::Request(f @ HttpFailure::TooLarge) => Error::InvalidResponse {
+            endpoint,
+            reason: f.to_string(),
+        },
         RequestTokenError::Request(HttpFailure::Insecure(reason)) => {
             Error::InvalidResponse { endpoint, reason }
         }

@@ -36,6 +36,9 @@ pub enum HttpFailure {
     /// A refused URL (for example plain http to a remote host).
     #[error("{0}")]
     Insecure(String),
+    /// A body larger than Keyfob reads.
+    #[error("the answer is larger than 1 MiB")]
+    TooLarge,
 }
 
 impl Http {
@@ -89,7 +92,10 @@ impl Http {
         }
         let body = read_limited(response)
             .await
-            .map_err(|e| network(&endpoint, e))?;
+            .map_err(|reason| Error::InvalidResponse {
+                endpoint: endpoint.clone(),
+                reason: reason.to_string(),
+            })?;
         serde_json::from_slice(&body).map_err(|e| Error::InvalidResponse {
             endpoint,
             reason: format!("not the expected JSON: {e}"),
@@ -120,9 +126,7 @@ impl Http {
             .await
             .map_err(|e| HttpFailure::Network(describe(e)))?;
         let status = response.status().as_u16();
-        let body = read_limited(response)
-            .await
-            .map_err(|e| HttpFailure::Network(describe(e)))?;
+        let body = read_limited(response).await?;
         Ok((status, body))
     }
 
@@ -148,9 +152,7 @@ impl Http {
             .await
             .map_err(|e| HttpFailure::Network(describe(e)))?;
         let status = response.status().as_u16();
-        let body = read_limited(response)
-            .await
-            .map_err(|e| HttpFailure::Network(describe(e)))?;
+        let body = read_limited(response).await?;
         Ok((status, body))
     }
 
@@ -177,9 +179,7 @@ impl Http {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_ascii_lowercase();
-        let body = read_limited(response)
-            .await
-            .map_err(|e| HttpFailure::Network(describe(e)))?;
+        let body = read_limited(response).await?;
         normalise(status, &content_type, body)
     }
 }
@@ -249,11 +249,15 @@ fn has_error_field(json: &[u8]) -> bool {
         .unwrap_or(false)
 }
 
-async fn read_limited(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {
+async fn read_limited(mut response: reqwest::Response) -> Result<Vec<u8>, HttpFailure> {
     let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await? {
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| HttpFailure::Network(describe(e)))?
+    {
         if body.len() + chunk.len() > MAX_BODY {
-            break;
+            return Err(HttpFailure::TooLarge);
         }
         body.extend_from_slice(&chunk);
     }
@@ -314,8 +318,8 @@ fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
         Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        None => false,
+        // Not "localhost": a resolver may send it elsewhere (RFC 8252 section 8.3).
+        Some(url::Host::Domain(_)) | None => false,
     }
 }
 
@@ -329,12 +333,16 @@ mod tests {
             "https://a.example/x",
             "http://127.0.0.1:9/x",
             "http://[::1]:9/",
-            "http://localhost/",
         ];
         for u in ok {
             assert!(ensure_secure_url(&Url::parse(u).unwrap()).is_ok(), "{u}");
         }
-        for u in ["http://a.example/x", "ftp://a.example/", "http://10.0.0.1/"] {
+        for u in [
+            "http://a.example/x",
+            "ftp://a.example/",
+            "http://10.0.0.1/",
+            "http://localhost/",
+        ] {
             assert!(ensure_secure_url(&Url::parse(u).unwrap()).is_err(), "{u}");
         }
     }

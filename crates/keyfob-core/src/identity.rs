@@ -8,7 +8,6 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 use crate::exchange::Tokens;
 use crate::http::Http;
-use crate::provider::presets::accepted_id_token_issuers;
 use crate::provider::{ClientAuth, Flavor, Provider, ProviderKind};
 use crate::secret::Secret;
 
@@ -169,9 +168,6 @@ async fn verify<N: openidconnect::NonceVerifier>(
             Ok(())
         }
     });
-    let accepted = accepted_id_token_issuers(provider);
-    // openidconnect compares `iss` with one issuer; a provider with variants is checked below.
-    let verifier = verifier.require_issuer_match(accepted.len() == 1);
     let token: CoreIdToken = raw
         .expose()
         .parse()
@@ -179,12 +175,6 @@ async fn verify<N: openidconnect::NonceVerifier>(
     let claims = token
         .claims(&verifier, nonce)
         .map_err(|e| invalid(e.to_string()))?;
-    if !accepted.iter().any(|i| i == claims.issuer().as_str()) {
-        return Err(invalid(format!(
-            "it was issued by '{}'",
-            claims.issuer().as_str()
-        )));
-    }
     Ok(Identity {
         subject: claims.subject().to_string(),
         email: claims.email().map(|e| e.to_string()),

@@ -18,6 +18,7 @@ pub mod store;
 
 mod link;
 mod manage;
+mod purge;
 mod token;
 mod unlink;
 
@@ -35,6 +36,7 @@ pub use crate::paths::Paths;
 pub use crate::provider::discovery::OpenidProviderDraft;
 pub use crate::provider::presets::{GithubOptions, GoogleOptions};
 pub use crate::provider::{ClientAuth, Flavor, Provider, ProviderKind, RedirectMode};
+pub use crate::purge::PurgeReport;
 pub use crate::secret::Secret;
 pub use crate::store::accounts::{Account, AccountStatus};
 pub use crate::token::FreshToken;
@@ -128,11 +130,48 @@ impl Keyfob {
         Ok(out)
     }
 
-    /// The in-process half of the per-account refresh lock (the file lock is the other half).
-    fn refresh_turn(&self, account: &str) -> Arc<tokio::sync::Mutex<()>> {
-        let mut turns = self.refresh_turns.lock().expect("refresh map poisoned");
-        turns.entry(account.to_string()).or_default().clone()
+    /// Exclusive use of one account's tokens, across threads (a mutex) and processes (a
+    /// lock file). Everything that writes an account's secrets holds it: refresh, relink,
+    /// unlink, purge.
+    async fn account_turn(&self, account: &str) -> Result<AccountTurn> {
+        // Ids come from the account store, but a shell may pass anything: keep lock files
+        // inside the locks directory.
+        if account.is_empty()
+            || !account
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(Error::AccountNotFound(account.to_string()));
+        }
+        let mutex = {
+            let mut turns = self.refresh_turns.lock().expect("refresh map poisoned");
+            turns.entry(account.to_string()).or_default().clone()
+        };
+        let guard = mutex.lock_owned().await;
+        let file = FileLock::acquire_async(self.lock_path(&format!("account-{account}"))).await?;
+        Ok(AccountTurn {
+            _file: file,
+            _guard: guard,
+        })
     }
+
+    /// Deletes an account's tokens from the keyring; the caller holds its turn.
+    async fn delete_account_secrets(&self, account: &str) -> Result<()> {
+        for key in [
+            store::secrets::SecretKey::RefreshToken(account.to_string()),
+            store::secrets::SecretKey::AccessToken(account.to_string()),
+            store::secrets::SecretKey::IdToken(account.to_string()),
+        ] {
+            self.secrets.delete(key).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Held while one account's tokens are being changed; released on drop (file lock first).
+struct AccountTurn {
+    _file: FileLock,
+    _guard: tokio::sync::OwnedMutexGuard<()>,
 }
 
 #[cfg(test)]

@@ -29,7 +29,7 @@ pub struct LinkOptions {
 
 /// A started link. The authorization URL carries the state: open it in the system browser
 /// and hand it nowhere else (not to a webview, not to a log).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct LinkStart {
     /// Id to complete or cancel the link with; not a secret.
     pub link_id: String,
@@ -41,6 +41,18 @@ pub struct LinkStart {
     pub redirect_uri: Url,
     /// When the link stops accepting a callback.
     pub expires_at: OffsetDateTime,
+}
+
+// Manual Debug: the authorization URL holds the state.
+impl std::fmt::Debug for LinkStart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LinkStart")
+            .field("link_id", &self.link_id)
+            .field("provider", &self.provider)
+            .field("redirect_uri", &self.redirect_uri.as_str())
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Keyfob {
@@ -224,15 +236,20 @@ impl Keyfob {
         identity: Identity,
     ) -> Result<Account> {
         let now = OffsetDateTime::now_utc();
+        let id = self
+            .accounts
+            .load()?
+            .into_iter()
+            .find(|a| a.issuer == provider.issuer && a.subject == identity.subject)
+            .map(|a| a.id)
+            .unwrap_or_else(|| account_id(&provider.id, &provider.issuer, &identity.subject));
+        // A relink replaces tokens: never at the same time as a refresh of that account.
+        let _turn = self.account_turn(&id).await?;
         let existing = self
             .accounts
             .load()?
             .into_iter()
             .find(|a| a.issuer == provider.issuer && a.subject == identity.subject);
-        let id = existing
-            .as_ref()
-            .map(|a| a.id.clone())
-            .unwrap_or_else(|| account_id(&provider.id, &provider.issuer, &identity.subject));
 
         // Secrets before metadata: an account in the list always has its tokens.
         match &tokens.refresh_token {

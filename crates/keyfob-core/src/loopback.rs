@@ -19,7 +19,10 @@ use crate::Keyfob;
 /// Longest request head read from the browser.
 const MAX_REQUEST: usize = 16 * 1024;
 /// How long one connection may take to send its request (browsers open idle preconnects).
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// Connections read at once; more wait in the kernel's backlog, so idle sockets opened by a
+/// local process cannot exhaust file descriptors.
+const MAX_CONNECTIONS: usize = 64;
 
 /// A listener waiting for one link's redirect.
 #[derive(Debug)]
@@ -63,23 +66,14 @@ impl LoopbackListener {
         let deadline = tokio::time::Instant::now()
             + Duration::try_from(start.expires_at - time::OffsetDateTime::now_utc())
                 .unwrap_or_default();
-        loop {
+        let mut acceptor = Acceptor(tokio::spawn(accept_loop(self.listener, tx)));
+        let result = loop {
             tokio::select! {
-                accepted = self.listener.accept() => {
-                    if let Ok((stream, _)) = accepted {
-                        let tx = tx.clone();
-                        tokio::spawn(async move {
-                            if let Ok(Ok((target, stream))) = tokio::time::timeout(REQUEST_TIMEOUT, read_request(stream)).await {
-                                let _ = tx.send((target, stream)).await;
-                            }
-                        });
-                    }
-                }
                 Some((target, mut stream)) = rx.recv() => {
-                    match self.handle(kf, &target).await {
+                    match handle(kf, &self.redirect_uri, &target).await {
                         Handled::Done(result, page) => {
                             let _ = respond(&mut stream, &page).await;
-                            return *result;
+                            break *result;
                         }
                         Handled::KeepWaiting(page) => {
                             let _ = respond(&mut stream, &page).await;
@@ -88,50 +82,92 @@ impl LoopbackListener {
                 }
                 _ = tokio::time::sleep_until(deadline) => {
                     let _ = kf.cancel_link(&start.link_id).await;
-                    return Err(Error::LinkTimedOut);
+                    break Err(Error::LinkTimedOut);
                 }
             }
+        };
+        // Close the port now, not whenever the runtime gets to it.
+        acceptor.stop().await;
+        result
+    }
+}
+
+/// The task that owns the listening socket; aborting it closes the port.
+struct Acceptor(tokio::task::JoinHandle<()>);
+
+impl Acceptor {
+    async fn stop(&mut self) {
+        self.0.abort();
+        let _ = (&mut self.0).await;
+    }
+}
+
+impl Drop for Acceptor {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Accepts connections, at most [`MAX_CONNECTIONS`] being read at once, and forwards each
+/// request head; the rest wait in the kernel's backlog.
+async fn accept_loop(listener: TcpListener, tx: mpsc::Sender<(String, TcpStream)>) {
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        let slot = slots.clone().acquire_owned().await.expect("never closed");
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    let _slot = slot;
+                    let read = tokio::time::timeout(REQUEST_TIMEOUT, read_request(stream)).await;
+                    if let Ok(Ok((target, stream))) = read {
+                        let _ = tx.send((target, stream)).await;
+                    }
+                });
+            }
+            // Out of descriptors or similar: back off instead of spinning.
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
         }
     }
+}
 
-    async fn handle(&self, kf: &Keyfob, target: &str) -> Handled {
-        let (method, target) = target.split_once(' ').unwrap_or(("", target));
-        if method != "GET" {
-            return Handled::KeepWaiting(Page::new(
-                405,
-                "Not allowed",
-                "Keyfob only accepts the browser's redirect here.",
-            ));
+async fn handle(kf: &Keyfob, redirect_uri: &Url, target: &str) -> Handled {
+    let (method, target) = target.split_once(' ').unwrap_or(("", target));
+    if method != "GET" {
+        return Handled::KeepWaiting(Page::new(
+            405,
+            "Not allowed",
+            "Keyfob only accepts the browser's redirect here.",
+        ));
+    }
+    let path = target.split('?').next().unwrap_or("");
+    if path.trim_end_matches('/') != redirect_uri.path() {
+        return Handled::KeepWaiting(Page::new(404, "Not found", "Nothing here."));
+    }
+    let origin = redirect_uri.origin().ascii_serialization();
+    match kf.complete_link(&format!("{origin}{target}")).await {
+        Ok(account) => {
+            let text = format!(
+                "{} is linked. You can close this tab and go back to Keyfob.",
+                account.display_name
+            );
+            Handled::Done(
+                Box::new(Ok(account)),
+                Page::new(200, "Account linked", &text),
+            )
         }
-        let path = target.split('?').next().unwrap_or("");
-        if path.trim_end_matches('/') != self.redirect_uri.path() {
-            return Handled::KeepWaiting(Page::new(404, "Not found", "Nothing here."));
-        }
-        let origin = self.redirect_uri.origin().ascii_serialization();
-        match kf.complete_link(&format!("{origin}{target}")).await {
-            Ok(account) => {
-                let text = format!(
-                    "{} is linked. You can close this tab and go back to Keyfob.",
-                    account.display_name
-                );
-                Handled::Done(
-                    Box::new(Ok(account)),
-                    Page::new(200, "Account linked", &text),
-                )
-            }
-            Err(Error::Callback(refusal)) => Handled::KeepWaiting(Page::new(
+        Err(Error::Callback(refusal)) => Handled::KeepWaiting(Page::new(
+            400,
+            "Sign-in response refused",
+            &format!("Keyfob {refusal}. If you were signing in, start again from Keyfob."),
+        )),
+        Err(e) => {
+            let page = Page::new(
                 400,
-                "Sign-in response refused",
-                &format!("Keyfob {refusal}. If you were signing in, start again from Keyfob."),
-            )),
-            Err(e) => {
-                let page = Page::new(
-                    400,
-                    "Account not linked",
-                    &format!("{e}. Go back to Keyfob to try again."),
-                );
-                Handled::Done(Box::new(Err(e)), page)
-            }
+                "Account not linked",
+                &format!("{e}. Go back to Keyfob to try again."),
+            );
+            Handled::Done(Box::new(Err(e)), page)
         }
     }
 }

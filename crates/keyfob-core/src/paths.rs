@@ -40,7 +40,13 @@ impl Paths {
     /// A self-contained profile below `home`. Its keyring namespace is derived from the
     /// path so that two profiles (for example two test runs) never see each other's secrets.
     pub fn under(home: &Path) -> Self {
-        let absolute = std::path::absolute(home).unwrap_or_else(|_| home.to_path_buf());
+        // One spelling per folder ("/x", "/x/", "/y/../x"), or the keyring namespace would
+        // differ between spellings of the same profile.
+        let absolute = std::fs::canonicalize(home)
+            .or_else(|_| std::path::absolute(home))
+            .unwrap_or_else(|_| home.to_path_buf())
+            .components()
+            .collect::<PathBuf>();
         let digest = Sha256::digest(absolute.to_string_lossy().as_bytes());
         let tag: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
         Paths {
@@ -82,5 +88,11 @@ mod tests {
         assert_ne!(a.keyring_service, b.keyring_service);
         assert!(a.keyring_service.starts_with("dev.keyfob.app.profile-"));
         assert_eq!(a.accounts_file(), Path::new("/tmp/a/data/accounts.json"));
+        let dir = tempfile::tempdir().unwrap();
+        let spelled = format!("{}/", dir.path().display());
+        assert_eq!(
+            Paths::under(dir.path()).keyring_service,
+            Paths::under(Path::new(&spelled)).keyring_service
+        );
     }
 }

@@ -12,7 +12,6 @@ use crate::identity::verify_refreshed_id_token;
 use crate::provider::ProviderKind;
 use crate::secret::Secret;
 use crate::store::accounts::{Account, AccountStatus};
-use crate::store::lock::FileLock;
 use crate::store::secrets::SecretKey;
 use crate::Keyfob;
 
@@ -51,6 +50,7 @@ impl Keyfob {
 
     /// Refreshes `account_id` now, whatever its expiry.
     pub async fn refresh_account(&self, account_id: &str) -> Result<Account> {
+        self.account(account_id)?;
         self.refresh_in_turn(account_id, None).await?;
         self.account(account_id)
     }
@@ -78,10 +78,7 @@ impl Keyfob {
         account_id: &str,
         wanted: Option<(Duration, Option<OffsetDateTime>)>,
     ) -> Result<FreshToken> {
-        let turn = self.refresh_turn(account_id);
-        let _in_process = turn.lock().await;
-        let _across_processes =
-            FileLock::acquire_async(self.lock_path(&format!("account-{account_id}"))).await?;
+        let _turn = self.account_turn(account_id).await?;
 
         // Someone may have refreshed while we waited: re-read before spending the refresh token.
         let account = self.account(account_id)?;

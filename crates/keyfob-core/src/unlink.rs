@@ -4,7 +4,6 @@
 use crate::error::Result;
 use crate::revocation::{revoke, token_to_revoke};
 use crate::store::accounts::Account;
-use crate::store::lock::FileLock;
 use crate::store::secrets::SecretKey;
 use crate::Keyfob;
 
@@ -34,10 +33,9 @@ pub struct UnlinkReport {
 impl Keyfob {
     /// Revokes and forgets an account.
     pub async fn unlink(&self, account_id: &str) -> Result<UnlinkReport> {
-        let turn = self.refresh_turn(account_id);
-        let _in_process = turn.lock().await;
-        let _lock =
-            FileLock::acquire_async(self.lock_path(&format!("account-{account_id}"))).await?;
+        // Look the account up first: an unknown id creates no lock file.
+        self.account(account_id)?;
+        let _turn = self.account_turn(account_id).await?;
         let account = self.account(account_id)?;
         let id = account.id.clone();
 
@@ -67,13 +65,7 @@ impl Keyfob {
             Err(e) => Revocation::Failed(e.to_string()),
         };
 
-        for key in [
-            SecretKey::RefreshToken(id.clone()),
-            SecretKey::AccessToken(id.clone()),
-            SecretKey::IdToken(id.clone()),
-        ] {
-            self.secrets.delete(key).await?;
-        }
+        self.delete_account_secrets(&id).await?;
         self.modify_accounts(|accounts| {
             accounts.retain(|a| a.id != id);
             Ok(())

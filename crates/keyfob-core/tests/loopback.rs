@@ -100,3 +100,27 @@ async fn an_unanswered_link_times_out_and_is_cancelled() -> anyhow::Result<()> {
         .is_err());
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn idle_connections_from_a_local_process_do_not_block_the_callback() -> anyhow::Result<()> {
+    let w = World::start().await?;
+    let (start, listener) = w.kf.begin_loopback_link("local", None).await?;
+    let port = listener.redirect_uri().port().unwrap();
+    // More idle sockets than the listener reads at once; they never send a request.
+    let mut idle = Vec::new();
+    for _ in 0..40 {
+        idle.push(tokio::net::TcpStream::connect(("127.0.0.1", port)).await?);
+    }
+    let browser = async {
+        let callback = w
+            .browser
+            .authorize(start.authorization_url.as_str(), "alice", Consent::Approve)
+            .await?;
+        w.browser.deliver(&callback).await
+    };
+    let (account, page) = tokio::join!(listener.complete(&w.kf, &start), browser);
+    assert_eq!(account?.subject, "alice");
+    assert_eq!(page?.0, 200);
+    drop(idle);
+    Ok(())
+}

@@ -103,3 +103,58 @@ async fn a_provider_without_revocation_says_so() -> anyhow::Result<()> {
     ));
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn purge_revokes_and_removes_every_secret_and_file() -> anyhow::Result<()> {
+    let w = World::start().await?;
+    w.kf.add_openid_provider(
+        common::draft(
+            &w.idp,
+            "local-secret",
+            keyfob_testkit::CONFIDENTIAL_CLIENT_ID,
+            keyfob_core::ClientAuth::Basic,
+        ),
+        Some(keyfob_core::Secret::new(
+            keyfob_testkit::CONFIDENTIAL_CLIENT_SECRET,
+        )),
+    )
+    .await?;
+    let alice = w.link("local", "alice").await?;
+    // A fresh browser: the shared one would still be signed in as alice.
+    let start = w.kf.begin_link("local-secret", Default::default()).await?;
+    let callback = keyfob_testkit::Browser::new()
+        .authorize(
+            start.authorization_url.as_str(),
+            "bob",
+            keyfob_testkit::Consent::Approve,
+        )
+        .await?;
+    let bob = w.kf.complete_link(&callback).await?;
+    let pending = w.kf.begin_link("local", Default::default()).await?;
+
+    let report = w.kf.purge(true).await?;
+    assert_eq!(report.accounts.len(), 2);
+    assert!(report
+        .accounts
+        .iter()
+        .all(|(_, r)| *r == Some(Revocation::Revoked)));
+    assert_eq!(report.providers.len(), 2);
+    assert_eq!(report.pending_links, 1);
+    assert_eq!(w.idp.stats().await?.revocation, 2);
+
+    let mut keys = vec![
+        SecretKey::ClientSecret("local-secret".into()),
+        SecretKey::PendingLink(pending.link_id.clone()),
+    ];
+    for id in [&alice.id, &bob.id] {
+        keys.push(SecretKey::AccessToken(id.clone()));
+        keys.push(SecretKey::RefreshToken(id.clone()));
+        keys.push(SecretKey::IdToken(id.clone()));
+    }
+    for key in keys {
+        assert_eq!(w.secret(key.clone()).await?, None, "{key:?} is gone");
+    }
+    assert!(!w.kf.paths().data_dir.exists() && !w.kf.paths().config_dir.exists());
+    assert!(w.kf.accounts()?.is_empty() && w.kf.providers()?.is_empty());
+    Ok(())
+}

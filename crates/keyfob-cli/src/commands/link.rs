@@ -38,8 +38,8 @@ pub async fn run(
     };
     eprintln!(
         "Linked {} at {} as {} (scopes: {}).",
-        account.display_name,
-        name,
+        crate::terminal::clean(&account.display_name),
+        crate::terminal::clean(&name),
         account.id,
         account.scopes.join(" ")
     );

@@ -4,5 +4,6 @@ pub mod completions;
 pub mod link;
 pub mod list;
 pub mod providers;
+pub mod purge;
 pub mod token;
 pub mod unlink;

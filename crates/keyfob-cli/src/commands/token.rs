@@ -24,6 +24,12 @@ pub async fn run(kf: &Keyfob, args: &TokenArgs, format: Format) -> Result<(), Fa
     let accounts = kf.accounts()?;
     let account = select(&accounts, &args.account)?;
     let fresh = kf.access_token_of(account, args.min_valid).await?;
+    if !crate::terminal::printable_token(fresh.token.expose()) {
+        return Err(Failure::new(
+            crate::exit::PROVIDER,
+            "the provider's access token contains characters that cannot be printed safely",
+        ));
+    }
     let line = match format {
         Format::Raw => fresh.token.expose().to_string(),
         Format::Header => format!("Authorization: Bearer {}", fresh.token.expose()),

@@ -14,7 +14,7 @@ pub async fn run(kf: &Keyfob, selector: &str) -> Result<(), Failure> {
         .map(|p| p.name)
         .unwrap_or_else(|_| account.provider.clone());
     let report = kf.unlink(&account.id).await?;
-    let who = &report.account.display_name;
+    let who = &crate::terminal::clean(&report.account.display_name);
     let settings = report
         .manage_url
         .as_ref()

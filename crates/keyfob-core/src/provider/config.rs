@@ -38,6 +38,10 @@ impl ProviderConfig {
         };
         let text = String::from_utf8(bytes).map_err(|e| self.corrupt(e))?;
         let file: ProvidersFile = toml::from_str(&text).map_err(|e| self.corrupt(e))?;
+        // A hand-edited file gets the same checks as one written by Keyfob.
+        for provider in &file.providers {
+            provider.validate().map_err(|e| self.corrupt(e))?;
+        }
         Ok(file.providers)
     }
 
@@ -76,5 +80,17 @@ mod tests {
         assert_eq!(config.load().unwrap(), vec![p]);
         let text = std::fs::read_to_string(config.path()).unwrap();
         assert!(text.contains("[[provider]]"), "{text}");
+
+        // A hand-edited plain-http endpoint is refused with a message naming the problem.
+        std::fs::write(
+            config.path(),
+            text.replace("http://127.0.0.1:4000/token", "http://example.com/token"),
+        )
+        .unwrap();
+        let err = config.load().unwrap_err().to_string();
+        assert!(
+            err.contains("token endpoint") && err.contains("https"),
+            "{err}"
+        );
     }
 }

@@ -55,7 +55,7 @@ pub enum Flavor {
     Standard,
     /// GitHub and GitHub Enterprise Server: REST identity, comma-separated scopes, no RFC 7009.
     Github,
-    /// Google: ID tokens whose `iss` may lack the scheme.
+    /// Google: only where Google's pages are needed (revoking access by hand).
     Google,
 }
 

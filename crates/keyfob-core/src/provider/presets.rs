@@ -200,18 +200,6 @@ pub fn google(options: GoogleOptions) -> OpenidProviderDraft {
     }
 }
 
-/// Issuers an ID token of `provider` may name. Google's may say `accounts.google.com`
-/// without the scheme: https://developers.google.com/identity/openid-connect/openid-connect#validatinganidtoken
-pub fn accepted_id_token_issuers(provider: &Provider) -> Vec<String> {
-    let mut issuers = vec![provider.issuer.clone()];
-    if provider.flavor == Flavor::Google {
-        if let Some(bare) = provider.issuer.strip_prefix("https://") {
-            issuers.push(bare.to_string());
-        }
-    }
-    issuers
-}
-
 fn with_trailing_slash(mut url: Url) -> Url {
     if !url.path().ends_with('/') {
         let path = format!("{}/", url.path());
@@ -266,7 +254,7 @@ mod tests {
     }
 
     #[test]
-    fn google_asks_for_offline_access_and_accepts_its_bare_issuer() {
+    fn google_asks_for_offline_access() {
         let found = crate::provider::discovery::Discovered {
             issuer: GOOGLE_ISSUER.into(),
             authorization_endpoint: Url::parse("https://accounts.google.com/o/oauth2/v2/auth")
@@ -286,15 +274,6 @@ mod tests {
         assert_eq!(p.extra_params["prompt"], "consent");
         assert_eq!(p.redirect, RedirectMode::Loopback);
         assert!(p.validate().is_ok());
-        assert_eq!(
-            accepted_id_token_issuers(&p),
-            vec!["https://accounts.google.com", "accounts.google.com"]
-        );
-        let mut standard = p.clone();
-        standard.flavor = Flavor::Standard;
-        assert_eq!(
-            accepted_id_token_issuers(&standard),
-            vec!["https://accounts.google.com"]
-        );
+        assert_eq!(p.flavor, Flavor::Google);
     }
 }

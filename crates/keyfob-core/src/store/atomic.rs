@@ -11,10 +11,10 @@ pub fn write(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     ensure_private_dir(dir)?;
     let mut tmp = tempfile_in(dir)?;
-    tmp.1
-        .write_all(bytes)
-        .and_then(|_| tmp.1.sync_all())
-        .map_err(|e| Error::io(&tmp.0, e))?;
+    if let Err(e) = tmp.1.write_all(bytes).and_then(|_| tmp.1.sync_all()) {
+        let _ = fs::remove_file(&tmp.0);
+        return Err(Error::io(&tmp.0, e));
+    }
     fs::rename(&tmp.0, path).map_err(|e| {
         let _ = fs::remove_file(&tmp.0);
         Error::io(path, e)

@@ -19,12 +19,11 @@ impl FileLock {
         if let Some(dir) = path.parent() {
             ensure_private_dir(dir)?;
         }
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(path)
-            .map_err(|e| Error::io(path, e))?;
+        let mut options = OpenOptions::new();
+        options.create(true).truncate(false).write(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options.open(path).map_err(|e| Error::io(path, e))?;
         file.lock().map_err(|e| Error::io(path, e))?;
         Ok(FileLock { file })
     }

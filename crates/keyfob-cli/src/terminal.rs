@@ -1,0 +1,39 @@
+//! Text for the terminal: names and error descriptions come from providers, and an escape
+//! sequence in them must not reach the user's terminal.
+
+/// Replaces control characters (other than newline and tab) with `?`.
+pub fn clean(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' && c != '\t' {
+                '?'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+/// Whether a token can be printed as it is: visible ASCII only (RFC 6750 b64token and the
+/// characters providers actually use), so it cannot break a line or a shell quote.
+pub fn printable_token(token: &str) -> bool {
+    !token.is_empty() && token.bytes().all(|b| (0x21..=0x7e).contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_escape_sequences() {
+        assert_eq!(clean("evil\u{1b}[2Jname\r"), "evil?[2Jname?");
+        assert_eq!(clean("line\nnext\tcol"), "line\nnext\tcol");
+    }
+
+    #[test]
+    fn tokens_must_be_visible_ascii() {
+        assert!(printable_token("gho_abc-._~+/="));
+        assert!(!printable_token("abc\r\nX-Injected: 1"));
+        assert!(!printable_token("a b") && !printable_token(""));
+    }
+}
