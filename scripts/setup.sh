@@ -11,6 +11,12 @@ packages=(
   dbus dbus-x11 gnome-keyring libsecret-tools
   # Benchmarks
   hyperfine
+  # Desktop app build (Tauri 2 on WebKitGTK)
+  libwebkit2gtk-4.1-dev libxdo-dev libssl-dev librsvg2-dev
+  # Desktop app end-to-end test: virtual display, WebDriver for WebKitGTK, a real browser,
+  # the X clipboard, desktop integration (xdg-open, gio, .desktop files) and GNOME's UI font
+  xvfb webkit2gtk-driver chromium xclip xdg-utils desktop-file-utils libglib2.0-bin
+  fonts-cantarell
 )
 
 missing=()
@@ -31,8 +37,12 @@ if ! command -v cargo >/dev/null; then
   exit 1
 fi
 
-# Node packages of the local identity provider, exactly as locked.
-if ! npm ci --prefix tests/idp --no-audit --no-fund --loglevel=error >/dev/null; then
-  echo "setup: npm ci failed in tests/idp" >&2
-  exit 1
-fi
+# Node packages, exactly as locked: the local identity provider, the window's front end
+# (Vite, TypeScript, Vitest, @tauri-apps/api) and the end-to-end test (playwright-core, which
+# drives Debian's chromium; it downloads no browser).
+for dir in tests/idp ui tests/e2e; do
+  if ! npm ci --prefix "$dir" --no-audit --no-fund --update-notifier=false --loglevel=error >/dev/null; then
+    echo "setup: npm ci failed in $dir" >&2
+    exit 1
+  fi
+done

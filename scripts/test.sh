@@ -5,6 +5,11 @@ cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
 
+# First: the app's build script embeds ui/dist, so clippy and the app build need it.
+echo "== UI: unit tests (Vitest), type check and build (Vite)"
+npm test --prefix ui --silent
+npm run build --prefix ui --silent
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 
@@ -13,3 +18,7 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 echo "== tests (real OpenID provider, real Secret Service)"
 scripts/with-keyring.sh cargo test --workspace --locked
+
+echo "== desktop app: build, then drive its window end to end (Xvfb, WebDriver, Chromium)"
+cargo build -p keyfob-app --locked
+tests/e2e/run.sh

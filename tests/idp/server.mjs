@@ -44,7 +44,11 @@ const VERBOSE = process.env.IDP_VERBOSE === '1';
 const log = (...args) => console.error('[idp]', ...args);
 
 // Imported only after console is redirected.
+const t0 = Date.now();
+// Startup phases go to stderr, which the harness shows when a start stalls.
+const phase = (name) => log(`startup: ${name} at ${Date.now() - t0} ms`);
 const { default: Provider } = await import('oidc-provider');
+phase('oidc-provider loaded');
 
 // ---------------------------------------------------------------------------
 // Configuration
@@ -314,11 +318,13 @@ await new Promise((resolve, reject) => {
   server.listen(requestedPort, '127.0.0.1', resolve);
 });
 const { port } = server.address();
+phase('listening socket bound');
 const issuer = `http://127.0.0.1:${port}`;
 
 const capitalise = (s) => (s ? s.charAt(0).toUpperCase() + s.slice(1) : s);
 
 const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+phase('signing key generated');
 const signingKey = { ...privateKey.export({ format: 'jwk' }), kid: 'keyfob-test-rs256', alg: 'RS256', use: 'sig' };
 
 const provider = new Provider(issuer, {

@@ -148,6 +148,15 @@ impl Keyfob {
         Ok(provider)
     }
 
+    /// Whether a client secret is stored for `provider_id` (the secret itself is not read out).
+    pub async fn has_client_secret(&self, provider_id: &str) -> Result<bool> {
+        Ok(self
+            .secrets
+            .get(SecretKey::ClientSecret(provider_id.to_string()))
+            .await?
+            .is_some())
+    }
+
     /// The provider's client secret, when it uses one.
     pub(crate) async fn client_secret(&self, provider: &Provider) -> Result<Option<Secret>> {
         if provider.client_auth == ClientAuth::None {

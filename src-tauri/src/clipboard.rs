@@ -1,0 +1,80 @@
+//! Copying a token: written to the clipboard from Rust (it never reaches JavaScript) and
+//! cleared after a while, but only if the clipboard still holds that token: whatever the
+//! user copied since is theirs.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use keyfob_core::Secret;
+use tauri::AppHandle;
+use tauri_plugin_clipboard_manager::ClipboardExt;
+
+use crate::error::UiError;
+use crate::state::fingerprint;
+
+/// The default time a copied token stays on the clipboard.
+pub const DEFAULT_CLEAR_AFTER: Duration = Duration::from_secs(30);
+
+/// How long copied tokens stay on the clipboard (`None`: until replaced).
+#[derive(Debug)]
+pub struct ClipboardPolicy {
+    clear_after: Option<Duration>,
+    /// Bumped on each copy, so only the latest copy's timer may clear.
+    generation: Arc<AtomicU64>,
+}
+
+impl ClipboardPolicy {
+    pub fn new(clear_after: Option<Duration>) -> Self {
+        ClipboardPolicy {
+            clear_after,
+            generation: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// From `KEYFOB_CLIPBOARD_CLEAR_SECONDS` (0 = never clear), else 30 s.
+    pub fn from_env() -> Self {
+        let clear_after = match std::env::var("KEYFOB_CLIPBOARD_CLEAR_SECONDS") {
+            Ok(v) => match v.trim().parse::<u64>() {
+                Ok(0) => None,
+                Ok(secs) => Some(Duration::from_secs(secs)),
+                Err(_) => Some(DEFAULT_CLEAR_AFTER),
+            },
+            Err(_) => Some(DEFAULT_CLEAR_AFTER),
+        };
+        Self::new(clear_after)
+    }
+
+    pub fn clear_after(&self) -> Option<Duration> {
+        self.clear_after
+    }
+
+    /// Puts `token` on the clipboard and schedules its removal.
+    pub fn copy(&self, app: &AppHandle, token: &Secret) -> Result<(), UiError> {
+        app.clipboard().write_text(token.expose()).map_err(|e| {
+            UiError::new("clipboard", format!("cannot write to the clipboard: {e}"))
+        })?;
+        let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        let Some(after) = self.clear_after else {
+            return Ok(());
+        };
+        // Keep only a fingerprint: the token itself does not linger in memory for the wait.
+        let print = fingerprint(token.expose());
+        let current = self.generation.clone();
+        let app = app.clone();
+        tauri::async_runtime::spawn(async move {
+            tokio::time::sleep(after).await;
+            if current.load(Ordering::SeqCst) != generation {
+                return; // a later copy owns the clipboard timer now
+            }
+            let still_ours = app
+                .clipboard()
+                .read_text()
+                .is_ok_and(|text| fingerprint(&text) == print);
+            if still_ours {
+                let _ = app.clipboard().clear();
+            }
+        });
+        Ok(())
+    }
+}

@@ -1,0 +1,105 @@
+//! Accounts: list, copy a fresh token, refresh, unlink.
+
+use std::time::Duration;
+
+use keyfob_core::{Account, Revocation};
+use serde::Serialize;
+use tauri::{AppHandle, State};
+
+use crate::error::UiError;
+use crate::events;
+use crate::state::AppState;
+
+/// A copied token must stay valid at least this long, else it is refreshed first: long
+/// enough to paste it into a tool and send a request.
+const COPY_MIN_VALIDITY: Duration = Duration::from_secs(60);
+
+#[tauri::command]
+pub async fn list_accounts(state: State<'_, AppState>) -> Result<Vec<Account>, UiError> {
+    Ok(state.keyfob.accounts()?)
+}
+
+/// What the UI learns about a copy: never the token itself.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Copied {
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<time::OffsetDateTime>,
+    pub refreshed: bool,
+    /// Seconds until the clipboard is cleared, if it will be.
+    pub clears_in: Option<u64>,
+}
+
+#[tauri::command]
+pub async fn copy_token(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    account_id: String,
+) -> Result<Copied, UiError> {
+    let result = state
+        .keyfob
+        .access_token(&account_id, COPY_MIN_VALIDITY)
+        .await;
+    let fresh = match result {
+        Ok(fresh) => fresh,
+        Err(e) => {
+            // A failed refresh may have marked the account as needing a new link.
+            events::accounts_changed(&app);
+            return Err(e.into());
+        }
+    };
+    state.clipboard.copy(&app, &fresh.token)?;
+    if fresh.refreshed {
+        events::accounts_changed(&app);
+    }
+    Ok(Copied {
+        expires_at: fresh.expires_at,
+        refreshed: fresh.refreshed,
+        clears_in: state.clipboard.clear_after().map(|d| d.as_secs()),
+    })
+}
+
+#[tauri::command]
+pub async fn refresh_account(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    account_id: String,
+) -> Result<Account, UiError> {
+    let result = state.keyfob.refresh_account(&account_id).await;
+    // Success changes the expiry; invalid_grant changes the status: both change the list.
+    events::accounts_changed(&app);
+    Ok(result?)
+}
+
+/// How an unlink went at the provider.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Unlinked {
+    pub account_id: String,
+    pub display_name: String,
+    /// `revoked`, `not_supported` or `failed`.
+    pub revocation: &'static str,
+    /// Why revocation failed, when it did (local data is deleted anyway).
+    pub revocation_error: Option<String>,
+}
+
+#[tauri::command]
+pub async fn unlink_account(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    account_id: String,
+) -> Result<Unlinked, UiError> {
+    let report = state.keyfob.unlink(&account_id).await?;
+    events::accounts_changed(&app);
+    let (revocation, revocation_error) = match report.revocation {
+        Revocation::Revoked => ("revoked", None),
+        Revocation::NotSupported => ("not_supported", None),
+        Revocation::Failed(why) => ("failed", Some(why)),
+    };
+    Ok(Unlinked {
+        account_id: report.account.id,
+        display_name: report.account.display_name,
+        revocation,
+        revocation_error,
+    })
+}

@@ -1,0 +1,73 @@
+//! Events the shell sends to the webview. Payloads carry metadata and readable errors only;
+//! never a token, a code, a state or a callback URL.
+
+use keyfob_core::Account;
+use serde::Serialize;
+use tauri::{AppHandle, Emitter};
+
+use crate::error::UiError;
+
+/// Something about the account list changed (link, refresh, unlink); the UI reloads it.
+pub const ACCOUNTS_CHANGED: &str = "accounts-changed";
+/// A link finished: `LinkOutcome`.
+pub const LINK_FINISHED: &str = "link-finished";
+/// A callback arrived that belongs to no link Keyfob started: `Notice`.
+pub const CALLBACK_REFUSED: &str = "callback-refused";
+
+/// How a started link ended.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LinkOutcome {
+    pub link_id: String,
+    /// The linked account, on success.
+    pub account: Option<Account>,
+    /// What went wrong, on failure.
+    pub error: Option<UiError>,
+}
+
+/// A message for the user that is not tied to a link the UI is waiting for.
+#[derive(Debug, Clone, Serialize)]
+pub struct Notice {
+    pub message: String,
+}
+
+pub fn accounts_changed(app: &AppHandle) {
+    emit(app, ACCOUNTS_CHANGED, ());
+}
+
+pub fn link_finished(app: &AppHandle, link_id: String, result: Result<Account, UiError>) {
+    let outcome = match result {
+        Ok(account) => LinkOutcome {
+            link_id,
+            account: Some(account),
+            error: None,
+        },
+        Err(error) => LinkOutcome {
+            link_id,
+            account: None,
+            error: Some(error),
+        },
+    };
+    let linked = outcome.account.is_some();
+    emit(app, LINK_FINISHED, outcome);
+    if linked {
+        accounts_changed(app);
+    }
+}
+
+pub fn callback_refused(app: &AppHandle, error: UiError) {
+    emit(
+        app,
+        CALLBACK_REFUSED,
+        Notice {
+            message: error.message,
+        },
+    );
+}
+
+fn emit<T: Serialize + Clone>(app: &AppHandle, event: &str, payload: T) {
+    // Only the main window shows Keyfob's state; nothing else should receive it.
+    if let Err(e) = app.emit_to("main", event, payload) {
+        eprintln!("keyfob: cannot send the {event} event to the window: {e}");
+    }
+}

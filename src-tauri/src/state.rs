@@ -1,0 +1,87 @@
+//! What the shell keeps between commands: the core facade and the app's own small state.
+
+use keyfob_core::Keyfob;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use crate::clipboard::ClipboardPolicy;
+
+/// Managed Tauri state.
+pub struct AppState {
+    /// The profile (honours `KEYFOB_HOME`).
+    pub keyfob: Arc<Keyfob>,
+    /// How long a copied token stays on the clipboard.
+    pub clipboard: ClipboardPolicy,
+    /// Fingerprints of callback URLs already handled. The same URL can arrive twice (the
+    /// deep-link plugin and the single-instance argv both forward it); handling it once keeps
+    /// a spurious "state already used" failure from reaching the UI.
+    seen_callbacks: Mutex<VecDeque<[u8; 32]>>,
+    /// Loopback links in flight, by link id: aborting the task closes the listener.
+    loopback_tasks: Mutex<HashMap<String, tauri::async_runtime::JoinHandle<()>>>,
+}
+
+/// How many callback fingerprints are remembered; a state works once anyway.
+const SEEN_CALLBACKS: usize = 64;
+
+impl AppState {
+    pub fn new(keyfob: Keyfob, clipboard: ClipboardPolicy) -> Self {
+        AppState {
+            keyfob: Arc::new(keyfob),
+            clipboard,
+            seen_callbacks: Mutex::new(VecDeque::new()),
+            loopback_tasks: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Records a callback URL; false when it was already handled.
+    pub fn first_sight_of_callback(&self, url: &str) -> bool {
+        let print = fingerprint(url);
+        let mut seen = self.seen_callbacks.lock().expect("callback set poisoned");
+        if seen.contains(&print) {
+            return false;
+        }
+        if seen.len() == SEEN_CALLBACKS {
+            seen.pop_front();
+        }
+        seen.push_back(print);
+        true
+    }
+
+    pub fn track_loopback(&self, link_id: String, task: tauri::async_runtime::JoinHandle<()>) {
+        let mut tasks = self.loopback_tasks.lock().expect("task map poisoned");
+        tasks.insert(link_id, task);
+    }
+
+    /// Forgets a loopback task; returns it so a cancel can abort it.
+    pub fn take_loopback(&self, link_id: &str) -> Option<tauri::async_runtime::JoinHandle<()>> {
+        let mut tasks = self.loopback_tasks.lock().expect("task map poisoned");
+        tasks.remove(link_id)
+    }
+}
+
+/// SHA-256 of a secret-bearing string, so it is compared without being kept.
+pub fn fingerprint(value: &str) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(value.as_bytes()).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_callback_is_handled_once() {
+        let dir = std::env::temp_dir().join("keyfob-app-state-test");
+        let state = AppState::new(
+            Keyfob::open(keyfob_core::Paths::under(&dir)),
+            ClipboardPolicy::new(None),
+        );
+        assert!(state.first_sight_of_callback("dev.keyfob.app:/oauth/x?state=a"));
+        assert!(!state.first_sight_of_callback("dev.keyfob.app:/oauth/x?state=a"));
+        assert!(state.first_sight_of_callback("dev.keyfob.app:/oauth/x?state=b"));
+        for i in 0..SEEN_CALLBACKS {
+            state.first_sight_of_callback(&format!("u{i}"));
+        }
+        assert!(state.first_sight_of_callback("dev.keyfob.app:/oauth/x?state=a"));
+    }
+}

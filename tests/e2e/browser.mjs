@@ -1,0 +1,142 @@
+#!/usr/bin/env node
+// The "system browser" of the end-to-end test. The test registers this script as the default
+// web browser of its private desktop session (a .desktop file + mimeapps.list), so the app's
+// `xdg-open <authorization URL>` lands here, exactly as it would land in Firefox or Chrome.
+//
+// It drives a real Chromium (Debian's, through playwright-core) through the local provider's
+// real sign-in and consent pages. Then, by redirect mode:
+// - `dev.keyfob.app:...`: it catches the redirect that a desktop browser would hand to the
+//   OS and hands it to Keyfob the way the OS does: by running the app binary with the URL as
+//   its only argument (single-instance forwards it to a running Keyfob; otherwise this starts
+//   Keyfob, which finds the URL in its argv).
+// - `http://127.0.0.1:<port>/...` (loopback): Chromium follows it to Keyfob's listener, like
+//   any browser.
+//
+// Environment (set by run.mjs, inherited through the app and xdg-open):
+//   E2E_APP_BINARY   the app binary to run with the callback URL
+//   E2E_BROWSER_LOG  a file to append JSON progress lines to (never the URL: it holds the code)
+//   E2E_BROWSER_GATE optional file to wait for before delivering (lets the test look at the
+//                    waiting state first)
+//   E2E_LOGIN        the user name to sign in as
+//   E2E_BROWSER_PLAN optional JSON file read at each run: {"consent": "approve" | "deny"}
+
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { chromium } from 'playwright-core';
+
+const SCHEME = 'dev.keyfob.app:';
+const url = process.argv[2];
+const log = (event, extra = {}) => {
+  const line = JSON.stringify({ at: new Date().toISOString(), event, ...extra });
+  if (process.env.E2E_BROWSER_LOG) appendFileSync(process.env.E2E_BROWSER_LOG, `${line}\n`);
+};
+
+function plan() {
+  const file = process.env.E2E_BROWSER_PLAN;
+  return file && existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
+}
+
+async function signIn(authorizationUrl, loopback) {
+  const { consent = 'approve' } = plan();
+  const browser = await chromium.launch({
+    executablePath: process.env.E2E_CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--no-first-run'],
+  });
+  try {
+    const page = await browser.newPage();
+    let callback = null;
+    // The provider answers with a redirect to the private-use scheme; Chromium would ask the
+    // OS to open it. Catch it at the response, before Chromium gives up on the scheme.
+    // A loopback redirect is followed; what counts is the listener's answer.
+    const caught = new Promise((resolve) => {
+      page.on('response', (response) => {
+        const location = response.headers()['location'];
+        if (!loopback && location && location.toLowerCase().startsWith(SCHEME)) {
+          callback = location;
+          resolve(location);
+        }
+        if (loopback && response.url().startsWith(loopback)) {
+          callback = response.url();
+          resolve({ status: response.status() });
+        }
+      });
+    });
+    await page.goto(authorizationUrl).catch(() => undefined);
+    for (let step = 0; step < 10 && callback === null; step += 1) {
+      await page.waitForLoadState('domcontentloaded').catch(() => undefined);
+      if (callback !== null) break;
+      const login = page.locator('input[name="login"]');
+      if (await login.count()) {
+        log('login-page');
+        await login.fill(process.env.E2E_LOGIN ?? 'alice');
+        const password = page.locator('input[name="password"]');
+        if (await password.count()) await password.fill('password');
+        await Promise.all([
+          page.waitForNavigation().catch(() => undefined),
+          page.locator('button[type="submit"]').first().click(),
+        ]);
+        continue;
+      }
+      const submit = page.locator('form button[type="submit"]');
+      if (await submit.count()) {
+        log('consent-page', { consent });
+        // "Deny" is the consent page's "[ Cancel ]" link: the provider then redirects back
+        // with error=access_denied.
+        const choice = consent === 'deny' ? page.locator('a[href$="/abort"]').first() : submit.first();
+        await Promise.all([page.waitForNavigation().catch(() => undefined), choice.click()]);
+        continue;
+      }
+      throw new Error(`unexpected page: ${(await page.title()) || page.url()}`);
+    }
+    return await Promise.race([
+      caught,
+      new Promise((_, reject) => setTimeout(() => reject(new Error('no redirect to the app')), 15000)),
+    ]);
+  } finally {
+    await browser.close();
+  }
+}
+
+async function waitForGate() {
+  const gate = process.env.E2E_BROWSER_GATE;
+  if (!gate) return;
+  const until = Date.now() + 60000;
+  while (!existsSync(gate)) {
+    if (Date.now() > until) throw new Error('the test never opened the gate');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function main() {
+  if (!url) throw new Error('usage: browser.mjs URL');
+  const redirect = new URL(url).searchParams.get('redirect_uri') ?? '';
+  const loopback = redirect.startsWith('http://127.0.0.1:') ? new URL(redirect).origin : null;
+  log('opened', { host: new URL(url).host, loopback: loopback !== null });
+  const result = await signIn(url, loopback);
+  if (loopback) {
+    log('loopback-answered', result);
+    return;
+  }
+  log('redirected', { scheme: new URL(result).protocol });
+  await waitForGate();
+  // What the OS does with a private-use scheme URL: start the registered app with it. A
+  // running Keyfob takes it over and this process exits at once; otherwise this process
+  // becomes Keyfob (a cold start) and keeps running.
+  const app = spawn(process.env.E2E_APP_BINARY, [result], { stdio: 'ignore', detached: true });
+  const code = await Promise.race([
+    new Promise((resolve) => app.on('exit', resolve)),
+    new Promise((resolve) => setTimeout(() => resolve(null), 10000)),
+  ]);
+  if (code === null) {
+    app.unref();
+    log('delivered', { stillRunning: true, pid: app.pid });
+  } else {
+    log('delivered', { exitCode: code });
+  }
+}
+
+main().catch((e) => {
+  log('failed', { error: String(e && e.message ? e.message : e) });
+  process.exit(1);
+});

@@ -1,0 +1,74 @@
+// The bits of a desktop session the test needs: a default web browser registered the way
+// desktops do it (a .desktop file plus mimeapps.list), and the X clipboard.
+
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Makes `script` the default handler of http(s) URLs in this (private) XDG session. */
+export function registerBrowser(script) {
+  const dataHome = process.env.XDG_DATA_HOME;
+  if (!dataHome || !process.env.XDG_CONFIG_HOME) {
+    throw new Error('XDG_DATA_HOME/XDG_CONFIG_HOME are not set: run under scripts/with-keyring.sh');
+  }
+  const apps = join(dataHome, 'applications');
+  mkdirSync(apps, { recursive: true });
+  const name = 'keyfob-e2e-browser.desktop';
+  writeFileSync(
+    join(apps, name),
+    [
+      '[Desktop Entry]',
+      'Type=Application',
+      'Name=Keyfob test browser (Chromium)',
+      `Exec=${script} %u`,
+      'MimeType=x-scheme-handler/http;x-scheme-handler/https;',
+      'NoDisplay=true',
+      '',
+    ].join('\n'),
+  );
+  execFileSync('xdg-mime', ['default', name, 'x-scheme-handler/http', 'x-scheme-handler/https']);
+  const now = execFileSync('xdg-mime', ['query', 'default', 'x-scheme-handler/https']).toString().trim();
+  if (now !== name) throw new Error(`xdg-mime still names ${now} as the web browser`);
+}
+
+/** Whether a Keyfob instance owns the single-instance name on this session bus. */
+export function keyfobRunning() {
+  const r = spawnSync('gdbus', [
+    'call', '--session', '--dest', 'org.freedesktop.DBus', '--object-path', '/org/freedesktop/DBus',
+    '--method', 'org.freedesktop.DBus.NameHasOwner', 'dev.keyfob.app.SingleInstance',
+  ], { timeout: 5000 });
+  if (r.status !== 0) throw new Error(`gdbus failed: ${r.stderr}`);
+  return r.stdout.toString().includes('true');
+}
+
+/** Pids of `binary` processes running with KEYFOB_HOME=`home` (this test's profile only). */
+export function appPids(binary, home) {
+  const wanted = `KEYFOB_HOME=${home}`;
+  const pids = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readlinkSync(`/proc/${entry}/exe`) !== binary) continue;
+      if (readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0').includes(wanted)) pids.push(Number(entry));
+    } catch {
+      /* gone, or not ours to read */
+    }
+  }
+  return pids;
+}
+
+/** Puts `text` on the clipboard, as another application would (xclip keeps serving it). */
+export function writeClipboard(text) {
+  const r = spawnSync('xclip', ['-selection', 'clipboard', '-i'], {
+    input: text,
+    stdio: ['pipe', 'ignore', 'ignore'],
+    timeout: 5000,
+  });
+  if (r.status !== 0) throw new Error('xclip could not set the clipboard');
+}
+
+/** The clipboard's text, or '' when it holds none. */
+export function readClipboard() {
+  const r = spawnSync('xclip', ['-selection', 'clipboard', '-o'], { timeout: 5000 });
+  return r.status === 0 ? r.stdout.toString() : '';
+}

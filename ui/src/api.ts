@@ -1,0 +1,49 @@
+// The typed client of Keyfob's Rust commands and events: the only module that talks to Tauri.
+// Tokens never come back from these calls; `copyToken` puts the token on the clipboard in Rust.
+
+import { invoke } from '@tauri-apps/api/core';
+import { listen, type UnlistenFn } from '@tauri-apps/api/event';
+import type {
+  Account,
+  AppStatus,
+  Copied,
+  LinkOutcome,
+  LinkStarted,
+  OpenidProviderInput,
+  Provider,
+  ProviderView,
+  SecretInput,
+  UiError,
+  Unlinked,
+} from './types';
+
+export const api = {
+  listAccounts: () => invoke<Account[]>('list_accounts'),
+  copyToken: (accountId: string) => invoke<Copied>('copy_token', { accountId }),
+  refreshAccount: (accountId: string) => invoke<Account>('refresh_account', { accountId }),
+  unlinkAccount: (accountId: string) => invoke<Unlinked>('unlink_account', { accountId }),
+  listProviders: () => invoke<ProviderView[]>('list_providers'),
+  saveProvider: (provider: Provider, secret: SecretInput) =>
+    invoke<ProviderView>('save_provider', { provider, secret }),
+  addOpenidProvider: (input: OpenidProviderInput) => invoke<ProviderView>('add_openid_provider', { input }),
+  removeProvider: (providerId: string) => invoke<void>('remove_provider', { providerId }),
+  startLink: (providerId: string, scopes: string[] | null) => invoke<LinkStarted>('start_link', { providerId, scopes }),
+  cancelLink: (linkId: string) => invoke<void>('cancel_link', { linkId }),
+  appStatus: () => invoke<AppStatus>('app_status'),
+};
+
+export const events = {
+  accountsChanged: (f: () => void): Promise<UnlistenFn> => listen('accounts-changed', () => f()),
+  linkFinished: (f: (o: LinkOutcome) => void): Promise<UnlistenFn> =>
+    listen<LinkOutcome>('link-finished', (e) => f(e.payload)),
+  callbackRefused: (f: (message: string) => void): Promise<UnlistenFn> =>
+    listen<{ message: string }>('callback-refused', (e) => f(e.payload.message)),
+};
+
+/** Commands reject with a `UiError`; anything else (a bug, IPC failure) is wrapped. */
+export function toUiError(e: unknown): UiError {
+  if (typeof e === 'object' && e !== null && 'kind' in e && 'message' in e) {
+    return e as UiError;
+  }
+  return { kind: 'other', message: String(e) };
+}

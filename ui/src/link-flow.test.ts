@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { adviceFor, closed, linkTransition, type LinkState } from './link-flow';
+import type { Account } from './types';
+
+const account = { id: 'local-1', display_name: 'alice@example.com' } as Account;
+
+function run(...events: Parameters<typeof linkTransition>[1][]): LinkState {
+  return events.reduce(linkTransition, closed);
+}
+
+describe('link flow', () => {
+  it('goes from choosing to waiting to linked', () => {
+    const s = run(
+      { type: 'open', providerId: null, scopes: '' },
+      { type: 'pick', providerId: 'local', scopes: 'openid email' },
+      { type: 'start' },
+      { type: 'started', linkId: 'link-1', expiresAt: '2026-01-01T00:10:00Z' },
+    );
+    expect(s).toMatchObject({ step: 'waiting', linkId: 'link-1', providerId: 'local' });
+    expect(linkTransition(s, { type: 'finished', linkId: 'link-1', account, error: null })).toEqual({
+      step: 'linked',
+      account,
+    });
+  });
+
+  it('cannot start without a provider', () => {
+    const s = run({ type: 'open', providerId: null, scopes: '' }, { type: 'start' });
+    expect(s.step).toBe('choose');
+  });
+
+  it('ignores the outcome of another link', () => {
+    const waiting = run(
+      { type: 'open', providerId: 'local', scopes: 'openid' },
+      { type: 'start' },
+      { type: 'started', linkId: 'link-1', expiresAt: '2026-01-01T00:10:00Z' },
+    );
+    const other = linkTransition(waiting, {
+      type: 'finished',
+      linkId: 'link-0',
+      account: null,
+      error: { kind: 'callback', message: 'Refused.' },
+    });
+    expect(other).toBe(waiting);
+  });
+
+  it('fails with the error and offers a retry with the same choices', () => {
+    const failed = run(
+      { type: 'open', providerId: 'local', scopes: 'openid repo' },
+      { type: 'start' },
+      { type: 'started', linkId: 'link-1', expiresAt: '2026-01-01T00:10:00Z' },
+      { type: 'finished', linkId: 'link-1', account: null, error: { kind: 'denied', message: 'No.' } },
+    );
+    expect(failed).toMatchObject({ step: 'failed', error: { kind: 'denied' } });
+    expect(linkTransition(failed, { type: 'retry' })).toMatchObject({
+      step: 'choose',
+      providerId: 'local',
+      scopes: 'openid repo',
+    });
+  });
+
+  it('fails when the start fails or the link expires', () => {
+    const starting = run({ type: 'open', providerId: 'local', scopes: '' }, { type: 'start' });
+    expect(linkTransition(starting, { type: 'start-failed', error: { kind: 'browser', message: 'x' } }).step).toBe('failed');
+    const waiting = linkTransition(starting, { type: 'started', linkId: 'l', expiresAt: 'x' });
+    expect(linkTransition(waiting, { type: 'expired' })).toMatchObject({ step: 'failed', error: { kind: 'timeout' } });
+  });
+
+  it('cancels from any open step and remembers a re-link', () => {
+    const s = run({ type: 'open', providerId: 'local', scopes: 'a', relinkOf: 'local-1' });
+    expect(s).toMatchObject({ relinkOf: 'local-1' });
+    expect(linkTransition(s, { type: 'cancel' })).toEqual(closed);
+    expect(linkTransition(s, { type: 'close' })).toEqual(closed);
+  });
+
+  it('gives advice for each kind of failure', () => {
+    expect(adviceFor({ kind: 'denied', message: '' })).toMatch(/Allow/);
+    expect(adviceFor({ kind: 'whatever', message: '' })).toMatch(/Try again/);
+  });
+});

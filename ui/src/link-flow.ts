@@ -1,0 +1,112 @@
+// The "Link account" dialog as a state machine: pure, so every transition is unit-tested,
+// and the view only renders the current state.
+
+import type { Account, UiError } from './types';
+
+export type LinkState =
+  | { step: 'closed' }
+  /** Picking a provider and scopes. `relinkOf`: adding scopes to an existing account. */
+  | { step: 'choose'; providerId: string | null; scopes: string; relinkOf: string | null }
+  | { step: 'starting'; providerId: string; scopes: string; relinkOf: string | null }
+  | { step: 'waiting'; providerId: string; scopes: string; linkId: string; expiresAt: string; relinkOf: string | null }
+  | { step: 'failed'; providerId: string; scopes: string; error: UiError; relinkOf: string | null }
+  | { step: 'linked'; account: Account };
+
+export type LinkEvent =
+  | { type: 'open'; providerId: string | null; scopes: string; relinkOf?: string | null }
+  | { type: 'pick'; providerId: string; scopes: string }
+  | { type: 'edit-scopes'; scopes: string }
+  | { type: 'start' }
+  | { type: 'started'; linkId: string; expiresAt: string }
+  | { type: 'start-failed'; error: UiError }
+  | { type: 'finished'; linkId: string; account: Account | null; error: UiError | null }
+  | { type: 'expired' }
+  | { type: 'cancel' }
+  | { type: 'retry' }
+  | { type: 'close' };
+
+export const closed: LinkState = { step: 'closed' };
+
+export function linkTransition(state: LinkState, event: LinkEvent): LinkState {
+  switch (event.type) {
+    case 'open':
+      return { step: 'choose', providerId: event.providerId, scopes: event.scopes, relinkOf: event.relinkOf ?? null };
+    case 'close':
+      // A waiting link must be cancelled first (the view does that), so closing is 'cancel'.
+      return closed;
+  }
+  switch (state.step) {
+    case 'choose':
+      if (event.type === 'pick') return { ...state, providerId: event.providerId, scopes: event.scopes };
+      if (event.type === 'edit-scopes') return { ...state, scopes: event.scopes };
+      if (event.type === 'start' && state.providerId !== null) {
+        return { step: 'starting', providerId: state.providerId, scopes: state.scopes, relinkOf: state.relinkOf };
+      }
+      if (event.type === 'cancel') return closed;
+      return state;
+    case 'starting':
+      if (event.type === 'started') {
+        return { ...state, step: 'waiting', linkId: event.linkId, expiresAt: event.expiresAt };
+      }
+      if (event.type === 'start-failed') return { ...state, step: 'failed', error: event.error };
+      return state;
+    case 'waiting':
+      // Outcomes of other links (an old tab, a forged callback) do not concern this one.
+      if (event.type === 'finished' && event.linkId === state.linkId) {
+        if (event.account) return { step: 'linked', account: event.account };
+        return {
+          step: 'failed',
+          providerId: state.providerId,
+          scopes: state.scopes,
+          relinkOf: state.relinkOf,
+          error: event.error ?? { kind: 'other', message: 'The link failed.' },
+        };
+      }
+      if (event.type === 'expired') {
+        return {
+          step: 'failed',
+          providerId: state.providerId,
+          scopes: state.scopes,
+          relinkOf: state.relinkOf,
+          error: {
+            kind: 'timeout',
+            message: 'The sign-in took too long and was stopped.',
+          },
+        };
+      }
+      if (event.type === 'cancel') return closed;
+      return state;
+    case 'failed':
+      if (event.type === 'retry') {
+        return { step: 'choose', providerId: state.providerId, scopes: state.scopes, relinkOf: state.relinkOf };
+      }
+      if (event.type === 'cancel') return closed;
+      return state;
+    case 'linked':
+    case 'closed':
+      return state;
+  }
+}
+
+/** What the user can do about a failed link, by error kind. */
+export function adviceFor(error: UiError): string {
+  switch (error.kind) {
+    case 'denied':
+      return 'Access was not granted at the provider. Try again and choose "Allow" when asked.';
+    case 'timeout':
+      return 'Start again and finish signing in within the time shown.';
+    case 'callback':
+      return 'Start the link again from Keyfob and finish it in the browser tab it opens.';
+    case 'network':
+      return 'Check your network connection, then try again.';
+    case 'keyring':
+      return 'Unlock or start your system keyring (for example by logging in to your desktop), then try again.';
+    case 'browser':
+      return 'Set a default web browser in your system settings, then try again.';
+    case 'provider':
+    case 'provider_response':
+      return 'Check the provider settings (client ID, redirect URI registered at the provider), then try again.';
+    default:
+      return 'Try again. If it keeps failing, check the provider settings.';
+  }
+}

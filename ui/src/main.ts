@@ -1,0 +1,227 @@
+// Keyfob's window: wires the model, the views and the Rust commands/events together.
+
+import './style.css';
+import { api, events, toUiError } from './api';
+import { clear } from './dom';
+import { closed, linkTransition, type LinkEvent, type LinkState } from './link-flow';
+import { emptyModel, type Busy } from './model';
+import { parseScopes } from './scopes';
+import type { Account, ProviderView } from './types';
+import { mainView, tickExpiries } from './views/accounts';
+import { confirmDialog } from './views/confirm';
+import { LinkDialog } from './views/link-dialog';
+import { ProvidersDialog } from './views/providers-dialog';
+import { toast } from './views/toast';
+
+const COPIED_CONFIRMATION_MS = 2000;
+const HIGHLIGHT_MS = 4000;
+
+const model = emptyModel();
+let link: LinkState = closed;
+const app = document.getElementById('app') as HTMLElement;
+
+function render(): void {
+  // Re-rendering replaces the buttons: put focus back on the equivalent one.
+  const focusKey = (document.activeElement as HTMLElement | null)?.dataset?.key;
+  clear(app);
+  app.append(...mainView(model, actions));
+  if (focusKey) app.querySelector<HTMLElement>(`[data-key="${CSS.escape(focusKey)}"]`)?.focus();
+}
+
+async function reload(): Promise<void> {
+  try {
+    const [accounts, providers] = await Promise.all([api.listAccounts(), api.listProviders()]);
+    model.accounts = accounts;
+    model.providers = providers;
+    model.loadError = null;
+  } catch (e) {
+    model.loadError = toUiError(e);
+  }
+  model.loaded = true;
+  render();
+  providersDialog.update(model.providers);
+  linkDialog.render(link, model.providers);
+}
+
+function setBusy(id: string, busy: Busy | null): void {
+  if (busy) model.busy.set(id, busy);
+  else model.busy.delete(id);
+  render();
+}
+
+function dispatch(event: LinkEvent): void {
+  link = linkTransition(link, event);
+  if (link.step === 'linked') {
+    const account = link.account;
+    link = closed;
+    model.highlight = account.id;
+    toast(`Linked ${account.display_name}`, 'success');
+    window.setTimeout(() => {
+      if (model.highlight === account.id) {
+        model.highlight = null;
+        render();
+      }
+    }, HIGHLIGHT_MS);
+    void reload().then(() =>
+      app.querySelector(`[data-account-id="${CSS.escape(account.id)}"]`)?.scrollIntoView({ block: 'nearest' }),
+    );
+  }
+  linkDialog.render(link, model.providers);
+}
+
+async function startLink(): Promise<void> {
+  dispatch({ type: 'start' });
+  if (link.step !== 'starting') return;
+  const scopes = parseScopes(link.scopes);
+  try {
+    const started = await api.startLink(link.providerId, scopes.length > 0 ? scopes : null);
+    dispatch({ type: 'started', linkId: started.linkId, expiresAt: started.expiresAt });
+  } catch (e) {
+    dispatch({ type: 'start-failed', error: toUiError(e) });
+  }
+}
+
+async function cancelLink(): Promise<void> {
+  if (link.step === 'waiting') {
+    const linkId = link.linkId;
+    // Best effort: the link may have just finished or expired.
+    await api.cancelLink(linkId).catch(() => undefined);
+  }
+  dispatch({ type: 'cancel' });
+}
+
+function openLinkFor(provider: ProviderView | null, scopes?: string[], relinkOf: string | null = null): void {
+  dispatch({
+    type: 'open',
+    providerId: provider?.id ?? null,
+    scopes: (scopes ?? provider?.scopes ?? []).join(' '),
+    relinkOf,
+  });
+}
+
+const linkDialog = new LinkDialog({
+  pick: (p) => dispatch({ type: 'pick', providerId: p.id, scopes: p.scopes.join(' ') }),
+  editScopes: (scopes) => {
+    link = linkTransition(link, { type: 'edit-scopes', scopes }); // no re-render while typing
+  },
+  start: () => void startLink(),
+  cancel: () => void cancelLink(),
+  retry: () => dispatch({ type: 'retry' }),
+  addProvider: () => {
+    dispatch({ type: 'cancel' });
+    providersDialog.open(model.providers, { view: 'add' });
+  },
+});
+
+const providersDialog = new ProvidersDialog(reload);
+
+const actions = {
+  openLink: () => openLinkFor(model.providers.length === 1 ? model.providers[0] : null),
+  openProviders: () => providersDialog.open(model.providers),
+  async copy(account: Account) {
+    setBusy(account.id, 'copying');
+    try {
+      const copied = await api.copyToken(account.id);
+      model.copied.add(account.id);
+      const clears = copied.clearsIn ? ` The clipboard is cleared in ${copied.clearsIn} s.` : '';
+      toast(`${copied.refreshed ? 'Refreshed and copied' : 'Copied'} the access token of ${account.display_name}.${clears}`, 'success');
+      window.setTimeout(() => {
+        model.copied.delete(account.id);
+        render();
+      }, COPIED_CONFIRMATION_MS);
+    } catch (e) {
+      toast(toUiError(e).message, 'error', 8000);
+    } finally {
+      setBusy(account.id, null);
+    }
+  },
+  async refresh(account: Account) {
+    setBusy(account.id, 'refreshing');
+    try {
+      await api.refreshAccount(account.id);
+      toast(`Refreshed ${account.display_name}`, 'success');
+    } catch (e) {
+      toast(toUiError(e).message, 'error', 8000);
+    } finally {
+      model.busy.delete(account.id);
+      await reload();
+    }
+  },
+  addScopes(account: Account) {
+    const provider = model.providers.find((p) => p.id === account.provider) ?? null;
+    if (!provider) {
+      toast(`The provider ${account.provider} is no longer configured.`, 'error');
+      return;
+    }
+    openLinkFor(provider, [...account.scopes, ''], account.id);
+  },
+  relink(account: Account) {
+    const provider = model.providers.find((p) => p.id === account.provider) ?? null;
+    if (!provider) {
+      toast(`The provider ${account.provider} is no longer configured.`, 'error');
+      return;
+    }
+    openLinkFor(provider, account.scopes, account.id);
+  },
+  async unlink(account: Account) {
+    const yes = await confirmDialog({
+      title: `Unlink ${account.display_name}?`,
+      text: 'Keyfob revokes this account’s tokens at the provider and deletes them from your keyring. You can link it again later.',
+      confirm: 'Unlink',
+      danger: true,
+    });
+    if (!yes) return;
+    setBusy(account.id, 'unlinking');
+    try {
+      const report = await api.unlinkAccount(account.id);
+      if (report.revocation === 'failed') {
+        toast(`Unlinked ${report.displayName}, but the provider did not confirm the revocation: ${report.revocationError}`, 'error', 9000);
+      } else if (report.revocation === 'not_supported') {
+        toast(`Unlinked ${report.displayName}. The provider cannot revoke tokens; revoke access in its settings if needed.`, 'info', 8000);
+      } else {
+        toast(`Unlinked ${report.displayName}`, 'success');
+      }
+    } catch (e) {
+      toast(toUiError(e).message, 'error', 8000);
+    } finally {
+      model.busy.delete(account.id);
+      await reload();
+    }
+  },
+};
+
+function tick(): void {
+  const now = new Date();
+  tickExpiries(app, now);
+  linkDialog.tick(now);
+  if (link.step === 'waiting' && Date.parse(link.expiresAt) <= now.getTime()) {
+    const linkId = link.linkId;
+    void api.cancelLink(linkId).catch(() => undefined);
+    dispatch({ type: 'expired' });
+  }
+}
+
+async function boot(): Promise<void> {
+  render();
+  await Promise.all([
+    events.accountsChanged(() => void reload()),
+    events.linkFinished((o) => {
+      if (link.step === 'waiting' && link.linkId === o.linkId) {
+        dispatch({ type: 'finished', linkId: o.linkId, account: o.account, error: o.error });
+      } else if (o.account) {
+        // A link this window no longer waits for (closed, timed out) still went through.
+        toast(`Linked ${o.account.display_name}`, 'success');
+      } else if (o.error) {
+        toast(`Ignored a sign-in response: ${o.error.message}`, 'error', 8000);
+      }
+    }),
+    events.callbackRefused((message) => toast(`Ignored a sign-in response: ${message}`, 'error', 8000)),
+  ]);
+  model.status = await api.appStatus().catch(() => null);
+  await reload();
+  window.setInterval(tick, 1000);
+  // Another process (the `keyfob` CLI) may have refreshed or unlinked meanwhile.
+  window.addEventListener('focus', () => void reload());
+}
+
+void boot();

@@ -1,0 +1,103 @@
+// Shapes of what the Rust commands and events send. Metadata only: no token, code, state or
+// callback URL ever crosses into the webview.
+
+export type AccountStatus = { state: 'ok' } | { state: 'needs_relink'; reason: string };
+
+export interface Account {
+  id: string;
+  provider: string;
+  issuer: string;
+  subject: string;
+  display_name: string;
+  email: string | null;
+  login: string | null;
+  scopes: string[];
+  /** RFC 3339; null: the token does not expire. */
+  access_expires_at: string | null;
+  has_refresh_token: boolean;
+  refresh_expires_at: string | null;
+  linked_at: string;
+  refreshed_at: string | null;
+  status: AccountStatus;
+}
+
+export type ProviderKind = 'openid' | 'oauth2';
+export type ClientAuth = 'none' | 'basic' | 'post';
+export type RedirectMode = 'scheme' | 'loopback';
+
+export interface Provider {
+  id: string;
+  name: string;
+  kind: ProviderKind;
+  issuer: string;
+  authorization_endpoint: string;
+  token_endpoint: string;
+  userinfo_endpoint: string | null;
+  revocation_endpoint: string | null;
+  jwks_uri: string | null;
+  scopes: string[];
+  client_id: string;
+  client_auth: ClientAuth;
+  extra_params: Record<string, string>;
+  redirect: RedirectMode;
+  iss_parameter_supported: boolean;
+}
+
+/** A provider plus the redirect URI to register at it. */
+export interface ProviderView extends Provider {
+  redirect_uri: string;
+}
+
+export interface UiError {
+  kind: string;
+  message: string;
+}
+
+export interface LinkStarted {
+  linkId: string;
+  provider: string;
+  expiresAt: string;
+}
+
+export interface LinkOutcome {
+  linkId: string;
+  account: Account | null;
+  error: UiError | null;
+}
+
+export interface Copied {
+  expiresAt: string | null;
+  refreshed: boolean;
+  clearsIn: number | null;
+}
+
+export interface Unlinked {
+  accountId: string;
+  displayName: string;
+  revocation: 'revoked' | 'not_supported' | 'failed';
+  revocationError: string | null;
+}
+
+export interface AppStatus {
+  clipboardClearSeconds: number | null;
+  version: string;
+  /** Why the keyring cannot be used; null when it works. */
+  keyringProblem: UiError | null;
+}
+
+export type SecretInput =
+  | { action: 'keep' }
+  | { action: 'set'; value: string }
+  | { action: 'remove' };
+
+export interface OpenidProviderInput {
+  id: string;
+  name: string;
+  issuer: string;
+  clientId: string;
+  clientSecret: string | null;
+  clientAuth: ClientAuth;
+  scopes: string[] | null;
+  extraParams: Record<string, string>;
+  redirect: RedirectMode;
+}
