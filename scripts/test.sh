@@ -4,6 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
+export KEYFOB_SETUP_DONE=1
 
 # First: the app's build script embeds ui/dist, so clippy and the app build need it.
 echo "== UI: unit tests (Vitest), type check and build (Vite)"
@@ -22,3 +23,7 @@ scripts/with-keyring.sh cargo test --workspace --locked
 echo "== desktop app: build, then drive its window end to end (Xvfb, WebDriver, Chromium)"
 cargo build -p keyfob-app --locked
 tests/e2e/run.sh
+
+echo "== package: build the .deb, install it into a throwaway root, check what a user gets"
+bash scripts/package.sh
+scripts/with-keyring.sh tests/package/install-test.sh
