@@ -12,6 +12,8 @@ fn main() {
         "list_providers",
         "save_provider",
         "add_openid_provider",
+        "add_github_provider",
+        "add_google_provider",
         "remove_provider",
         "start_link",
         "cancel_link",

@@ -53,6 +53,8 @@ pub fn run() {
             commands::providers::list_providers,
             commands::providers::save_provider,
             commands::providers::add_openid_provider,
+            commands::providers::add_github_provider,
+            commands::providers::add_google_provider,
             commands::providers::remove_provider,
             commands::links::start_link,
             commands::links::cancel_link,

@@ -18,7 +18,11 @@
 //   E2E_BROWSER_GATE optional file to wait for before delivering (lets the test look at the
 //                    waiting state first)
 //   E2E_LOGIN        the user name to sign in as
-//   E2E_BROWSER_PLAN optional JSON file read at each run: {"consent": "approve" | "deny"}
+//   E2E_BROWSER_PLAN optional JSON file read at each run:
+//                    {"consent": "approve" | "deny", "login": "user name (default E2E_LOGIN)"}
+//
+// It knows two providers' pages: the local OpenID provider's (tests/idp) and the GitHub
+// stand-in's (tests/github: a login form, then "authorize" buttons with values 1 and 0).
 
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
@@ -37,7 +41,7 @@ function plan() {
 }
 
 async function signIn(authorizationUrl, loopback) {
-  const { consent = 'approve' } = plan();
+  const { consent = 'approve', login: user = process.env.E2E_LOGIN ?? 'alice' } = plan();
   const browser = await chromium.launch({
     executablePath: process.env.E2E_CHROMIUM ?? '/usr/bin/chromium',
     headless: true,
@@ -69,13 +73,21 @@ async function signIn(authorizationUrl, loopback) {
       const login = page.locator('input[name="login"]');
       if (await login.count()) {
         log('login-page');
-        await login.fill(process.env.E2E_LOGIN ?? 'alice');
+        await login.fill(user);
         const password = page.locator('input[name="password"]');
         if (await password.count()) await password.fill('password');
         await Promise.all([
           page.waitForNavigation().catch(() => undefined),
-          page.locator('button[type="submit"]').first().click(),
+          page.locator('button[type="submit"], input[type="submit"]').first().click(),
         ]);
+        continue;
+      }
+      // GitHub's authorization page: "Cancel" (authorize=0) and "Authorize" (authorize=1).
+      const authorize = page.locator('button[name="authorize"]');
+      if (await authorize.count()) {
+        log('consent-page', { consent });
+        const choice = page.locator(`button[name="authorize"][value="${consent === 'deny' ? '0' : '1'}"]`);
+        await Promise.all([page.waitForNavigation().catch(() => undefined), choice.click()]);
         continue;
       }
       const submit = page.locator('form button[type="submit"]');

@@ -5,14 +5,17 @@
 // browser, signs in at the local OpenID provider and hands the redirect back to the app the
 // way the OS does. The test drives the UI like a user: adds the provider, links an account,
 // copies a token (checked at the provider), sees a forged callback refused, and unlinks.
+// Then it sets up the GitHub preset from the link dialog (against the local GitHub stand-in as
+// a GitHub Enterprise Server), links octocat through the loopback redirect and unlinks.
 // Screenshots of each state go to tests/artifacts/e2e/.
 
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { appPids, keyfobRunning, readClipboard, registerBrowser, writeClipboard } from './lib/desktop.mjs';
+import { startGithub } from './lib/github.mjs';
 import { startIdp } from './lib/idp.mjs';
 import { newSession, sleep, startDriver, until } from './lib/webdriver.mjs';
 
@@ -27,10 +30,17 @@ const USER_TEXT = 'the user copied this';
 const LOGIN = 'alice';
 // The local provider derives the email from the login name.
 const EMAIL = 'alice@example.test';
+// The GitHub stand-in's OAuth App (tests/github/server.mjs) and the callback the setup form
+// shows for a GitHub Enterprise Server provider.
+const GITHUB_CLIENT_ID = 'Iv-oauth-app';
+const GITHUB_CLIENT_SECRET = 'oauth-app-secret';
+const GITHUB_CALLBACK = 'http://127.0.0.1/oauth/github-enterprise';
 
 const cleanups = [];
 let step = 'start';
 let failureShot = null;
+/** Kept in the artifacts when the test fails (the work directory is deleted). */
+let failureLog = null;
 const alive = (pid) => {
   try {
     process.kill(pid, 0);
@@ -68,6 +78,7 @@ async function main() {
   // Whatever happens, no Keyfob of this run outlives it.
   cleanups.push(() => appPids(binary, home).forEach((pid) => process.kill(pid, 'SIGTERM')));
   const browserLog = join(work, 'browser.log');
+  failureLog = () => existsSync(browserLog) && copyFileSync(browserLog, join(artifacts, 'failure-browser.log'));
   const gate = join(work, 'gate');
   const plan = join(work, 'browser-plan.json');
   registerBrowser(join(here, 'browser.mjs'));
@@ -319,6 +330,8 @@ async function main() {
   const codesBeforeLoopback = (await idp.stats()).token.authorization_code;
   await (await s.find('#link-account')).click();
   await s.waitFor('#link-dialog .provider-option[data-provider-id="local"][aria-checked="true"]');
+  await s.waitFor('#link-dialog .provider-option[data-preset="github"]', { what: 'the presets in the dark picker' });
+  await shot('14a-dark-link-picker');
   await (await s.find('#link-start')).click();
   const answered = await until(
     async () => since().find((e) => e.event === 'loopback-answered' || e.event === 'failed'),
@@ -361,6 +374,85 @@ async function main() {
   check(JSON.parse(readFileSync(accountsFile, 'utf8')).accounts.length === 0, 'the account is gone from the file');
   const revoked = await idp.introspect(latest);
   check(revoked.active === false, 'the unlinked account’s token no longer works');
+
+  say('linking a GitHub account through the preset (GitHub Enterprise URL, loopback redirect)');
+  // Registered the way the setup form says: an OAuth App whose callback is the loopback URL
+  // (any port). The Enterprise provider id names the path.
+  const github = await startGithub(join(root, 'tests/github/server.mjs'), join(work, 'github.json'), {
+    apps: [
+      {
+        client_id: GITHUB_CLIENT_ID,
+        client_secret: GITHUB_CLIENT_SECRET,
+        name: 'Keyfob (OAuth App)',
+        kind: 'oauth_app',
+        expiring: false,
+        callback_urls: [GITHUB_CALLBACK],
+      },
+    ],
+  });
+  cleanups.push(() => github.stop());
+  writeFileSync(plan, JSON.stringify({ login: 'octocat' }));
+  mark = browserEvents().length;
+  await s.waitGone('.toast');
+  await (await s.find('#link-account')).click();
+  const presetTile = await s.waitFor('#link-dialog .provider-option[data-preset="github"]', { what: 'the GitHub preset in the picker' });
+  check((await s.findAll('#link-dialog .provider-option[data-preset="google"]')).length === 1, 'the picker offers Google too');
+  check((await s.findAll('#link-dialog .provider-option[data-provider-id="local"]')).length === 1, 'the picker still lists the configured provider');
+  await shot('17-link-picker-presets'); // the README shows this one
+  await presetTile.click();
+  await s.waitFor('#preset-client-id', { what: 'the GitHub setup form' });
+  const oauthAppCallback = await s.script("return document.querySelector('#preset-callbacks code').textContent");
+  check(oauthAppCallback === 'http://127.0.0.1/oauth/github', `the form shows the OAuth App callback (${oauthAppCallback})`);
+  await (await s.find('#preset-github-app')).click();
+  const appCallbacks = await s.script("return [...document.querySelectorAll('#preset-callbacks code')].map((c) => c.textContent)");
+  check(
+    JSON.stringify(appCallbacks) === JSON.stringify(['dev.keyfob.app:/oauth/github', 'http://127.0.0.1:47213/oauth/github']),
+    `a GitHub App needs both exact callbacks (${appCallbacks})`,
+  );
+  await (await s.find('#preset-github-app')).click();
+  await fill('#preset-client-id', GITHUB_CLIENT_ID);
+  await fill('#preset-client-secret', GITHUB_CLIENT_SECRET);
+  await fill('#preset-enterprise-url', github.base);
+  const enterpriseCallback = await s.script("return document.querySelector('#preset-callbacks code').textContent");
+  check(enterpriseCallback === GITHUB_CALLBACK, `the callback follows the Enterprise provider id (${enterpriseCallback})`);
+  await shot('18-github-setup');
+  // Back returns to the picker; the tile opens a fresh form again.
+  await (await s.find('#preset-back')).click();
+  await (await s.waitFor('#link-dialog .provider-option[data-preset="github"]')).click();
+  await s.waitFor('#preset-client-id');
+  check((await s.script("return document.querySelector('#preset-client-id').value")) === '', 'Back discards the setup form');
+  await fill('#preset-client-id', GITHUB_CLIENT_ID);
+  await fill('#preset-client-secret', GITHUB_CLIENT_SECRET);
+  await fill('#preset-enterprise-url', github.base);
+  await (await s.find('#preset-save')).click();
+  const githubAnswer = await until(
+    async () => since().find((e) => e.event === 'loopback-answered' || e.event === 'failed'),
+    45000,
+    'Chromium to sign in at the GitHub stand-in and follow the loopback redirect',
+  );
+  check(githubAnswer.event === 'loopback-answered' && githubAnswer.status === 200, `the loopback listener answered (${JSON.stringify(githubAnswer)})`);
+  check(since().some((e) => e.event === 'login-page') && since().some((e) => e.event === 'consent-page'), 'the user signed in and authorized on GitHub’s pages');
+  const githubRow = await s.waitFor('.account-row', { timeout: 30000, what: 'the GitHub account row' });
+  await s.waitGone('#link-dialog[open]');
+  const githubAccountId = await githubRow.attr('data-account-id');
+  const githubName = await s.script("return document.querySelector('.account-row .account-name').textContent");
+  check(githubName === 'octocat' || githubName === 'octocat@github.com', `the row shows the GitHub identity (${githubName})`);
+  const githubExpiry = await (await s.find('.account-row .expiry')).text();
+  check(githubExpiry === 'does not expire', `an OAuth App token does not expire (${githubExpiry})`);
+  const githubStats = await github.stats();
+  check(githubStats.token.authorization_code === 1, 'the app exchanged one code at the GitHub stand-in');
+  const providersToml = readFileSync(join(home, 'config/providers.toml'), 'utf8');
+  check(providersToml.includes('github-enterprise'), 'the GitHub Enterprise provider was added');
+  check(!providersToml.includes(GITHUB_CLIENT_SECRET), 'the client secret is not in the providers file');
+  await s.waitGone('.toast');
+  await shot('19-github-linked');
+
+  say('unlinking the GitHub account (GitHub deletes the grant)');
+  await (await s.find(`[data-key="unlink-${githubAccountId}"]`)).click();
+  await (await s.waitFor('#confirm-ok')).click();
+  await s.waitFor('#empty-state', { what: 'the empty state after unlinking GitHub' });
+  check((await github.stats()).delete_grant === 1, 'the GitHub stand-in received DELETE /applications/{client_id}/grant');
+  rmSync(plan);
   await closeApp(s, light);
 
   console.log(`e2e: passed; screenshots in ${artifacts}`);
@@ -369,7 +461,7 @@ async function main() {
 const timer = setTimeout(() => {
   console.error(`e2e: timed out during: ${step}`);
   process.exit(1);
-}, 240000);
+}, 300000);
 
 main()
   .then(() => (process.exitCode = 0))
@@ -379,6 +471,13 @@ main()
   })
   .finally(async () => {
     if (process.exitCode && failureShot) await failureShot().catch(() => undefined);
+    if (process.exitCode && failureLog) {
+      try {
+        failureLog();
+      } catch {
+        /* best effort */
+      }
+    }
     for (const f of cleanups.reverse()) {
       try {
         await f();

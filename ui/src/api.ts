@@ -7,6 +7,8 @@ import type {
   Account,
   AppStatus,
   Copied,
+  GithubProviderInput,
+  GoogleProviderInput,
   LinkOutcome,
   LinkStarted,
   OpenidProviderInput,
@@ -26,6 +28,8 @@ export const api = {
   saveProvider: (provider: Provider, secret: SecretInput) =>
     invoke<ProviderView>('save_provider', { provider, secret }),
   addOpenidProvider: (input: OpenidProviderInput) => invoke<ProviderView>('add_openid_provider', { input }),
+  addGithubProvider: (input: GithubProviderInput) => invoke<ProviderView>('add_github_provider', { input }),
+  addGoogleProvider: (input: GoogleProviderInput) => invoke<ProviderView>('add_google_provider', { input }),
   removeProvider: (providerId: string) => invoke<void>('remove_provider', { providerId }),
   startLink: (providerId: string, scopes: string[] | null) => invoke<LinkStarted>('start_link', { providerId, scopes }),
   cancelLink: (linkId: string) => invoke<void>('cancel_link', { linkId }),

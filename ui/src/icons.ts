@@ -61,8 +61,8 @@ export function brandOf(issuer: string): 'github' | 'google' | null {
 }
 
 /** A provider's logo, or a monogram tile coloured from its id. */
-export function providerIcon(name: string, issuer: string, id: string): Element {
-  const brand = brandOf(issuer);
+export function providerIcon(name: string, issuer: string, id: string, flavor?: string): Element {
+  const brand = flavor === 'github' || flavor === 'google' ? flavor : brandOf(issuer);
   if (brand === 'github') return wrap(svg('0 0 24 24', [{ d: GITHUB }], 'brand brand-github'));
   if (brand === 'google') return wrap(svg('0 0 24 24', GOOGLE, 'brand'));
   const tile = document.createElement('span');

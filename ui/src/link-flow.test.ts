@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { adviceFor, closed, linkTransition, type LinkState } from './link-flow';
+import { emptyFields } from './presets';
 import type { Account } from './types';
 
 const account = { id: 'local-1', display_name: 'alice@example.com' } as Account;
@@ -75,5 +76,38 @@ describe('link flow', () => {
   it('gives advice for each kind of failure', () => {
     expect(adviceFor({ kind: 'denied', message: '' })).toMatch(/Allow/);
     expect(adviceFor({ kind: 'whatever', message: '' })).toMatch(/Try again/);
+  });
+
+  it('sets up a preset, then goes straight on to the browser', () => {
+    const fields = { ...emptyFields, clientId: 'id', clientSecret: 'secret' };
+    let s = run({ type: 'open', providerId: null, scopes: '' }, { type: 'setup', preset: 'github', fields: emptyFields });
+    expect(s).toMatchObject({ step: 'setup', preset: 'github', saving: false, error: null });
+    s = linkTransition(s, { type: 'edit-setup', fields });
+    s = linkTransition(s, { type: 'setup-save' });
+    expect(s).toMatchObject({ step: 'setup', saving: true, fields });
+    expect(linkTransition(s, { type: 'back' })).toBe(s); // not while saving
+    s = linkTransition(s, { type: 'setup-done', providerId: 'github', scopes: 'read:user' });
+    expect(s).toEqual({ step: 'starting', providerId: 'github', scopes: 'read:user', relinkOf: null });
+  });
+
+  it('keeps the setup form and shows why saving failed', () => {
+    const failure = { kind: 'provider', message: 'Enter the client ID.' };
+    let s = run(
+      { type: 'open', providerId: null, scopes: '' },
+      { type: 'setup', preset: 'google', fields: emptyFields },
+      { type: 'setup-save' },
+      { type: 'setup-failed', error: failure },
+    );
+    expect(s).toMatchObject({ step: 'setup', preset: 'google', saving: false, error: failure });
+    s = linkTransition(s, { type: 'back' });
+    expect(s).toEqual({ step: 'choose', providerId: null, scopes: '', relinkOf: null });
+  });
+
+  it('offers no setup while adding scopes to an account', () => {
+    const s = run(
+      { type: 'open', providerId: 'local', scopes: 'openid', relinkOf: 'local-1' },
+      { type: 'setup', preset: 'github', fields: emptyFields },
+    );
+    expect(s.step).toBe('choose');
   });
 });

@@ -1,12 +1,15 @@
 // The "Link account" dialog as a state machine: pure, so every transition is unit-tested,
 // and the view only renders the current state.
 
+import type { PresetFields, PresetId } from './presets';
 import type { Account, UiError } from './types';
 
 export type LinkState =
   | { step: 'closed' }
   /** Picking a provider and scopes. `relinkOf`: adding scopes to an existing account. */
   | { step: 'choose'; providerId: string | null; scopes: string; relinkOf: string | null }
+  /** Setting up GitHub or Google before linking; `saving` while the provider is added. */
+  | { step: 'setup'; preset: PresetId; fields: PresetFields; saving: boolean; error: UiError | null }
   | { step: 'starting'; providerId: string; scopes: string; relinkOf: string | null }
   | { step: 'waiting'; providerId: string; scopes: string; linkId: string; expiresAt: string; relinkOf: string | null }
   | { step: 'failed'; providerId: string; scopes: string; error: UiError; relinkOf: string | null }
@@ -17,6 +20,12 @@ export type LinkEvent =
   | { type: 'pick'; providerId: string; scopes: string }
   | { type: 'edit-scopes'; scopes: string }
   | { type: 'start' }
+  | { type: 'setup'; preset: PresetId; fields: PresetFields }
+  | { type: 'edit-setup'; fields: PresetFields }
+  | { type: 'setup-save' }
+  | { type: 'setup-failed'; error: UiError }
+  | { type: 'setup-done'; providerId: string; scopes: string }
+  | { type: 'back' }
   | { type: 'started'; linkId: string; expiresAt: string }
   | { type: 'start-failed'; error: UiError }
   | { type: 'finished'; linkId: string; account: Account | null; error: UiError | null }
@@ -42,6 +51,20 @@ export function linkTransition(state: LinkState, event: LinkEvent): LinkState {
       if (event.type === 'start' && state.providerId !== null) {
         return { step: 'starting', providerId: state.providerId, scopes: state.scopes, relinkOf: state.relinkOf };
       }
+      if (event.type === 'setup' && state.relinkOf === null) {
+        return { step: 'setup', preset: event.preset, fields: event.fields, saving: false, error: null };
+      }
+      if (event.type === 'cancel') return closed;
+      return state;
+    case 'setup':
+      if (event.type === 'edit-setup') return { ...state, fields: event.fields };
+      if (event.type === 'setup-save' && !state.saving) return { ...state, saving: true, error: null };
+      if (event.type === 'setup-failed' && state.saving) return { ...state, saving: false, error: event.error };
+      // The provider exists now: go straight on to the browser, as "Continue in browser" does.
+      if (event.type === 'setup-done' && state.saving) {
+        return { step: 'starting', providerId: event.providerId, scopes: event.scopes, relinkOf: null };
+      }
+      if (event.type === 'back' && !state.saving) return { step: 'choose', providerId: null, scopes: '', relinkOf: null };
       if (event.type === 'cancel') return closed;
       return state;
     case 'starting':

@@ -5,6 +5,7 @@ import { api, events, toUiError } from './api';
 import { clear } from './dom';
 import { closed, linkTransition, type LinkEvent, type LinkState } from './link-flow';
 import { emptyModel, type Busy } from './model';
+import { emptyFields, setupProblem } from './presets';
 import { parseScopes } from './scopes';
 import type { Account, ProviderView } from './types';
 import { mainView, tickExpiries } from './views/accounts';
@@ -71,6 +72,11 @@ function dispatch(event: LinkEvent): void {
 
 async function startLink(): Promise<void> {
   dispatch({ type: 'start' });
+  await beginLink();
+}
+
+/** Asks Rust to open the browser for the link in the 'starting' state. */
+async function beginLink(): Promise<void> {
   if (link.step !== 'starting') return;
   const scopes = parseScopes(link.scopes);
   try {
@@ -78,6 +84,42 @@ async function startLink(): Promise<void> {
     dispatch({ type: 'started', linkId: started.linkId, expiresAt: started.expiresAt });
   } catch (e) {
     dispatch({ type: 'start-failed', error: toUiError(e) });
+  }
+}
+
+/** Adds GitHub or Google from the setup form, then goes on to the link. */
+async function saveSetup(): Promise<void> {
+  if (link.step !== 'setup' || link.saving) return;
+  const { preset, fields } = link;
+  const problem = setupProblem(preset, fields);
+  if (problem) {
+    dispatch({ type: 'setup-save' });
+    dispatch({ type: 'setup-failed', error: { kind: 'provider', message: problem } });
+    return;
+  }
+  dispatch({ type: 'setup-save' });
+  const optional = (text: string) => (text.trim() === '' ? null : text.trim());
+  try {
+    const added =
+      preset === 'github'
+        ? await api.addGithubProvider({
+            clientId: optional(fields.clientId),
+            clientSecret: fields.clientSecret === '' ? null : fields.clientSecret,
+            githubApp: fields.githubApp,
+            enterpriseUrl: optional(fields.enterpriseUrl),
+          })
+        : await api.addGoogleProvider({
+            clientId: optional(fields.clientId),
+            clientSecret: fields.clientSecret === '' ? null : fields.clientSecret,
+          });
+    model.providers = [...model.providers.filter((p) => p.id !== added.id), added];
+    toast(`Added ${added.name}`, 'success');
+    render();
+    providersDialog.update(model.providers);
+    dispatch({ type: 'setup-done', providerId: added.id, scopes: added.scopes.join(' ') });
+    await beginLink();
+  } catch (e) {
+    dispatch({ type: 'setup-failed', error: toUiError(e) });
   }
 }
 
@@ -107,6 +149,12 @@ const linkDialog = new LinkDialog({
   start: () => void startLink(),
   cancel: () => void cancelLink(),
   retry: () => dispatch({ type: 'retry' }),
+  setup: (preset) => dispatch({ type: 'setup', preset, fields: emptyFields }),
+  editSetup: (fields) => {
+    link = linkTransition(link, { type: 'edit-setup', fields }); // no re-render while typing
+  },
+  saveSetup: () => void saveSetup(),
+  back: () => dispatch({ type: 'back' }),
   addProvider: () => {
     dispatch({ type: 'cancel' });
     providersDialog.open(model.providers, { view: 'add' });

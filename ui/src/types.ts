@@ -41,11 +41,18 @@ export interface Provider {
   extra_params: Record<string, string>;
   redirect: RedirectMode;
   iss_parameter_supported: boolean;
+  /** Which provider's quirks apply; GitHub and Google come from presets. */
+  flavor?: Flavor;
+  loopback_port?: number | null;
 }
+
+export type Flavor = 'standard' | 'github' | 'google';
 
 /** A provider plus the redirect URI to register at it. */
 export interface ProviderView extends Provider {
   redirect_uri: string;
+  /** Whether a client secret is stored in the keyring (the secret itself never comes here). */
+  has_client_secret: boolean;
 }
 
 export interface UiError {
@@ -100,4 +107,17 @@ export interface OpenidProviderInput {
   scopes: string[] | null;
   extraParams: Record<string, string>;
   redirect: RedirectMode;
+}
+
+/** The GitHub preset form; empty fields fall back to client ids built into Keyfob. */
+export interface GithubProviderInput {
+  clientId: string | null;
+  clientSecret: string | null;
+  githubApp: boolean;
+  enterpriseUrl: string | null;
+}
+
+export interface GoogleProviderInput {
+  clientId: string | null;
+  clientSecret: string | null;
 }

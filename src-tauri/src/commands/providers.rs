@@ -3,9 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use keyfob_core::{ClientAuth, OpenidProviderDraft, Provider, RedirectMode, Secret, SecretUpdate};
+use keyfob_core::provider::presets;
+use keyfob_core::{
+    ClientAuth, GithubOptions, GoogleOptions, OpenidProviderDraft, Provider, RedirectMode, Secret,
+    SecretUpdate,
+};
 use serde::Deserialize;
 use tauri::State;
+use url::Url;
 
 use crate::error::UiError;
 use crate::state::AppState;
@@ -13,12 +18,11 @@ use crate::views::ProviderView;
 
 #[tauri::command]
 pub async fn list_providers(state: State<'_, AppState>) -> Result<Vec<ProviderView>, UiError> {
-    Ok(state
-        .keyfob
-        .providers()?
-        .into_iter()
-        .map(ProviderView::from)
-        .collect())
+    let mut views = Vec::new();
+    for provider in state.keyfob.providers()? {
+        views.push(ProviderView::of(&state.keyfob, provider).await?);
+    }
+    Ok(views)
 }
 
 /// What to do with the stored client secret.
@@ -51,7 +55,8 @@ pub async fn save_provider(
         .keyfob
         .save_provider(provider.clone(), secret.into())
         .await?;
-    Ok(state.keyfob.provider(&provider.id)?.into())
+    let saved = state.keyfob.provider(&provider.id)?;
+    Ok(ProviderView::of(&state.keyfob, saved).await?)
 }
 
 /// The custom OpenID provider form: the rest comes from the issuer's discovery document.
@@ -89,11 +94,148 @@ pub async fn add_openid_provider(
         .client_secret
         .filter(|s| !s.is_empty())
         .map(Secret::new);
-    Ok(state
+    let provider = state.keyfob.add_openid_provider(draft, secret).await?;
+    Ok(ProviderView::of(&state.keyfob, provider).await?)
+}
+
+/// The GitHub preset form. Without a client id or secret the ones built into Keyfob (if any)
+/// are used.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GithubProviderInput {
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    /// A GitHub App (exact callback URLs: the custom scheme) rather than an OAuth App.
+    #[serde(default)]
+    pub github_app: bool,
+    /// A GitHub Enterprise Server base URL; github.com when absent.
+    pub enterprise_url: Option<String>,
+}
+
+#[tauri::command]
+pub async fn add_github_provider(
+    state: State<'_, AppState>,
+    input: GithubProviderInput,
+) -> Result<ProviderView, UiError> {
+    let client_id = client_id_or(input.client_id, presets::GITHUB_CLIENT_ID, "GitHub")?;
+    let secret = secret_or(input.client_secret, presets::GITHUB_CLIENT_SECRET);
+    let mut options = match filled(input.enterprise_url) {
+        Some(base) => GithubOptions::enterprise(parse_base_url(&base)?, client_id),
+        None => GithubOptions::github_com(client_id),
+    };
+    if input.github_app {
+        options = options.github_app();
+    }
+    let provider = state.keyfob.add_github(options, secret).await?;
+    Ok(ProviderView::of(&state.keyfob, provider).await?)
+}
+
+/// The Google preset form (a "Desktop app" OAuth client).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GoogleProviderInput {
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+}
+
+#[tauri::command]
+pub async fn add_google_provider(
+    state: State<'_, AppState>,
+    input: GoogleProviderInput,
+) -> Result<ProviderView, UiError> {
+    let client_id = client_id_or(input.client_id, presets::GOOGLE_CLIENT_ID, "Google")?;
+    let secret = secret_or(input.client_secret, presets::GOOGLE_CLIENT_SECRET);
+    let provider = state
         .keyfob
-        .add_openid_provider(draft, secret)
-        .await?
-        .into())
+        .add_google(GoogleOptions::new(client_id), secret)
+        .await?;
+    Ok(ProviderView::of(&state.keyfob, provider).await?)
+}
+
+fn filled(text: Option<String>) -> Option<String> {
+    text.map(|t| t.trim().to_string()).filter(|t| !t.is_empty())
+}
+
+/// The form's client id, else the one built in, else an error that says what to do.
+fn client_id_or(
+    given: Option<String>,
+    built_in: Option<&'static str>,
+    provider: &str,
+) -> Result<String, UiError> {
+    filled(given)
+        .or_else(|| built_in.map(str::to_string))
+        .ok_or_else(|| {
+            UiError::new(
+                "provider",
+                format!("enter the client ID of the app you registered with {provider}; this Keyfob has none built in"),
+            )
+        })
+}
+
+fn secret_or(given: Option<String>, built_in: Option<&'static str>) -> Option<Secret> {
+    // Secrets are taken as typed (no trimming beyond an empty field).
+    given
+        .filter(|s| !s.is_empty())
+        .or_else(|| built_in.map(str::to_string))
+        .map(Secret::new)
+}
+
+fn parse_base_url(text: &str) -> Result<Url, UiError> {
+    let url = Url::parse(text).map_err(|e| {
+        UiError::new(
+            "provider",
+            format!("the GitHub Enterprise Server URL '{text}' is not a valid URL ({e})"),
+        )
+    })?;
+    if !matches!(url.scheme(), "https" | "http") {
+        return Err(UiError::new(
+            "provider",
+            "the GitHub Enterprise Server URL must start with https://",
+        ));
+    }
+    // `enterprise` joins `api/v3/` onto the base, so the base must end in a slash.
+    let mut url = url;
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_id_falls_back_to_the_built_in_one_and_otherwise_says_what_to_do() {
+        assert_eq!(
+            client_id_or(Some(" id ".into()), Some("baked"), "GitHub").unwrap(),
+            "id"
+        );
+        assert_eq!(
+            client_id_or(Some("".into()), Some("baked"), "GitHub").unwrap(),
+            "baked"
+        );
+        let e = client_id_or(None, None, "Google").unwrap_err();
+        assert_eq!(e.kind, "provider");
+        assert!(
+            e.message.starts_with("Enter the client ID"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn enterprise_urls_get_a_trailing_slash() {
+        assert_eq!(
+            parse_base_url("https://ghe.example.com/sub")
+                .unwrap()
+                .as_str(),
+            "https://ghe.example.com/sub/"
+        );
+        assert!(parse_base_url("ghe.example.com").is_err());
+        assert!(parse_base_url("ftp://ghe.example.com").is_err());
+    }
 }
 
 #[tauri::command]

@@ -190,7 +190,7 @@ function accountRow(account: Account, model: Model, actions: AccountActions): HT
       'data-account-id': account.id,
       'aria-label': `${name}, ${pName}`,
     },
-    h('div', { class: 'account-icon' }, providerIcon(pName, account.issuer, account.provider)),
+    h('div', { class: 'account-icon' }, providerIcon(pName, account.issuer, account.provider, model.providers.find((p) => p.id === account.provider)?.flavor)),
     h(
       'div',
       { class: 'account-main' },

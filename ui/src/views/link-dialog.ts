@@ -3,6 +3,7 @@
 import { clear, h, uid } from '../dom';
 import { icon, providerIcon } from '../icons';
 import { adviceFor, type LinkState } from '../link-flow';
+import { PRESETS, callbackUrls, emptyFields, unconfiguredPresets, type PresetFields, type PresetId } from '../presets';
 import { expiryText } from '../time';
 import type { ProviderView } from '../types';
 
@@ -13,6 +14,12 @@ export interface LinkDialogActions {
   cancel(): void;
   retry(): void;
   addProvider(): void;
+  /** Opens the setup form of an unconfigured preset. */
+  setup(preset: PresetId): void;
+  /** The setup form changed (no re-render while typing). */
+  editSetup(fields: PresetFields): void;
+  saveSetup(): void;
+  back(): void;
 }
 
 export class LinkDialog {
@@ -38,10 +45,15 @@ export class LinkDialog {
     }
     const focused = (document.activeElement as HTMLElement | null)?.dataset?.key;
     clear(this.body);
-    const provider = providers.find((p) => p.id === state.providerId) ?? null;
+    // The setup form puts its help next to the fields.
+    this.el.classList.toggle('dialog-wide', state.step === 'setup');
+    const provider = providers.find((p) => 'providerId' in state && p.id === state.providerId) ?? null;
     switch (state.step) {
       case 'choose':
         this.body.append(...this.choose(state.providerId, state.scopes, state.relinkOf !== null, providers));
+        break;
+      case 'setup':
+        this.body.append(...this.setup(state.preset, state.fields, state.saving, state.error?.message ?? null));
         break;
       case 'starting':
       case 'waiting':
@@ -80,12 +92,29 @@ export class LinkDialog {
             disabled: relink && !checked,
             onclick: () => this.actions.pick(p),
           },
-          providerIcon(p.name, p.issuer, p.id),
+          providerIcon(p.name, p.issuer, p.id, p.flavor),
           h('span', { class: 'option-text' }, h('strong', {}, p.name), h('small', {}, hostOf(p.issuer))),
         ),
       );
     }
     if (!relink) {
+      for (const preset of unconfiguredPresets(providers)) {
+        group.appendChild(
+          h(
+            'button',
+            {
+              class: 'provider-option preset',
+              type: 'button',
+              'data-preset': preset.id,
+              'data-key': `preset-${preset.id}`,
+              'aria-haspopup': 'dialog',
+              onclick: () => this.actions.setup(preset.id),
+            },
+            providerIcon(preset.name, preset.issuer, preset.id, preset.id),
+            h('span', { class: 'option-text' }, h('strong', {}, preset.name), h('small', {}, 'Not set up yet')),
+          ),
+        );
+      }
       group.appendChild(
         h(
           'button',
@@ -147,13 +176,159 @@ export class LinkDialog {
     const title = relink ? 'Add scopes' : 'Link an account';
     const intro = relink
       ? 'Keyfob asks the provider again with the scopes below.'
-      : providers.length === 0
-        ? 'No provider is set up yet. Add one to sign in with it.'
-        : 'Choose where the account lives. You sign in on the provider’s own page in your browser.';
+      : 'Choose where the account lives. You sign in on the provider’s own page in your browser.';
     const nodes: Node[] = [h('h2', { class: 'dialog-title', id: this.titleId }, title), h('p', { class: 'dialog-text' }, intro), group, form];
     if (selected === null) queueMicrotask(() => group.querySelector<HTMLElement>('button')?.focus());
     else scopesInput.setAttribute('autofocus', '');
     return nodes;
+  }
+
+  private setup(preset: PresetId, fields: PresetFields, saving: boolean, error: string | null): Node[] {
+    const info = PRESETS.find((p) => p.id === preset) ?? PRESETS[0];
+    const github = preset === 'github';
+    const current: PresetFields = { ...emptyFields, ...fields };
+    const field = (label: string, input: HTMLInputElement, hint?: string) =>
+      h(
+        'div',
+        { class: 'field' },
+        h('label', { class: 'field-label', for: input.id }, label),
+        input,
+        hint ? h('p', { class: 'hint', id: `${input.id}-hint` }, hint) : null,
+      );
+    const text = (id: string, value: string, attrs: Record<string, string | boolean> = {}) =>
+      h('input', { id, class: 'input', type: 'text', value, spellcheck: 'false', autocomplete: 'off', 'data-key': id, disabled: saving, ...attrs });
+    const clientId = text('preset-client-id', current.clientId, {
+      placeholder: github ? 'Iv1.0123456789abcdef' : '0123-abc.apps.googleusercontent.com',
+    });
+    const clientSecret = text('preset-client-secret', current.clientSecret, {
+      type: 'password',
+      'aria-describedby': 'preset-client-secret-hint',
+    });
+    const githubApp = h('input', {
+      id: 'preset-github-app',
+      type: 'checkbox',
+      'data-key': 'preset-github-app',
+      checked: current.githubApp,
+      disabled: saving,
+      'aria-describedby': 'preset-github-app-hint',
+    });
+    const enterprise = text('preset-enterprise-url', current.enterpriseUrl, {
+      type: 'url',
+      placeholder: 'https://github.example.com',
+      'aria-describedby': 'preset-enterprise-url-hint',
+    });
+
+    const callbacks = h('div', { class: 'callback-list', id: 'preset-callbacks', 'aria-live': 'polite' });
+    const showCallbacks = (f: PresetFields) => {
+      clear(callbacks);
+      for (const c of callbackUrls(preset, f)) {
+        callbacks.append(h('code', { class: 'redirect-uri' }, c.url), h('span', { class: 'port-note' }, c.note));
+      }
+    };
+    showCallbacks(current);
+    const read = (): PresetFields => ({
+      clientId: clientId.value,
+      clientSecret: clientSecret.value,
+      githubApp: github && githubApp.checked,
+      enterpriseUrl: github ? enterprise.value : '',
+    });
+    const changed = () => {
+      const f = read();
+      showCallbacks(f);
+      this.actions.editSetup(f);
+    };
+    for (const el of [clientId, clientSecret, enterprise]) el.addEventListener('input', changed);
+    githubApp.addEventListener('change', changed);
+
+    const steps = github
+      ? [
+          h('li', {}, 'On GitHub, open Settings → Developer settings and register a new OAuth App (or a GitHub App).'),
+          h('li', {}, current.githubApp ? 'Enter both callback URLs exactly:' : 'Enter this callback URL:', callbacks),
+          h('li', {}, 'Generate a client secret (GitHub requires one) and copy it and the client ID here.'),
+        ]
+      : [
+          h('li', {}, 'In Google Cloud console, open APIs & Services → Credentials → Create credentials → OAuth client ID.'),
+          h('li', {}, 'Choose the application type “Desktop app”. It needs no redirect URI: Keyfob listens on 127.0.0.1 with a free port.'),
+          h('li', {}, 'Copy the client ID and the client secret here.'),
+        ];
+    const help = h(
+      'aside',
+      { class: 'help setup-help', 'aria-label': `How to register Keyfob with ${info.name}` },
+      h('h3', {}, `Register Keyfob with ${info.name}`),
+      h('ol', {}, ...steps),
+    );
+
+    const errorBox = h('p', { class: 'form-error', role: 'alert', id: 'preset-error' }, error ?? '');
+    errorBox.hidden = error === null;
+    const save = h(
+      'button',
+      { class: 'btn btn-primary', type: 'submit', id: 'preset-save', disabled: saving, 'data-key': 'preset-save' },
+      saving ? h('span', { class: 'spinner', 'aria-hidden': 'true' }) : icon('browser'),
+      h('span', {}, saving ? 'Saving…' : 'Save and continue in browser'),
+    );
+    const form = h(
+      'form',
+      {
+        class: 'form setup-form',
+        'aria-busy': saving ? 'true' : 'false',
+        onsubmit: (e: Event) => {
+          e.preventDefault();
+          this.actions.editSetup(read());
+          this.actions.saveSetup();
+        },
+      },
+      h(
+        'div',
+        { class: 'setup-columns' },
+        h(
+          'div',
+          { class: 'setup-fields' },
+          field('Client ID', clientId),
+      field('Client secret', clientSecret, 'Kept in your system keyring, never in a file.'),
+      github
+        ? h(
+            'div',
+            { class: 'field check-field' },
+            h('label', { class: 'check-label', for: 'preset-github-app' }, githubApp, h('span', {}, 'GitHub App')),
+            h(
+              'p',
+              { class: 'hint', id: 'preset-github-app-hint' },
+              'Tick this if you registered a GitHub App rather than an OAuth App. Its tokens expire and are refreshed for you.',
+            ),
+          )
+        : null,
+      github
+        ? field(
+            'GitHub Enterprise Server URL (optional)',
+            enterprise,
+            'Leave empty for github.com. The API is then expected at this URL + /api/v3.',
+          )
+        : null,
+        ),
+        help,
+      ),
+      errorBox,
+      h(
+        'div',
+        { class: 'dialog-buttons' },
+        h('button', { class: 'btn', type: 'button', id: 'preset-back', disabled: saving, onclick: () => this.actions.back() }, icon('back'), h('span', {}, 'Back')),
+        h('span', { class: 'spacer' }),
+        h('button', { class: 'btn', type: 'button', disabled: saving, onclick: () => this.actions.cancel() }, 'Cancel'),
+        save,
+      ),
+    );
+    if (!saving && error === null && current.clientId === '') clientId.setAttribute('autofocus', '');
+    else if (error !== null) clientId.setAttribute('autofocus', '');
+    return [
+      h(
+        'div',
+        { class: 'setup-head' },
+        providerIcon(info.name, info.issuer, info.id, info.id),
+        h('h2', { class: 'dialog-title', id: this.titleId }, `Set up ${info.name}`),
+      ),
+      h('p', { class: 'dialog-text' }, `Keyfob signs in to ${info.name} as an app that you register once; then you sign in in your browser.`),
+      form,
+    ];
   }
 
   private waiting(provider: ProviderView | null, expiresAt: string | null): Node[] {

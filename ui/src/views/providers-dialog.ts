@@ -53,7 +53,7 @@ export class ProvidersDialog {
         h(
           'li',
           { class: 'provider-row', 'data-provider-id': p.id },
-          providerIcon(p.name, p.issuer, p.id),
+          providerIcon(p.name, p.issuer, p.id, p.flavor),
           h(
             'div',
             { class: 'provider-row-text' },
@@ -125,8 +125,10 @@ export class ProvidersDialog {
       id: 'provider-client-secret',
       type: 'password',
       wide: true,
-      placeholder: existing && existing.client_auth !== 'none' ? 'Stored in the keyring; leave empty to keep it' : '',
-      hint: 'Kept in your system keyring, never in a file. Only needed if the provider requires one.',
+      placeholder: existing?.has_client_secret ? 'A client secret is stored; leave empty to keep it' : '',
+      hint: existing?.has_client_secret
+        ? 'A client secret is stored in your system keyring. Type a new one to replace it.'
+        : 'Kept in your system keyring, never in a file. Only needed if the provider requires one.',
     });
     const scopes = f.text('Default scopes', (existing?.scopes ?? ['openid', 'email', 'profile']).join(' '), {
       id: 'provider-scopes',
