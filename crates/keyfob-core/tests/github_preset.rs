@@ -57,18 +57,7 @@ impl World {
     }
 
     async fn link_loopback(&self, login: &str) -> anyhow::Result<keyfob_core::Account> {
-        let (start, listener) = self.kf.begin_loopback_link("github", None).await?;
-        let browser = Browser::new();
-        let sign_in = async {
-            let callback = browser
-                .authorize(start.authorization_url.as_str(), login, Consent::Approve)
-                .await?;
-            browser.deliver(&callback).await
-        };
-        let (account, page) = tokio::join!(listener.complete(&self.kf, &start), sign_in);
-        let (status, body) = page?;
-        anyhow::ensure!(status == 200, "{body}");
-        Ok(account?)
+        common::link_loopback(&self.kf, "github", login).await
     }
 
     async fn link_scheme(&self, login: &str) -> anyhow::Result<keyfob_core::Account> {

@@ -35,18 +35,7 @@ async fn start() -> anyhow::Result<Google> {
 }
 
 async fn link(g: &Google, login: &str) -> anyhow::Result<keyfob_core::Account> {
-    let (start, listener) = g.kf.begin_loopback_link("google", None).await?;
-    let browser = Browser::new();
-    let sign_in = async {
-        let callback = browser
-            .authorize(start.authorization_url.as_str(), login, Consent::Approve)
-            .await?;
-        browser.deliver(&callback).await
-    };
-    let (account, page) = tokio::join!(listener.complete(&g.kf, &start), sign_in);
-    let (status, body) = page?;
-    anyhow::ensure!(status == 200, "{body}");
-    Ok(account?)
+    common::link_loopback(&g.kf, "google", login).await
 }
 
 #[tokio::test(flavor = "multi_thread")]

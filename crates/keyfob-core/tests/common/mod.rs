@@ -101,6 +101,23 @@ impl World {
     }
 }
 
+/// Links `login` at `provider` through a loopback redirect, with a fresh browser that signs
+/// in, follows the redirect to Keyfob's listener and must get its 200 page.
+pub async fn link_loopback(kf: &Keyfob, provider: &str, login: &str) -> Result<Account> {
+    let (start, listener) = kf.begin_loopback_link(provider, None).await?;
+    let browser = Browser::new();
+    let sign_in = async {
+        let callback = browser
+            .authorize(start.authorization_url.as_str(), login, Consent::Approve)
+            .await?;
+        browser.deliver(&callback).await
+    };
+    let (account, page) = tokio::join!(listener.complete(kf, &start), sign_in);
+    let (status, body) = page?;
+    anyhow::ensure!(status == 200, "{body}");
+    Ok(account?)
+}
+
 /// Rewrites one query parameter of a callback URL (or removes it with `None`).
 pub fn with_param(url: &str, name: &str, value: Option<&str>) -> String {
     let mut parsed = url::Url::parse(url).unwrap();
