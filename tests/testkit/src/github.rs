@@ -5,17 +5,16 @@
 //! (github.com) and the REST API under [`GitHubFake::api`] (api.github.com),
 //! like GitHub Enterprise Server's `https://HOST` and `https://HOST/api/v3`.
 
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, ChildStdin, Command};
+use tokio::process::{Child, ChildStdin};
 
 use crate::idp::repo_root;
+use crate::process::{self, ServerSpec};
 
 /// The default OAuth App: classic scopes, non-expiring `gho_` tokens (unless
 /// the `offline_access` scope is requested).
@@ -46,9 +45,6 @@ pub const GITHUB_USER_HUBOT_ID: u64 = 480938;
 pub const GITHUB_ACCESS_TOKEN_TTL: u64 = 28800;
 /// `refresh_token_expires_in` (about 6 months).
 pub const GITHUB_REFRESH_TOKEN_TTL: u64 = 15897600;
-
-const READY_TIMEOUT: Duration = Duration::from_secs(30);
-const MAX_LOG_BYTES: usize = 64 * 1024;
 
 /// Request counters kept by the fake.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -113,90 +109,35 @@ impl GitHubFake {
     ///   "ttl": {"access": 2}, "users": [...]}`. An app whose `client_id` matches a
     /// default app replaces it; `users` replaces the default users.
     pub async fn start_with(config: Value) -> Result<GitHubFake> {
-        let server = repo_root().join("tests/github/server.mjs");
-        let mut config_file = tempfile::Builder::new()
-            .prefix("keyfob-github-")
-            .suffix(".json")
-            .tempfile()
-            .context("creating the GitHub fake's config file")?;
-        serde_json::to_writer(&mut config_file, &config)?;
-        let config_path = config_file.into_temp_path();
-
-        let node = std::env::var_os("KEYFOB_NODE").unwrap_or_else(|| "node".into());
-        let mut child = Command::new(&node)
-            .arg(&server)
-            .arg(&config_path)
-            .env_remove("GITHUB_FAKE_PORT")
-            .env_remove("IDP_IGNORE_STDIN")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .with_context(|| {
-                format!(
-                    "starting `{} {}` (is Node.js installed? set KEYFOB_NODE to its path)",
-                    node.to_string_lossy(),
-                    server.display()
-                )
-            })?;
-
-        let stdin = child.stdin.take().expect("stdin is piped");
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let stderr = child.stderr.take().expect("stderr is piped");
-
-        let logs = Arc::new(Mutex::new(String::new()));
-        let echo = std::env::var_os("KEYFOB_GITHUB_FAKE_LOG").is_some_and(|v| v != "0");
-        let stderr_task = tokio::spawn(collect_stderr(stderr, logs.clone(), echo));
-
-        let mut stdout = BufReader::new(stdout).lines();
-        let line = match tokio::time::timeout(READY_TIMEOUT, stdout.next_line()).await {
-            Ok(Ok(Some(line))) => line,
-            Ok(Ok(None)) | Ok(Err(_)) => {
-                let status = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
-                let _ = tokio::time::timeout(Duration::from_secs(2), stderr_task).await;
-                let status = match status {
-                    Ok(Ok(status)) => status.to_string(),
-                    _ => "unknown status".to_owned(),
-                };
-                bail!(
-                    "the GitHub fake exited before it was ready ({status}); its stderr:\n{}",
-                    logs.lock().unwrap()
-                );
-            }
-            Err(_) => {
-                let _ = child.start_kill();
-                bail!(
-                    "the GitHub fake printed no ready line within {READY_TIMEOUT:?}; its stderr:\n{}",
-                    logs.lock().unwrap()
-                );
-            }
-        };
-        let ready: ReadyLine = serde_json::from_str(&line).with_context(|| {
-            format!("the GitHub fake's ready line is not the expected JSON: {line:?}")
+        let server = process::start(&ServerSpec {
+            name: "the GitHub fake",
+            script: repo_root().join("tests/github/server.mjs"),
+            config: &config,
+            env_remove: &["GITHUB_FAKE_PORT", "IDP_IGNORE_STDIN"],
+            echo_env: "KEYFOB_GITHUB_FAKE_LOG",
+            tag: "[github-fake]",
+        })
+        .await?;
+        let ready: ReadyLine = serde_json::from_str(&server.ready).with_context(|| {
+            format!(
+                "the GitHub fake's ready line is not the expected JSON: {:?}",
+                server.ready
+            )
         })?;
-
-        tokio::spawn(async move {
-            while let Ok(Some(line)) = stdout.next_line().await {
-                eprintln!("[github-fake stdout] {line}");
-            }
-        });
-
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(30))
             .user_agent("keyfob-testkit")
             .build()?;
-
         Ok(GitHubFake {
             base: ready.base,
             api: ready.api,
             port: ready.port,
             http,
-            logs,
-            child,
-            _stdin: stdin,
-            _config: config_path,
+            logs: server.logs,
+            child: server.child,
+            _stdin: server.stdin,
+            _config: server.config,
         })
     }
 
@@ -323,23 +264,4 @@ async fn json_body(response: reqwest::Response) -> Result<Value> {
         bail!("{url} answered {status}: {text}");
     }
     serde_json::from_str(&text).with_context(|| format!("{url} answered non-JSON: {text:?}"))
-}
-
-async fn collect_stderr(stderr: tokio::process::ChildStderr, logs: Arc<Mutex<String>>, echo: bool) {
-    let mut lines = BufReader::new(stderr).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
-        if echo {
-            eprintln!("[github-fake] {line}");
-        }
-        let mut logs = logs.lock().unwrap();
-        logs.push_str(&line);
-        logs.push('\n');
-        if logs.len() > MAX_LOG_BYTES {
-            let mut cut = logs.len() - MAX_LOG_BYTES / 2;
-            while !logs.is_char_boundary(cut) {
-                cut += 1;
-            }
-            logs.replace_range(..cut, "[...]\n");
-        }
-    }
 }

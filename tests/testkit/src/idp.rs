@@ -2,15 +2,15 @@
 //! `oidc-provider`) run as a child process.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, ChildStdin, Command};
+use tokio::process::{Child, ChildStdin};
+
+use crate::process::{self, ServerSpec};
 
 /// Public native client (`token_endpoint_auth_method: none`, PKCE required).
 pub const NATIVE_CLIENT_ID: &str = "keyfob-native";
@@ -34,39 +34,6 @@ pub const CONFIDENTIAL_LOOPBACK_REDIRECT_URI: &str = "http://127.0.0.1/oauth/loc
 pub const POST_CLIENT_ID: &str = "keyfob-post";
 pub const POST_CLIENT_SECRET: &str = "post-secret-value";
 pub const POST_REDIRECT_URI: &str = "dev.keyfob.app:/oauth/local-post";
-
-/// How long [`Idp::start`] waits for the server's ready line.
-const READY_TIMEOUT: Duration = Duration::from_secs(10);
-/// Fresh processes tried before a start counts as failed.
-const START_ATTEMPTS: usize = 3;
-
-/// Why one start of the provider did not give a ready provider.
-enum StartError {
-    /// No ready line in time: retried.
-    Stalled(String),
-    /// Anything else: reported at once.
-    Failed(anyhow::Error),
-}
-
-impl From<anyhow::Error> for StartError {
-    fn from(e: anyhow::Error) -> Self {
-        StartError::Failed(e)
-    }
-}
-
-impl From<serde_json::Error> for StartError {
-    fn from(e: serde_json::Error) -> Self {
-        StartError::Failed(e.into())
-    }
-}
-
-impl From<reqwest::Error> for StartError {
-    fn from(e: reqwest::Error) -> Self {
-        StartError::Failed(e.into())
-    }
-}
-/// How much of the server's stderr is kept for error messages and [`Idp::logs`].
-const MAX_LOG_BYTES: usize = 64 * 1024;
 
 /// Counters kept by the IdP: requests that reached each endpoint (requests
 /// answered by an injected failure are not counted).
@@ -139,120 +106,41 @@ impl Idp {
     /// `{"ttl": {"AccessToken": 2}, "issAuthResp": false, "clients": [...]}`.
     /// A client whose `client_id` matches a default client replaces it.
     pub async fn start_with(config: Value) -> Result<Idp> {
-        // Rarely (a few times in thousands of starts, never reproduced outside the test
-        // harness) node stalls before printing its ready line. The provider is test
-        // infrastructure, so a stalled start is retried with a fresh process and reported.
-        let mut stalls = Vec::new();
-        for _ in 0..START_ATTEMPTS {
-            match Self::start_once(&config).await {
-                Ok(idp) => {
-                    if !stalls.is_empty() {
-                        eprintln!(
-                            "[testkit] the test IdP stalled at start and was restarted: {stalls:?}"
-                        );
-                    }
-                    return Ok(idp);
-                }
-                Err(StartError::Stalled(log)) => stalls.push(log),
-                Err(StartError::Failed(e)) => return Err(e),
-            }
-        }
-        bail!("the test IdP printed no ready line within {READY_TIMEOUT:?}, {START_ATTEMPTS} times; its stderr:\n{stalls:#?}")
-    }
-
-    async fn start_once(config: &Value) -> Result<Idp, StartError> {
         let idp_dir = repo_root().join("tests/idp");
-        let server = idp_dir.join("server.mjs");
         if !idp_dir.join("node_modules/oidc-provider").is_dir() {
-            return Err(StartError::Failed(anyhow!(
+            bail!(
                 "the test IdP's npm packages are not installed ({} is missing): \
                  run `npm ci --prefix tests/idp` in the repository root",
                 idp_dir.join("node_modules/oidc-provider").display()
-            )));
+            );
         }
-
-        let mut config_file = tempfile::Builder::new()
-            .prefix("keyfob-idp-")
-            .suffix(".json")
-            .tempfile()
-            .context("creating the IdP config file")?;
-        serde_json::to_writer(&mut config_file, &config)?;
-        let config_path = config_file.into_temp_path();
-
-        let node = std::env::var_os("KEYFOB_NODE").unwrap_or_else(|| "node".into());
-        let mut child = Command::new(&node)
-            .arg(&server)
-            .arg(&config_path)
-            .env_remove("IDP_PORT")
-            .env_remove("IDP_IGNORE_STDIN")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .with_context(|| {
-                format!(
-                    "starting `{} {}` (is Node.js installed? set KEYFOB_NODE to its path)",
-                    node.to_string_lossy(),
-                    server.display()
-                )
-            })?;
-
-        let stdin = child.stdin.take().expect("stdin is piped");
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let stderr = child.stderr.take().expect("stderr is piped");
-
-        let logs = Arc::new(Mutex::new(String::new()));
-        let echo = std::env::var_os("KEYFOB_IDP_LOG").is_some_and(|v| v != "0");
-        let stderr_task = tokio::spawn(collect_stderr(stderr, logs.clone(), echo));
-
-        let mut stdout = BufReader::new(stdout).lines();
-        let ready = tokio::time::timeout(READY_TIMEOUT, stdout.next_line()).await;
-        let line = match ready {
-            Ok(Ok(Some(line))) => line,
-            Ok(Ok(None)) | Ok(Err(_)) => {
-                // stdout closed: the server died. Let stderr drain first.
-                let status = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
-                let _ = tokio::time::timeout(Duration::from_secs(2), stderr_task).await;
-                let status = match status {
-                    Ok(Ok(status)) => status.to_string(),
-                    _ => "unknown status".to_owned(),
-                };
-                return Err(StartError::Failed(anyhow!(
-                    "the test IdP exited before it was ready ({status}); its stderr:\n{}",
-                    logs.lock().unwrap()
-                )));
-            }
-            Err(_) => {
-                let _ = child.start_kill();
-                return Err(StartError::Stalled(logs.lock().unwrap().clone()));
-            }
-        };
-        let ready: ReadyLine = serde_json::from_str(&line).with_context(|| {
-            format!("the test IdP's ready line is not the expected JSON: {line:?}")
+        let server = process::start(&ServerSpec {
+            name: "the test IdP",
+            script: idp_dir.join("server.mjs"),
+            config: &config,
+            env_remove: &["IDP_PORT", "IDP_IGNORE_STDIN"],
+            echo_env: "KEYFOB_IDP_LOG",
+            tag: "[idp]",
+        })
+        .await?;
+        let ready: ReadyLine = serde_json::from_str(&server.ready).with_context(|| {
+            format!(
+                "the test IdP's ready line is not the expected JSON: {:?}",
+                server.ready
+            )
         })?;
-
-        // Anything else on stdout would be a bug in server.mjs; keep draining
-        // it so the server can never block on a full pipe.
-        tokio::spawn(async move {
-            while let Ok(Some(line)) = stdout.next_line().await {
-                eprintln!("[idp stdout] {line}");
-            }
-        });
-
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(30))
             .build()?;
-
         Ok(Idp {
             issuer: ready.issuer,
             port: ready.port,
             http,
-            logs,
-            child,
-            _stdin: stdin,
-            _config: config_path,
+            logs: server.logs,
+            child: server.child,
+            _stdin: server.stdin,
+            _config: server.config,
         })
     }
 
@@ -415,23 +303,4 @@ async fn json_body(response: reqwest::Response) -> Result<Value> {
         bail!("{url} answered {status}: {text}");
     }
     serde_json::from_str(&text).with_context(|| format!("{url} answered non-JSON: {text:?}"))
-}
-
-async fn collect_stderr(stderr: tokio::process::ChildStderr, logs: Arc<Mutex<String>>, echo: bool) {
-    let mut lines = BufReader::new(stderr).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
-        if echo {
-            eprintln!("[idp] {line}");
-        }
-        let mut logs = logs.lock().unwrap();
-        logs.push_str(&line);
-        logs.push('\n');
-        if logs.len() > MAX_LOG_BYTES {
-            let mut cut = logs.len() - MAX_LOG_BYTES / 2;
-            while !logs.is_char_boundary(cut) {
-                cut += 1;
-            }
-            logs.replace_range(..cut, "[...]\n");
-        }
-    }
 }

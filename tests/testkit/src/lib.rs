@@ -18,6 +18,7 @@
 pub mod browser;
 pub mod github;
 pub mod idp;
+mod process;
 
 pub use browser::{Browser, Consent};
 pub use github::{

@@ -1,0 +1,197 @@
+//! Starting a Node test server: spawn it with a JSON config file, wait for the one JSON line
+//! it prints when ready, keep its stderr, and retry a start that stalls.
+//!
+//! Rarely (a few times in thousands of starts, never reproduced outside the test harness)
+//! node stalls before printing its ready line. The servers are test infrastructure, so a
+//! stalled start is retried with a fresh process and reported on stderr.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{anyhow, Context, Result};
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, ChildStdin, Command};
+
+/// How long one start may take to print its ready line.
+const READY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Fresh processes tried before a start counts as failed.
+const START_ATTEMPTS: usize = 3;
+/// The most stderr kept per server.
+const MAX_LOG_BYTES: usize = 64 * 1024;
+
+/// What to start.
+pub(crate) struct ServerSpec<'a> {
+    /// How messages name it ("the test IdP").
+    pub name: &'a str,
+    /// The server script.
+    pub script: PathBuf,
+    /// Its configuration, written to a temporary file passed as the first argument.
+    pub config: &'a Value,
+    /// Environment variables that must not leak into it from the test's environment.
+    pub env_remove: &'a [&'a str],
+    /// Set to anything but 0 to echo its stderr live.
+    pub echo_env: &'a str,
+    /// Prefix of echoed lines.
+    pub tag: &'a str,
+}
+
+/// A running server. Killed on drop; it also exits when its stdin closes, so it never
+/// outlives the test process.
+pub(crate) struct NodeServer {
+    pub child: Child,
+    pub stdin: ChildStdin,
+    /// The ready line it printed.
+    pub ready: String,
+    /// Its stderr so far.
+    pub logs: Arc<Mutex<String>>,
+    pub config: tempfile::TempPath,
+}
+
+enum StartError {
+    Stalled(String),
+    Failed(anyhow::Error),
+}
+
+impl From<anyhow::Error> for StartError {
+    fn from(e: anyhow::Error) -> Self {
+        StartError::Failed(e)
+    }
+}
+
+impl From<serde_json::Error> for StartError {
+    fn from(e: serde_json::Error) -> Self {
+        StartError::Failed(e.into())
+    }
+}
+
+/// Starts the server, retrying a stalled start.
+pub(crate) async fn start(spec: &ServerSpec<'_>) -> Result<NodeServer> {
+    let mut stalls = Vec::new();
+    for _ in 0..START_ATTEMPTS {
+        match start_once(spec).await {
+            Ok(server) => {
+                if !stalls.is_empty() {
+                    eprintln!(
+                        "[testkit] {} stalled at start and was restarted: {stalls:?}",
+                        spec.name
+                    );
+                }
+                return Ok(server);
+            }
+            Err(StartError::Stalled(log)) => stalls.push(log),
+            Err(StartError::Failed(e)) => return Err(e),
+        }
+    }
+    Err(anyhow!(
+        "{} printed no ready line within {READY_TIMEOUT:?}, {START_ATTEMPTS} times; its stderr:\n{stalls:#?}",
+        spec.name
+    ))
+}
+
+async fn start_once(spec: &ServerSpec<'_>) -> Result<NodeServer, StartError> {
+    let mut config_file = tempfile::Builder::new()
+        .prefix("keyfob-test-server-")
+        .suffix(".json")
+        .tempfile()
+        .context("creating the server's config file")?;
+    serde_json::to_writer(&mut config_file, spec.config)?;
+    let config = config_file.into_temp_path();
+
+    let node = std::env::var_os("KEYFOB_NODE").unwrap_or_else(|| "node".into());
+    let mut command = Command::new(&node);
+    command.arg(&spec.script).arg(&config);
+    for name in spec.env_remove {
+        command.env_remove(name);
+    }
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| {
+            format!(
+                "starting `{} {}` (is Node.js installed? set KEYFOB_NODE to its path)",
+                node.to_string_lossy(),
+                spec.script.display()
+            )
+        })?;
+
+    let stdin = child.stdin.take().expect("stdin is piped");
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let logs = Arc::new(Mutex::new(String::new()));
+    let echo = std::env::var_os(spec.echo_env).is_some_and(|v| v != "0");
+    let stderr_task = tokio::spawn(collect_stderr(
+        stderr,
+        logs.clone(),
+        echo,
+        spec.tag.to_string(),
+    ));
+
+    let mut stdout = BufReader::new(stdout).lines();
+    let ready = match tokio::time::timeout(READY_TIMEOUT, stdout.next_line()).await {
+        Ok(Ok(Some(line))) => line,
+        Ok(Ok(None)) | Ok(Err(_)) => {
+            // stdout closed: the server died. Let stderr drain first.
+            let status = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
+            let _ = tokio::time::timeout(Duration::from_secs(2), stderr_task).await;
+            let status = match status {
+                Ok(Ok(status)) => status.to_string(),
+                _ => "unknown status".to_owned(),
+            };
+            return Err(StartError::Failed(anyhow!(
+                "{} exited before it was ready ({status}); its stderr:\n{}",
+                spec.name,
+                logs.lock().unwrap()
+            )));
+        }
+        Err(_) => {
+            let _ = child.start_kill();
+            return Err(StartError::Stalled(logs.lock().unwrap().clone()));
+        }
+    };
+
+    // Anything else on stdout would be a bug in the server; keep draining it so the server
+    // can never block on a full pipe.
+    let tag = spec.tag.to_string();
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = stdout.next_line().await {
+            eprintln!("{tag} stdout: {line}");
+        }
+    });
+    Ok(NodeServer {
+        child,
+        stdin,
+        ready,
+        logs,
+        config,
+    })
+}
+
+async fn collect_stderr(
+    stderr: tokio::process::ChildStderr,
+    logs: Arc<Mutex<String>>,
+    echo: bool,
+    tag: String,
+) {
+    let mut lines = BufReader::new(stderr).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        if echo {
+            eprintln!("{tag} {line}");
+        }
+        let mut logs = logs.lock().unwrap();
+        logs.push_str(&line);
+        logs.push('\n');
+        if logs.len() > MAX_LOG_BYTES {
+            let mut cut = logs.len() - MAX_LOG_BYTES / 2;
+            while !logs.is_char_boundary(cut) {
+                cut += 1;
+            }
+            logs.replace_range(..cut, "[...]\n");
+        }
+    }
+}
