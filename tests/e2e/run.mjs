@@ -199,7 +199,10 @@ async function main() {
   const expiry = await (await s.find('.account-row .expiry')).text();
   check(/^expires in (1 h|59 min)$/.test(expiry), `the expiry is shown (${expiry})`);
   check((await s.findAll('.account-row.highlight')).length === 1, 'the new account is highlighted');
-  check(browserEvents().some((e) => e.event === 'delivered' && e.exitCode === 0), 'the second instance handed over and exited');
+  // The running app may show the account before the process that handed the URL over has
+  // exited and been reaped, so wait for that report instead of expecting it already.
+  const handedOver = await until(async () => browserEvents().find((e) => e.event === 'delivered'), 15000, 'the hand-over report');
+  check(handedOver.exitCode === 0, `the second instance handed over and exited (${JSON.stringify(handedOver)})`);
   await shot('06-account-linked');
 
   say('copying a token');
