@@ -35,6 +35,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import { announceAndStayTied } from '../node-lib/lifecycle.mjs';
 
 const VERBOSE = process.env.GITHUB_FAKE_VERBOSE === '1';
 const log = (...args) => console.error('[github-fake]', ...args);
@@ -891,23 +892,5 @@ await new Promise((resolve, reject) => {
 const { port } = server.address();
 const endpoints = { base: `http://127.0.0.1:${port}`, api: `http://127.0.0.1:${port}/api/v3` };
 
-let stopping = false;
-function shutdown(reason) {
-  if (stopping) return;
-  stopping = true;
-  if (VERBOSE) log(`shutting down (${reason})`);
-  server.close();
-  server.closeAllConnections?.();
-  setTimeout(() => process.exit(0), 200).unref();
-}
-process.on('SIGTERM', () => shutdown('SIGTERM'));
-process.on('SIGINT', () => shutdown('SIGINT'));
-if (process.env.IDP_IGNORE_STDIN !== '1') {
-  process.stdin.on('end', () => shutdown('stdin closed'));
-  process.stdin.on('close', () => shutdown('stdin closed'));
-  process.stdin.on('error', () => shutdown('stdin error'));
-  process.stdin.resume();
-}
-
-process.stdout.write(`${JSON.stringify({ ...endpoints, port })}\n`);
+announceAndStayTied(server, { ...endpoints, port }, { log, verbose: VERBOSE });
 log(`listening on ${endpoints.base} (API ${endpoints.api})`);

@@ -24,6 +24,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import { announceAndStayTied } from '../node-lib/lifecycle.mjs';
 
 const VERBOSE = process.env.IDP_VERBOSE === '1';
 
@@ -489,25 +490,5 @@ providerCallback = provider.callback();
 // Lifecycle
 // ---------------------------------------------------------------------------
 
-let stopping = false;
-function shutdown(reason) {
-  if (stopping) return;
-  stopping = true;
-  if (VERBOSE) log(`shutting down (${reason})`);
-  server.close();
-  server.closeAllConnections?.();
-  // Do not wait for keep-alive clients.
-  setTimeout(() => process.exit(0), 200).unref();
-}
-
-process.on('SIGTERM', () => shutdown('SIGTERM'));
-process.on('SIGINT', () => shutdown('SIGINT'));
-if (process.env.IDP_IGNORE_STDIN !== '1') {
-  process.stdin.on('end', () => shutdown('stdin closed'));
-  process.stdin.on('close', () => shutdown('stdin closed'));
-  process.stdin.on('error', () => shutdown('stdin error'));
-  process.stdin.resume();
-}
-
-process.stdout.write(`${JSON.stringify({ issuer, port })}\n`);
+announceAndStayTied(server, { issuer, port }, { log, verbose: VERBOSE });
 log(`listening on ${issuer}`);

@@ -5,16 +5,11 @@
 //! (github.com) and the REST API under [`GitHubFake::api`] (api.github.com),
 //! like GitHub Enterprise Server's `https://HOST` and `https://HOST/api/v3`.
 
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
-use anyhow::{bail, Context, Result};
+use anyhow::Result;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tokio::process::{Child, ChildStdin};
 
-use crate::idp::repo_root;
-use crate::process::{self, ServerSpec};
+use crate::process::{self, repo_root, NodeServer, ServerSpec};
 
 /// The default OAuth App: classic scopes, non-expiring `gho_` tokens (unless
 /// the `offline_access` scope is requested).
@@ -74,19 +69,14 @@ pub struct GitHubFake {
     base: String,
     api: String,
     port: u16,
-    http: reqwest::Client,
-    logs: Arc<Mutex<String>>,
-    child: Child,
-    // The server exits when its stdin closes, so it never outlives this process.
-    _stdin: ChildStdin,
-    _config: tempfile::TempPath,
+    server: NodeServer,
 }
 
 impl std::fmt::Debug for GitHubFake {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GitHubFake")
             .field("base", &self.base)
-            .field("pid", &self.child.id())
+            .field("pid", &self.server.pid())
             .finish_non_exhaustive()
     }
 }
@@ -116,28 +106,15 @@ impl GitHubFake {
             env_remove: &["GITHUB_FAKE_PORT", "IDP_IGNORE_STDIN"],
             echo_env: "KEYFOB_GITHUB_FAKE_LOG",
             tag: "[github-fake]",
+            user_agent: "keyfob-testkit",
         })
         .await?;
-        let ready: ReadyLine = serde_json::from_str(&server.ready).with_context(|| {
-            format!(
-                "the GitHub fake's ready line is not the expected JSON: {:?}",
-                server.ready
-            )
-        })?;
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(30))
-            .user_agent("keyfob-testkit")
-            .build()?;
+        let ready: ReadyLine = server.ready()?;
         Ok(GitHubFake {
             base: ready.base,
             api: ready.api,
             port: ready.port,
-            http,
-            logs: server.logs,
-            child: server.child,
-            _stdin: server.stdin,
-            _config: server.config,
+            server,
         })
     }
 
@@ -187,14 +164,15 @@ impl GitHubFake {
 
     /// Request counters since start or the last [`reset`](Self::reset).
     pub async fn stats(&self) -> Result<GitHubStats> {
-        let value = self.get_json(&self.url("/__test/stats")).await?;
+        let value = self.server.get_json(&self.url("/__test/stats")).await?;
         Ok(serde_json::from_value(value)?)
     }
 
     /// Zeroes the counters and forgets remembered authorizations (so the
     /// authorization page shows again) and browser sessions. Tokens stay valid.
     pub async fn reset(&self) -> Result<()> {
-        self.post_json(&self.url("/__test/reset"), &json!({}))
+        self.server
+            .post_json(&self.url("/__test/reset"), &json!({}))
             .await
             .map(drop)
     }
@@ -202,66 +180,35 @@ impl GitHubFake {
     /// Makes `access_token` expire now (`GET /user` answers 401 Bad
     /// credentials); its refresh token, if any, stays usable.
     pub async fn expire(&self, access_token: &str) -> Result<()> {
-        self.post_json(
-            &self.url("/__test/expire"),
-            &json!({ "access_token": access_token }),
-        )
-        .await
-        .map(drop)
+        self.server
+            .post_json(
+                &self.url("/__test/expire"),
+                &json!({ "access_token": access_token }),
+            )
+            .await
+            .map(drop)
     }
 
     /// Makes `refresh_token` expire now (a refresh answers `bad_refresh_token`).
     pub async fn expire_refresh(&self, refresh_token: &str) -> Result<()> {
-        self.post_json(
-            &self.url("/__test/expire"),
-            &json!({ "refresh_token": refresh_token }),
-        )
-        .await
-        .map(drop)
+        self.server
+            .post_json(
+                &self.url("/__test/expire"),
+                &json!({ "refresh_token": refresh_token }),
+            )
+            .await
+            .map(drop)
     }
 
     /// What the server wrote to stderr so far (the last 64 KiB). Set
     /// `KEYFOB_GITHUB_FAKE_LOG=1` to echo it live and `GITHUB_FAKE_VERBOSE=1`
     /// to make the server log every request.
     pub fn logs(&self) -> String {
-        self.logs.lock().unwrap().clone()
+        self.server.logs()
     }
 
     /// Stops the server and waits for it to exit.
-    pub async fn stop(mut self) -> Result<()> {
-        self.child.start_kill().ok();
-        self.child.wait().await?;
-        Ok(())
+    pub async fn stop(self) -> Result<()> {
+        self.server.stop().await
     }
-
-    async fn get_json(&self, url: &str) -> Result<Value> {
-        let response = self
-            .http
-            .get(url)
-            .send()
-            .await
-            .with_context(|| format!("GET {url}"))?;
-        json_body(response).await
-    }
-
-    async fn post_json(&self, url: &str, body: &Value) -> Result<Value> {
-        let response = self
-            .http
-            .post(url)
-            .json(body)
-            .send()
-            .await
-            .with_context(|| format!("POST {url}"))?;
-        json_body(response).await
-    }
-}
-
-async fn json_body(response: reqwest::Response) -> Result<Value> {
-    let status = response.status();
-    let url = response.url().clone();
-    let text = response.text().await?;
-    if !status.is_success() {
-        bail!("{url} answered {status}: {text}");
-    }
-    serde_json::from_str(&text).with_context(|| format!("{url} answered non-JSON: {text:?}"))
 }

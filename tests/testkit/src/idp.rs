@@ -1,16 +1,11 @@
 //! A real OpenID provider for tests: `tests/idp/server.mjs` (panva's
 //! `oidc-provider`) run as a child process.
 
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
 use anyhow::{anyhow, bail, Context, Result};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tokio::process::{Child, ChildStdin};
 
-use crate::process::{self, ServerSpec};
+use crate::process::{self, json_body, repo_root, NodeServer, ServerSpec};
 
 /// Public native client (`token_endpoint_auth_method: none`, PKCE required).
 pub const NATIVE_CLIENT_ID: &str = "keyfob-native";
@@ -64,20 +59,14 @@ impl TokenStats {
 pub struct Idp {
     issuer: String,
     port: u16,
-    http: reqwest::Client,
-    logs: Arc<Mutex<String>>,
-    child: Child,
-    // Keeping stdin open keeps the server alive; it exits when stdin closes,
-    // so it never outlives this process.
-    _stdin: ChildStdin,
-    _config: tempfile::TempPath,
+    server: NodeServer,
 }
 
 impl std::fmt::Debug for Idp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Idp")
             .field("issuer", &self.issuer)
-            .field("pid", &self.child.id())
+            .field("pid", &self.server.pid())
             .finish_non_exhaustive()
     }
 }
@@ -86,14 +75,6 @@ impl std::fmt::Debug for Idp {
 struct ReadyLine {
     issuer: String,
     port: u16,
-}
-
-/// The repository root (the testkit lives in `<root>/tests/testkit`).
-pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
 }
 
 impl Idp {
@@ -121,26 +102,14 @@ impl Idp {
             env_remove: &["IDP_PORT", "IDP_IGNORE_STDIN"],
             echo_env: "KEYFOB_IDP_LOG",
             tag: "[idp]",
+            user_agent: "keyfob-testkit",
         })
         .await?;
-        let ready: ReadyLine = serde_json::from_str(&server.ready).with_context(|| {
-            format!(
-                "the test IdP's ready line is not the expected JSON: {:?}",
-                server.ready
-            )
-        })?;
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(30))
-            .build()?;
+        let ready: ReadyLine = server.ready()?;
         Ok(Idp {
             issuer: ready.issuer,
             port: ready.port,
-            http,
-            logs: server.logs,
-            child: server.child,
-            _stdin: server.stdin,
-            _config: server.config,
+            server,
         })
     }
 
@@ -189,18 +158,19 @@ impl Idp {
 
     /// Fetches the discovery document.
     pub async fn discovery(&self) -> Result<Value> {
-        self.get_json(&self.discovery_url()).await
+        self.server.get_json(&self.discovery_url()).await
     }
 
     /// Request counters since start or the last [`reset`](Self::reset).
     pub async fn stats(&self) -> Result<Stats> {
-        let value = self.get_json(&self.url("/__test/stats")).await?;
+        let value = self.server.get_json(&self.url("/__test/stats")).await?;
         Ok(serde_json::from_value(value)?)
     }
 
     /// Zeroes the counters and cancels pending failure injections.
     pub async fn reset(&self) -> Result<()> {
-        self.post_json(&self.url("/__test/reset"), &json!({}))
+        self.server
+            .post_json(&self.url("/__test/reset"), &json!({}))
             .await
             .map(drop)
     }
@@ -216,12 +186,13 @@ impl Idp {
     ///
     /// `count` 0 cancels a pending injection for that endpoint.
     pub async fn fail_next(&self, endpoint: &str, mode: &str, count: u32) -> Result<()> {
-        self.post_json(
-            &self.url("/__test/fail"),
-            &json!({ "endpoint": endpoint, "mode": mode, "count": count }),
-        )
-        .await
-        .map(drop)
+        self.server
+            .post_json(
+                &self.url("/__test/fail"),
+                &json!({ "endpoint": endpoint, "mode": mode, "count": count }),
+            )
+            .await
+            .map(drop)
     }
 
     /// RFC 7662 introspection of `token`, authenticating as `client_id` with
@@ -233,6 +204,7 @@ impl Idp {
         client_secret: &str,
     ) -> Result<Value> {
         let response = self
+            .server
             .http
             .post(self.introspection_endpoint())
             .basic_auth(form_encode(client_id), Some(form_encode(client_secret)))
@@ -258,49 +230,16 @@ impl Idp {
     /// `KEYFOB_IDP_LOG=1` to also echo it live, and `IDP_VERBOSE=1` to make
     /// the server log every request.
     pub fn logs(&self) -> String {
-        self.logs.lock().unwrap().clone()
+        self.server.logs()
     }
 
     /// Stops the server and waits for it to exit.
-    pub async fn stop(mut self) -> Result<()> {
-        self.child.start_kill().ok();
-        self.child.wait().await?;
-        Ok(())
-    }
-
-    async fn get_json(&self, url: &str) -> Result<Value> {
-        let response = self
-            .http
-            .get(url)
-            .send()
-            .await
-            .with_context(|| format!("GET {url}"))?;
-        json_body(response).await
-    }
-
-    async fn post_json(&self, url: &str, body: &Value) -> Result<Value> {
-        let response = self
-            .http
-            .post(url)
-            .json(body)
-            .send()
-            .await
-            .with_context(|| format!("POST {url}"))?;
-        json_body(response).await
+    pub async fn stop(self) -> Result<()> {
+        self.server.stop().await
     }
 }
 
 /// RFC 6749 2.3.1: client credentials in basic auth are form-urlencoded first.
 fn form_encode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
-async fn json_body(response: reqwest::Response) -> Result<Value> {
-    let status = response.status();
-    let url = response.url().clone();
-    let text = response.text().await?;
-    if !status.is_success() {
-        bail!("{url} answered {status}: {text}");
-    }
-    serde_json::from_str(&text).with_context(|| format!("{url} answered non-JSON: {text:?}"))
 }

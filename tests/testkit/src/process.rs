@@ -1,16 +1,18 @@
-//! Starting a Node test server: spawn it with a JSON config file, wait for the one JSON line
-//! it prints when ready, keep its stderr, and retry a start that stalls.
+//! A Node test server: spawn it with a JSON config file, wait for the one JSON line it
+//! prints when ready, keep its stderr, retry a start that stalls, and talk JSON to its
+//! test hooks.
 //!
 //! Rarely (a few times in thousands of starts, never reproduced outside the test harness)
 //! node stalls before printing its ready line. The servers are test infrastructure, so a
 //! stalled start is retried with a fresh process and reported on stderr.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, ChildStdin, Command};
@@ -36,18 +38,91 @@ pub(crate) struct ServerSpec<'a> {
     pub echo_env: &'a str,
     /// Prefix of echoed lines.
     pub tag: &'a str,
+    /// The User-Agent of the client that talks to it (GitHub's API requires one).
+    pub user_agent: &'a str,
 }
 
 /// A running server. Killed on drop; it also exits when its stdin closes, so it never
 /// outlives the test process.
 pub(crate) struct NodeServer {
-    pub child: Child,
-    pub stdin: ChildStdin,
+    name: String,
+    child: Child,
+    _stdin: ChildStdin,
     /// The ready line it printed.
-    pub ready: String,
+    ready: String,
     /// Its stderr so far.
-    pub logs: Arc<Mutex<String>>,
-    pub config: tempfile::TempPath,
+    logs: Arc<Mutex<String>>,
+    _config: tempfile::TempPath,
+    /// A client that follows no redirects, so tests see the server's own answers.
+    pub http: reqwest::Client,
+}
+
+/// The repository root (the testkit lives in `<root>/tests/testkit`).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
+}
+
+impl NodeServer {
+    /// The ready line, parsed.
+    pub fn ready<T: DeserializeOwned>(&self) -> Result<T> {
+        serde_json::from_str(&self.ready).with_context(|| {
+            format!(
+                "{}'s ready line is not the expected JSON: {:?}",
+                self.name, self.ready
+            )
+        })
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
+    /// What the server wrote to stderr so far (the last 64 KiB).
+    pub fn logs(&self) -> String {
+        self.logs.lock().unwrap().clone()
+    }
+
+    /// Stops the server and waits for it to exit.
+    pub async fn stop(mut self) -> Result<()> {
+        self.child.start_kill().ok();
+        self.child.wait().await?;
+        Ok(())
+    }
+
+    pub async fn get_json(&self, url: &str) -> Result<Value> {
+        let response = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .with_context(|| format!("GET {url}"))?;
+        json_body(response).await
+    }
+
+    pub async fn post_json(&self, url: &str, body: &Value) -> Result<Value> {
+        let response = self
+            .http
+            .post(url)
+            .json(body)
+            .send()
+            .await
+            .with_context(|| format!("POST {url}"))?;
+        json_body(response).await
+    }
+}
+
+/// The JSON body of a successful answer; any other status is an error quoting the body.
+pub(crate) async fn json_body(response: reqwest::Response) -> Result<Value> {
+    let status = response.status();
+    let url = response.url().clone();
+    let text = response.text().await?;
+    if !status.is_success() {
+        bail!("{url} answered {status}: {text}");
+    }
+    serde_json::from_str(&text).with_context(|| format!("{url} answered non-JSON: {text:?}"))
 }
 
 enum StartError {
@@ -163,12 +238,20 @@ async fn start_once(spec: &ServerSpec<'_>) -> Result<NodeServer, StartError> {
             eprintln!("{tag} stdout: {line}");
         }
     });
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .user_agent(spec.user_agent)
+        .build()
+        .context("building the HTTP client")?;
     Ok(NodeServer {
+        name: spec.name.to_owned(),
         child,
-        stdin,
+        _stdin: stdin,
         ready,
         logs,
-        config,
+        _config: config,
+        http,
     })
 }
 
