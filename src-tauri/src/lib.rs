@@ -7,6 +7,7 @@ mod deep_link;
 mod error;
 mod events;
 mod state;
+mod store_watch;
 mod views;
 
 use tauri::Manager;
@@ -30,7 +31,12 @@ pub fn run() {
         .plugin(tauri_plugin_clipboard_manager::init())
         .setup(|app| {
             let keyfob = keyfob_core::Keyfob::from_env()?;
+            let watched = vec![
+                keyfob.paths().accounts_file(),
+                keyfob.paths().providers_file(),
+            ];
             app.manage(AppState::new(keyfob, ClipboardPolicy::from_env()));
+            store_watch::spawn(app.handle().clone(), watched);
             register_scheme_in_development(app.handle());
 
             let handle = app.handle().clone();

@@ -9,7 +9,7 @@
 // a GitHub Enterprise Server), links octocat through the loopback redirect and unlinks.
 // Screenshots of each state go to tests/artifacts/e2e/.
 
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -21,8 +21,10 @@ import { newSession, sleep, startDriver, until } from './lib/webdriver.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
-const binary =
-  process.env.KEYFOB_APP_BINARY ?? join(process.env.CARGO_TARGET_DIR ?? join(root, 'target'), 'debug/keyfob-app');
+const targetDir = process.env.CARGO_TARGET_DIR ?? join(root, 'target');
+const binary = process.env.KEYFOB_APP_BINARY ?? join(targetDir, 'debug/keyfob-app');
+/** The `keyfob` command line, which changes the profile behind the window's back. */
+const cli = process.env.KEYFOB_CLI_BINARY ?? join(targetDir, 'debug/keyfob');
 const artifacts = join(root, 'tests/artifacts/e2e');
 const CLIPBOARD_CLEAR_SECONDS = 6;
 /** What the "user" copies over a token. */
@@ -60,6 +62,7 @@ function check(ok, message) {
 async function main() {
   for (const [what, ok] of [
     ['the app binary (cargo build -p keyfob-app)', existsSync(binary)],
+    ['the keyfob command (cargo build -p keyfob-cli)', existsSync(cli)],
     ['an X display (run through tests/e2e/run.sh)', !!process.env.DISPLAY],
     ['a D-Bus session (run through tests/e2e/run.sh)', !!process.env.DBUS_SESSION_BUS_ADDRESS],
   ]) {
@@ -450,11 +453,14 @@ async function main() {
   await s.waitGone('.toast');
   await shot('19-github-linked');
 
-  say('unlinking the GitHub account (GitHub deletes the grant)');
-  await (await s.find(`[data-key="unlink-${githubAccountId}"]`)).click();
-  await (await s.waitFor('#confirm-ok')).click();
-  await s.waitFor('#empty-state', { what: 'the empty state after unlinking GitHub' });
+  say('unlinking the GitHub account from the keyfob command line: the window follows');
+  // Nothing touches the window here: it has to notice the change on its own.
+  const unlinked = spawnSync(cli, ['unlink', githubAccountId], { env, encoding: 'utf8', timeout: 30000 });
+  check(unlinked.status === 0, `keyfob unlink succeeded (${unlinked.status}: ${unlinked.stderr})`);
+  check(/Unlinked octocat/.test(unlinked.stderr), `keyfob unlink says what it did (${unlinked.stderr.trim()})`);
   check((await github.stats()).delete_grant === 1, 'the GitHub stand-in received DELETE /applications/{client_id}/grant');
+  await s.waitFor('#empty-state', { timeout: 10000, what: 'the window to show the account gone' });
+  await shot('20-unlinked-from-the-cli');
   rmSync(plan);
   await closeApp(s, light);
 

@@ -30,6 +30,7 @@ function render(): void {
 }
 
 async function reload(): Promise<void> {
+  const providersBefore = JSON.stringify(model.providers);
   try {
     const [accounts, providers] = await Promise.all([api.listAccounts(), api.listProviders()]);
     model.accounts = accounts;
@@ -40,8 +41,12 @@ async function reload(): Promise<void> {
   }
   model.loaded = true;
   render();
-  providersDialog.update(model.providers);
-  linkDialog.render(link, model.providers);
+  // Reloads also come from other processes (the CLI refreshing a token): leave a form the
+  // user may be typing in alone unless what it offers changed.
+  if (JSON.stringify(model.providers) !== providersBefore) {
+    providersDialog.update(model.providers);
+    linkDialog.render(link, model.providers);
+  }
 }
 
 function setBusy(id: string, busy: Busy | null): void {
@@ -268,7 +273,8 @@ async function boot(): Promise<void> {
   model.status = await api.appStatus().catch(() => null);
   await reload();
   window.setInterval(tick, 1000);
-  // Another process (the `keyfob` CLI) may have refreshed or unlinked meanwhile.
+  // The shell reports other processes' changes (the `keyfob` CLI) within two seconds; on
+  // focus the window catches up at once.
   window.addEventListener('focus', () => void reload());
 }
 

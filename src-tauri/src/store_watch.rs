@@ -1,0 +1,103 @@
+//! Notices changes that another process makes to the profile (the `keyfob` command line
+//! refreshing, linking or unlinking, or adding a provider), so the open window shows them
+//! without waiting to be focused again.
+//!
+//! It polls the two metadata files rather than using inotify and friends: two `stat` calls
+//! every two seconds cost nothing, work the same on every OS, and survive the atomic
+//! rename by which the store replaces a file.
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use tauri::AppHandle;
+
+use crate::events;
+
+/// How often the files are looked at.
+const POLL_INTERVAL: Duration = Duration::from_secs(2);
+
+/// What identifies one version of a file: its modification time and size, or nothing when it
+/// does not exist (yet, or any more).
+type Version = Option<(SystemTime, u64)>;
+
+/// The files of a profile that the window shows, and the versions last seen of them.
+#[derive(Debug)]
+pub struct StoreWatch {
+    files: Vec<PathBuf>,
+    seen: Vec<Version>,
+}
+
+impl StoreWatch {
+    /// Starts from the files as they are now.
+    pub fn new(files: Vec<PathBuf>) -> Self {
+        let seen = files.iter().map(version).collect();
+        StoreWatch { files, seen }
+    }
+
+    /// Whether any file changed since the last call (or since `new`).
+    pub fn changed(&mut self) -> bool {
+        let now: Vec<Version> = self.files.iter().map(version).collect();
+        let changed = now != self.seen;
+        self.seen = now;
+        changed
+    }
+}
+
+/// Watches the account list and the providers file for the lifetime of the app, telling the
+/// window to reload when either changes. Changes the window itself made are reported too,
+/// which costs one extra reload and nothing else.
+pub fn spawn(app: AppHandle, files: Vec<PathBuf>) {
+    let mut watch = StoreWatch::new(files);
+    let spawned = std::thread::Builder::new()
+        .name("keyfob-store-watch".into())
+        .spawn(move || loop {
+            std::thread::sleep(POLL_INTERVAL);
+            if watch.changed() {
+                events::accounts_changed(&app);
+            }
+        });
+    if let Err(e) = spawned {
+        // The window still reloads when focused; only the live update is lost.
+        eprintln!("keyfob: cannot watch the profile for changes: {e}");
+    }
+}
+
+fn version(path: &PathBuf) -> Version {
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.modified().ok()?, meta.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write_replacing(path: &std::path::Path, text: &str) {
+        // The way the store writes: a new file renamed over the old one.
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, text).unwrap();
+        std::fs::rename(&tmp, path).unwrap();
+    }
+
+    #[test]
+    fn reports_creation_replacement_and_removal_once_each() {
+        let dir = tempfile::tempdir().unwrap();
+        let accounts = dir.path().join("accounts.json");
+        let providers = dir.path().join("providers.toml");
+        let mut watch = StoreWatch::new(vec![accounts.clone(), providers.clone()]);
+        assert!(!watch.changed(), "nothing happened yet");
+
+        write_replacing(&accounts, "{}");
+        assert!(watch.changed(), "a new account list");
+        assert!(!watch.changed(), "a change is reported once");
+
+        write_replacing(&accounts, r#"{"accounts":[]}"#);
+        assert!(watch.changed(), "a replaced account list");
+
+        write_replacing(&providers, "[providers]");
+        assert!(watch.changed(), "a changed providers file");
+
+        std::fs::remove_file(&accounts).unwrap();
+        assert!(watch.changed(), "a removed account list (purge)");
+        assert!(!watch.changed());
+    }
+}
