@@ -41,6 +41,17 @@ printf 'github.com:\n    oauth_token: %s\n    user: bench\n    git_protocol: htt
 KEYFOB_HOME="$work/cached" hyperfine -N --style none --warmup 10 --runs "$runs" \
   --export-json "$work/hot.json" "$keyfob token local" "gh auth token" >/dev/null
 
+# Instructions that one cached `keyfob token` executes (callgrind counts them, so unlike
+# wall time the figure hardly moves with the machine's load). The keyring daemon's own work
+# is not counted: it runs in another process.
+instructions() {
+  KEYFOB_HOME="$work/cached" valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.$1" \
+    "$keyfob" token local > /dev/null 2> "$work/callgrind.$1.log"
+  sed -n 's/^summary: //p' "$work/callgrind.$1"
+}
+counts=()
+for i in 1 2 3; do counts+=("$(instructions "$i")"); done
+
 # 2. Bursts of 50 concurrent calls on an expired account: tokens live 1 s, so each burst
 #    (after a 1.5 s pause) starts expired and must cause exactly one refresh.
 start_idp burst '{"ttl": {"AccessToken": 1, "RefreshedAccessToken": 1}}'
@@ -75,8 +86,8 @@ require("fs").writeFileSync(process.argv[1], JSON.stringify({schema: 1, accounts
 KEYFOB_HOME="$work/many" hyperfine -N --style none --warmup 5 --runs "$runs" \
   --export-json "$work/list.json" "$keyfob list" "$keyfob list --json" >/dev/null
 
-node - "$work" "$before" "$after" "$bursts" "$(gh --version | head -1)" <<'REPORT'
-const [work, before, after, bursts, ghVersion] = process.argv.slice(2);
+node - "$work" "$before" "$after" "$bursts" "$(gh --version | head -1)" "${counts[*]}" <<'REPORT'
+const [work, before, after, bursts, ghVersion, counts] = process.argv.slice(2);
 const load = (f) => JSON.parse(require("fs").readFileSync(`${work}/${f}`, "utf8")).results;
 const ms = (r) => (r.median * 1000).toFixed(2).padStart(8) + " ms";
 const [hot, gh] = load("hot.json");
@@ -89,6 +100,9 @@ console.log("");
 console.log(`  keyfob token, cached token            ${ms(hot)}   (${hot.times.length} runs)`);
 console.log(`  gh auth token                         ${ms(gh)}   (${ghVersion}; reads hosts.yml, see below)`);
 console.log(`  ratio keyfob / gh                     ${ratio.toFixed(2).padStart(8)}      target <= 0.50: ${ratio <= 0.5 ? "met" : "NOT met"}`);
+const instructions = counts.split(" ").map(Number).sort((a, b) => a - b);
+const millions = (n) => (n / 1e6).toFixed(2);
+console.log(`  keyfob token, cached: instructions    ${millions(instructions[1]).padStart(8)} M      (median of 3 callgrind runs; range ${millions(instructions[0])}-${millions(instructions[2])} M)`);
 console.log(`  50 concurrent keyfob token, expired   ${ms(burst)}   per burst of 50 processes (${burst.times.length} bursts)`);
 console.log(`  refreshes seen by the provider        ${String(seen).padStart(8)}      in ${bursts} bursts: ${seen / bursts} per burst (must be 1)`);
 console.log(`  keyfob list, 1,000 accounts           ${ms(list)}`);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # CLI benchmark: prints medians measured by hyperfine against the real Secret Service.
-#   - `keyfob token` with a cached token, side by side with `gh auth token`
+#   - `keyfob token` with a cached token, side by side with `gh auth token`, and the
+#     instructions it executes (callgrind: a figure that load on the machine hardly moves)
 #   - bursts of 50 concurrent `keyfob token` calls on an expired account (the local provider
 #     must see exactly one refresh per burst)
 #   - `keyfob list` with 1,000 accounts
@@ -9,10 +10,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
-if ! command -v gh >/dev/null; then
-  echo "bench: installing gh (GitHub CLI) for the comparison" >&2
+missing=()
+command -v gh >/dev/null || missing+=(gh)             # the comparison
+command -v valgrind >/dev/null || missing+=(valgrind) # instruction counts
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "bench: installing ${missing[*]}" >&2
   if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq gh >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 cargo build --release --quiet -p keyfob-cli
 cargo build --release --quiet -p keyfob-testkit --example browser
