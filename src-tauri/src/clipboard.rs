@@ -2,8 +2,7 @@
 //! cleared after a while, but only if the clipboard still holds that token: whatever the
 //! user copied since is theirs.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use keyfob_core::Secret;
@@ -20,15 +19,16 @@ pub const DEFAULT_CLEAR_AFTER: Duration = Duration::from_secs(30);
 #[derive(Debug)]
 pub struct ClipboardPolicy {
     clear_after: Option<Duration>,
-    /// Bumped on each copy, so only the latest copy's timer may clear.
-    generation: Arc<AtomicU64>,
+    /// Bumped on each copy, so only the latest copy's timer may clear. Held while writing,
+    /// so the order of generations is the order of writes.
+    generation: Arc<Mutex<u64>>,
 }
 
 impl ClipboardPolicy {
     pub fn new(clear_after: Option<Duration>) -> Self {
         ClipboardPolicy {
             clear_after,
-            generation: Arc::new(AtomicU64::new(0)),
+            generation: Arc::new(Mutex::new(0)),
         }
     }
 
@@ -51,10 +51,17 @@ impl ClipboardPolicy {
 
     /// Puts `token` on the clipboard and schedules its removal.
     pub fn copy(&self, app: &AppHandle, token: &Secret) -> Result<(), UiError> {
-        app.clipboard().write_text(token.expose()).map_err(|e| {
-            UiError::new("clipboard", format!("cannot write to the clipboard: {e}"))
-        })?;
-        let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        let generation = {
+            let mut current = self
+                .generation
+                .lock()
+                .expect("clipboard generation poisoned");
+            app.clipboard().write_text(token.expose()).map_err(|e| {
+                UiError::new("clipboard", format!("cannot write to the clipboard: {e}"))
+            })?;
+            *current += 1;
+            *current
+        };
         let Some(after) = self.clear_after else {
             return Ok(());
         };
@@ -64,7 +71,9 @@ impl ClipboardPolicy {
         let app = app.clone();
         tauri::async_runtime::spawn(async move {
             tokio::time::sleep(after).await;
-            if current.load(Ordering::SeqCst) != generation {
+            // Under the lock: no copy can slip in between the check and the clear.
+            let current = current.lock().expect("clipboard generation poisoned");
+            if *current != generation {
                 return; // a later copy owns the clipboard timer now
             }
             let still_ours = app

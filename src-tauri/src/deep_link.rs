@@ -33,16 +33,18 @@ pub fn is_callback(text: &str) -> bool {
 /// Hands callback URLs to the core, each once, and tells the UI how they ended.
 pub fn deliver(app: &AppHandle, urls: Vec<String>) {
     for raw in urls {
-        // One spelling per URL: the deep-link plugin re-serializes what argv carries raw, and
-        // both routes may deliver the same callback.
-        let url = match url::Url::parse(&raw) {
+        // The deep-link plugin re-serializes what argv carries raw, and both routes may
+        // deliver the same callback: recognise it by one spelling. The core still gets the
+        // URL as it came, so that its own checks (dot segments, say) see what was sent.
+        let normalized = match url::Url::parse(&raw) {
             Ok(u) if u.scheme() == SCHEME => u.to_string(),
             _ => continue,
         };
         let state = app.state::<AppState>();
-        if !state.first_sight_of_callback(&url) {
+        if !state.first_sight_of_callback(&normalized) {
             continue;
         }
+        let url = raw;
         let keyfob = state.keyfob.clone();
         let app = app.clone();
         tauri::async_runtime::spawn(async move {

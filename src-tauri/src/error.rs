@@ -33,8 +33,10 @@ fn kind_of(e: &keyfob_core::Error) -> &'static str {
     match e {
         E::KeyringUnavailable(_) | E::KeyringLocked(_) | E::Keyring(_) => "keyring",
         E::SecretMissing { .. } | E::NeedsRelink { .. } => "needs_relink",
+        E::CannotRefresh { .. } => "cannot_refresh",
         E::ProviderNotFound(_)
         | E::ProviderExists(_)
+        | E::ClientSecretMissing(_)
         | E::ProviderInvalid { .. }
         | E::Discovery { .. }
         | E::IssuerMismatch { .. } => "provider",

@@ -202,6 +202,7 @@ async function main() {
   const expiry = await (await s.find('.account-row .expiry')).text();
   check(/^expires in (1 h|59 min)$/.test(expiry), `the expiry is shown (${expiry})`);
   check((await s.findAll('.account-row.highlight')).length === 1, 'the new account is highlighted');
+  check((await s.findAll(`[data-key="refresh-${accountId}"]`)).length === 1, 'an account with a refresh token offers Refresh');
   // The running app may show the account before the process that handed the URL over has
   // exited and been reaped, so wait for that report instead of expecting it already.
   const handedOver = await until(async () => browserEvents().find((e) => e.event === 'delivered'), 15000, 'the hand-over report');
@@ -445,6 +446,8 @@ async function main() {
   check(githubName === 'octocat' || githubName === 'octocat@github.com', `the row shows the GitHub identity (${githubName})`);
   const githubExpiry = await (await s.find('.account-row .expiry')).text();
   check(githubExpiry === 'does not expire', `an OAuth App token does not expire (${githubExpiry})`);
+  check((await s.findAll(`[data-key="refresh-${githubAccountId}"]`)).length === 0, 'an account without a refresh token offers no Refresh');
+  check((await s.findAll(`[data-key="unlink-${githubAccountId}"]`)).length === 1, 'the GitHub row has its tools');
   const githubStats = await github.stats();
   check(githubStats.token.authorization_code === 1, 'the app exchanged one code at the GitHub stand-in');
   const providersToml = readFileSync(join(home, 'config/providers.toml'), 'utf8');

@@ -93,6 +93,14 @@ pub enum ProviderCommand {
     Github(GithubArgs),
     /// Add Google (a "Desktop app" OAuth client)
     Google(GoogleArgs),
+    /// Set a provider's client secret, read from standard input (it goes to the keyring)
+    Secret {
+        /// Provider id
+        id: String,
+        /// Delete the stored secret instead (for a provider that needs none)
+        #[arg(long)]
+        remove: bool,
+    },
     /// Remove a provider (refused while accounts use it)
     Remove {
         /// Provider id

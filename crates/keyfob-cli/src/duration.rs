@@ -12,16 +12,19 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let value: u64 = number
         .parse()
         .map_err(|_| format!("'{text}' is not a duration such as 60s, 5m or 1h"))?;
-    let seconds = match unit {
-        "s" | "sec" | "secs" => value,
-        "m" | "min" | "mins" => value * 60,
-        "h" => value * 3600,
+    let unit_seconds: u64 = match unit {
+        "s" | "sec" | "secs" => 1,
+        "m" | "min" | "mins" => 60,
+        "h" => 3600,
         other => {
             return Err(format!(
                 "unknown unit '{other}' in '{text}' (use s, m or h)"
             ))
         }
     };
+    let seconds = value
+        .checked_mul(unit_seconds)
+        .ok_or_else(|| format!("'{text}' is too long a duration"))?;
     Ok(Duration::from_secs(seconds))
 }
 
@@ -38,6 +41,9 @@ mod tests {
         assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
         assert!(parse_duration("5d").unwrap_err().contains("unknown unit"));
         assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("99999999999999999h")
+            .unwrap_err()
+            .contains("too long"));
         assert!(parse_duration("").is_err());
     }
 }

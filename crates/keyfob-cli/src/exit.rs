@@ -6,10 +6,11 @@ use keyfob_core::Error;
 pub const HELP: &str = "\
 Exit codes:
   0  success
-  1  other error (files, configuration)
+  1  other error (files, configuration, a client secret missing from the keyring)
   2  usage error
   3  no such account or provider, or the account selector is ambiguous
-  4  the account must be linked again
+  4  the account must be linked again (or, having no refresh token, cannot be
+     refreshed to last as long as --min-valid asks)
   5  provider or network error
   6  the system keyring is unavailable or locked
   7  the link was not completed (refused, denied, timed out or cancelled)";
@@ -54,7 +55,9 @@ impl From<Error> for Failure {
             Error::AccountNotFound(_) | Error::ProviderNotFound(_) | Error::LinkNotFound(_) => {
                 NOT_FOUND
             }
-            Error::NeedsRelink { .. } | Error::SecretMissing { .. } => NEEDS_RELINK,
+            Error::NeedsRelink { .. }
+            | Error::SecretMissing { .. }
+            | Error::CannotRefresh { .. } => NEEDS_RELINK,
             Error::Network { .. }
             | Error::ProviderUnavailable { .. }
             | Error::InvalidResponse { .. }
@@ -66,7 +69,10 @@ impl From<Error> for Failure {
             Error::KeyringUnavailable(_) | Error::KeyringLocked(_) | Error::Keyring(_) => KEYRING,
             Error::Callback(_) | Error::AuthorizationDenied { .. } | Error::LinkTimedOut => LINK,
             Error::ProviderExists(_) | Error::ProviderInvalid { .. } => USAGE,
-            Error::Io { .. } | Error::CorruptFile { .. } | Error::NoHomeDirectory => OTHER,
+            Error::Io { .. }
+            | Error::CorruptFile { .. }
+            | Error::NoHomeDirectory
+            | Error::ClientSecretMissing(_) => OTHER,
         };
         Failure::new(code, e.to_string())
     }

@@ -74,6 +74,9 @@ async fn run(command: Command) -> Result<(), Failure> {
         Command::Provider(ProviderCommand::Google(args)) => {
             commands::providers::add_google(&kf, args).await
         }
+        Command::Provider(ProviderCommand::Secret { id, remove }) => {
+            commands::providers::secret(&kf, &id, remove).await
+        }
         Command::Provider(ProviderCommand::Remove { id }) => {
             commands::providers::remove(&kf, &id).await
         }

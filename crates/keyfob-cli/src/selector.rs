@@ -44,8 +44,11 @@ pub fn select<'a>(accounts: &'a [Account], selector: &str) -> Result<&'a Account
     Err(Failure::new(NOT_FOUND, message))
 }
 
+/// Logins and emails are compared without case, as GitHub and mail servers treat them.
 fn names(a: &Account, who: &str) -> bool {
-    a.login.as_deref() == Some(who)
+    a.login
+        .as_deref()
+        .is_some_and(|l| l.eq_ignore_ascii_case(who))
         || a.email
             .as_deref()
             .is_some_and(|e| e.eq_ignore_ascii_case(who))
@@ -105,6 +108,7 @@ mod tests {
         assert_eq!(select(&all, "google-2").unwrap().id, "google-2");
         assert_eq!(select(&all, "github").unwrap().id, "github-1");
         assert_eq!(select(&all, "github:octocat").unwrap().id, "github-1");
+        assert_eq!(select(&all, "github:Octocat").unwrap().id, "github-1");
         assert_eq!(select(&all, "google:bob").unwrap().id, "google-2");
         assert_eq!(
             select(&all, "google:ann@example.com").unwrap().id,

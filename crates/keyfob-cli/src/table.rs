@@ -1,9 +1,16 @@
 //! Plain aligned columns for terminal listings.
 
-/// Renders rows under a header, each column as wide as its widest cell.
+use crate::terminal::clean_line;
+
+/// Renders rows under a header, each column as wide as its widest cell. Cells hold text from
+/// providers (names, scopes), so control characters are replaced.
 pub fn render(header: &[&str], rows: &[Vec<String>]) -> String {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| row.iter().map(|c| clean_line(c)).collect())
+        .collect();
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
+    for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
@@ -24,7 +31,7 @@ pub fn render(header: &[&str], rows: &[Vec<String>]) -> String {
             .join("  ")
     };
     let mut out = line(header.to_vec());
-    for row in rows {
+    for row in &rows {
         out.push('\n');
         out.push_str(&line(row.iter().map(String::as_str).collect()));
     }
@@ -44,5 +51,14 @@ mod tests {
             ],
         );
         assert_eq!(out, "ID       NAME\na        x\nlong-id  y\n");
+    }
+
+    #[test]
+    fn cells_cannot_carry_escape_sequences_or_break_rows() {
+        let out = super::render(
+            &["ID", "NAME"],
+            &[vec!["a".into(), "\u{1b}[2Jevil\nname".into()]],
+        );
+        assert_eq!(out, "ID  NAME\na   ?[2Jevil?name\n");
     }
 }

@@ -14,6 +14,14 @@ pub fn clean(text: &str) -> String {
         .collect()
 }
 
+/// For one cell or line: every control character, newline and tab included, becomes `?`,
+/// so a provider's text can neither move the cursor nor break the layout.
+pub fn clean_line(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}
+
 /// Whether a token can be printed as it is: visible ASCII only (RFC 6750 b64token and the
 /// characters providers actually use), so it cannot break a line or a shell quote.
 pub fn printable_token(token: &str) -> bool {
@@ -28,6 +36,10 @@ mod tests {
     fn strips_escape_sequences() {
         assert_eq!(clean("evil\u{1b}[2Jname\r"), "evil?[2Jname?");
         assert_eq!(clean("line\nnext\tcol"), "line\nnext\tcol");
+        assert_eq!(
+            clean_line("osc\u{1b}]52;c;aGk=\u{7}\nrow\t"),
+            "osc?]52;c;aGk=??row?"
+        );
     }
 
     #[test]

@@ -403,8 +403,25 @@ async fn providers_and_completions() -> Result<()> {
         serde_json::from_slice::<Value>(&w.run(&["providers", "--json"]).await?.stdout)?[0]["id"],
         "local"
     );
+    // A damaged account list does not stand in the way of a clean slate.
+    let accounts_file = w.home.path().join("data/accounts.json");
+    std::fs::create_dir_all(accounts_file.parent().unwrap())?;
+    std::fs::write(&accounts_file, "not json")?;
+    let o = w.run(&["purge"]).await?;
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("the accounts (their file cannot be read)"),
+        "{}",
+        text(&o.stderr)
+    );
     let o = w.run(&["purge", "--yes"]).await?;
     assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("is damaged"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert!(!accounts_file.exists());
     assert_eq!(
         serde_json::from_slice::<Value>(&w.run(&["providers", "--json"]).await?.stdout)?,
         json!([])

@@ -118,6 +118,37 @@ async fn google_preset_from_the_command_line() -> Result<()> {
     );
     assert_eq!(idp.stats().await?.token.refresh_token, 1);
 
+    // The client secret can be replaced from the command line: a wrong one makes the next
+    // refresh fail at the provider, the right one heals it. A provider that authenticates
+    // with a secret cannot lose it.
+    let removed = keyfob(home.path(), &["provider", "secret", "google", "--remove"])
+        .output()
+        .await?;
+    assert_eq!(removed.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&removed.stderr).contains("needs a client secret"));
+    for (secret, works) in [
+        ("not-the-secret\n", false),
+        ("google-desktop-secret\n", true),
+    ] {
+        let set = run_with_stdin(home.path(), &["provider", "secret", "google"], secret).await?;
+        let said = String::from_utf8_lossy(&set.stderr);
+        assert!(
+            set.status.success() && said.contains("Stored the client secret"),
+            "{said}"
+        );
+        let token = keyfob(home.path(), &["token", "google", "--min-valid", "5m"])
+            .output()
+            .await?;
+        let said = String::from_utf8_lossy(&token.stderr);
+        if works {
+            assert!(token.status.success(), "{said}");
+        } else {
+            assert_eq!(token.status.code(), Some(5), "{said}");
+            assert!(said.contains("invalid_client"), "{said}");
+        }
+    }
+    assert_eq!(idp.stats().await?.token.refresh_token, 3);
+
     let unlink = keyfob(home.path(), &["unlink", "ann@example.test"])
         .output()
         .await?;

@@ -43,6 +43,9 @@ pub enum Error {
     /// A provider definition is not usable.
     #[error("provider '{provider}' is misconfigured: {reason}")]
     ProviderInvalid { provider: String, reason: String },
+    /// The provider authenticates with a client secret, but the keyring holds none for it.
+    #[error("provider '{0}' authenticates with a client secret, but the keyring holds none for it; set it again (Providers in the Keyfob window, or `keyfob provider secret {0}` with the secret on standard input)")]
+    ClientSecretMissing(String),
     /// Discovery of an OpenID provider failed.
     #[error("discovery of {issuer} failed: {reason}")]
     Discovery { issuer: String, reason: String },
@@ -97,6 +100,10 @@ pub enum Error {
     /// The account's grant is gone; the user must link it again.
     #[error("account {account} must be linked again: {reason}")]
     NeedsRelink { account: String, reason: String },
+    /// The account has no refresh token, yet its access token is still good: nothing was
+    /// changed, but what was asked for cannot be had without a new link.
+    #[error("account {account} cannot be refreshed: {reason}")]
+    CannotRefresh { account: String, reason: String },
 }
 
 /// The core's result type.

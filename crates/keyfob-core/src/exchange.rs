@@ -12,6 +12,7 @@ use oauth2::{
     StandardRevocableToken, StandardTokenResponse, TokenResponse, TokenUrl,
 };
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 use url::Url;
 
 use crate::error::{Error, Result};
@@ -64,6 +65,25 @@ pub struct Tokens {
     pub scopes: Option<Vec<String>>,
 }
 
+impl Tokens {
+    /// When the access token expires, counting from `issued_at`; `None` when it does not.
+    pub fn access_expires_at(&self, issued_at: OffsetDateTime) -> Option<OffsetDateTime> {
+        self.expires_in.and_then(|d| end_of(issued_at, d))
+    }
+
+    /// When the refresh token expires, where the provider says so.
+    pub fn refresh_expires_at(&self, issued_at: OffsetDateTime) -> Option<OffsetDateTime> {
+        self.refresh_expires_in.and_then(|d| end_of(issued_at, d))
+    }
+}
+
+/// The end of a lifetime the provider announced. A lifetime past the calendar's end (some
+/// servers write a huge number for "never") counts as no expiry instead of overflowing.
+fn end_of(issued_at: OffsetDateTime, lifetime: Duration) -> Option<OffsetDateTime> {
+    let lifetime = time::Duration::try_from(lifetime).ok()?;
+    issued_at.checked_add(lifetime)
+}
+
 fn client(provider: &Provider, secret: Option<&Secret>) -> Result<Client> {
     let token_url = TokenUrl::from_url(provider.token_endpoint.clone());
     let mut client =
@@ -73,14 +93,13 @@ fn client(provider: &Provider, secret: Option<&Secret>) -> Result<Client> {
         (auth, Some(secret)) => {
             client = client
                 .set_client_secret(ClientSecret::new(secret.expose().to_string()))
-                .set_auth_type(if auth == ClientAuth::Basic { AuthType::BasicAuth } else { AuthType::RequestBody });
+                .set_auth_type(if auth == ClientAuth::Basic {
+                    AuthType::BasicAuth
+                } else {
+                    AuthType::RequestBody
+                });
         }
-        (_, None) => {
-            return Err(Error::ProviderInvalid {
-                provider: provider.id.clone(),
-                reason: "it authenticates with a client secret, but none is stored in the keyring; set the client secret again".into(),
-            })
-        }
+        (_, None) => return Err(Error::ClientSecretMissing(provider.id.clone())),
     }
     Ok(client)
 }
@@ -218,5 +237,38 @@ mod tests {
             vec!["repo,gist", "read:user"]
         );
         assert!(granted_scopes(&[oauth2::Scope::new(String::new())], Flavor::Github).is_empty());
+    }
+
+    fn lasting(access: Option<u64>, refresh: Option<u64>) -> Tokens {
+        Tokens {
+            access_token: Secret::new("a"),
+            refresh_token: None,
+            id_token: None,
+            expires_in: access.map(Duration::from_secs),
+            refresh_expires_in: refresh.map(Duration::from_secs),
+            scopes: None,
+        }
+    }
+
+    #[test]
+    fn lifetimes_count_from_the_request_and_huge_ones_mean_no_expiry() {
+        let issued = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
+        let tokens = lasting(Some(3600), Some(15_897_600));
+        assert_eq!(
+            tokens.access_expires_at(issued),
+            Some(issued + time::Duration::hours(1))
+        );
+        assert_eq!(
+            tokens.refresh_expires_at(issued),
+            Some(issued + time::Duration::days(184))
+        );
+        assert_eq!(lasting(None, None).access_expires_at(issued), None);
+        assert_eq!(lasting(None, None).refresh_expires_at(issued), None);
+        // Past the calendar (year 9999) or past what a duration holds: no expiry, no panic.
+        for huge in [i64::MAX as u64, u64::MAX, 400_000_000_000] {
+            let tokens = lasting(Some(huge), Some(huge));
+            assert_eq!(tokens.access_expires_at(issued), None, "{huge}");
+            assert_eq!(tokens.refresh_expires_at(issued), None, "{huge}");
+        }
     }
 }

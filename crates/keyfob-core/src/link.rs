@@ -11,7 +11,7 @@ use crate::callback::{CallbackError, Outcome, ParsedCallback};
 use crate::error::{Error, Result};
 use crate::exchange::{exchange_code, Tokens};
 use crate::identity::{establish, Identity};
-use crate::provider::{Provider, ProviderKind, RedirectMode};
+use crate::provider::{ClientAuth, Provider, ProviderKind, RedirectMode};
 use crate::secret::Secret;
 use crate::store::accounts::{account_id, Account, AccountStatus};
 use crate::store::lock::FileLock;
@@ -84,6 +84,12 @@ impl Keyfob {
                 provider: provider.id.clone(),
                 reason: "the scopes of an OpenID provider must include 'openid'".into(),
             });
+        }
+        // Found out now, not after the user has signed in and the code is lost.
+        if provider.client_auth != ClientAuth::None
+            && self.client_secret(&provider).await?.is_none()
+        {
+            return Err(Error::ClientSecretMissing(provider.id.clone()));
         }
         let secrets = RequestSecrets {
             state: random_token(),
@@ -199,6 +205,8 @@ impl Keyfob {
             }
         };
         let client_secret = self.client_secret(&provider).await?;
+        // Lifetimes count from the request, so stored expiries err early rather than late.
+        let issued_at = OffsetDateTime::now_utc();
         let tokens = exchange_code(
             self.http(),
             &provider,
@@ -216,7 +224,8 @@ impl Keyfob {
             secrets.nonce.as_ref(),
         )
         .await?;
-        self.save_link(&provider, &link, tokens, identity).await
+        self.save_link(&provider, &link, tokens, issued_at, identity)
+            .await
     }
 
     fn find_link(&self, state: &str) -> Result<PendingLink> {
@@ -233,6 +242,7 @@ impl Keyfob {
         provider: &Provider,
         link: &PendingLink,
         tokens: Tokens,
+        issued_at: OffsetDateTime,
         identity: Identity,
     ) -> Result<Account> {
         let now = OffsetDateTime::now_utc();
@@ -284,10 +294,10 @@ impl Keyfob {
             email: identity.email,
             login: identity.login,
             scopes: tokens.scopes.clone().unwrap_or_else(|| link.scopes.clone()),
-            access_expires_at: tokens.expires_in.map(|d| now + d),
+            access_expires_at: tokens.access_expires_at(issued_at),
             has_refresh_token: has_refresh,
             refresh_expires_at: match tokens.refresh_expires_in {
-                Some(d) => Some(now + d),
+                Some(_) => tokens.refresh_expires_at(issued_at),
                 None if tokens.refresh_token.is_some() => None,
                 None => existing.as_ref().and_then(|a| a.refresh_expires_at),
             },

@@ -16,14 +16,21 @@ pub struct PurgeReport {
     pub providers: Vec<String>,
     /// Links that were still waiting for their callback.
     pub pending_links: usize,
+    /// Files that could not be read (damaged, or from a newer Keyfob), with why. Their
+    /// accounts were not revoked at the providers, but their secrets went with the sweep.
+    pub unreadable: Vec<String>,
+    /// Keyring entries the final sweep found that no file named any more.
+    pub swept_secrets: usize,
 }
 
 impl Keyfob {
     /// Removes every account, provider, pending link, keyring entry and file of this profile.
-    /// With `revoke`, each account's grant is revoked at its provider first.
+    /// With `revoke`, each account's grant is revoked at its provider first. A damaged file
+    /// does not stop it: it is the way back to a clean slate.
     pub async fn purge(&self, revoke: bool) -> Result<PurgeReport> {
         let mut report = PurgeReport::default();
-        for account in self.accounts()? {
+        let accounts = readable(self.accounts(), &mut report)?;
+        for account in accounts {
             if revoke {
                 let unlinked = self.unlink(&account.id).await?;
                 report
@@ -36,18 +43,19 @@ impl Keyfob {
                 report.accounts.push((account.display_name, None));
             }
         }
-        for link in self.pending.load()? {
+        for link in readable(self.pending.load(), &mut report)? {
             if link.status == PendingStatus::Waiting {
                 report.pending_links += 1;
             }
             self.secrets.delete(SecretKey::PendingLink(link.id)).await?;
         }
-        for provider in self.providers()? {
+        for provider in readable(self.providers(), &mut report)? {
             self.secrets
                 .delete(SecretKey::ClientSecret(provider.id.clone()))
                 .await?;
             report.providers.push(provider.id);
         }
+        report.swept_secrets = self.secrets.delete_all().await?;
         for dir in [&self.paths().data_dir, &self.paths().config_dir] {
             match std::fs::remove_dir_all(dir) {
                 Ok(()) => {}
@@ -56,5 +64,18 @@ impl Keyfob {
             }
         }
         Ok(report)
+    }
+}
+
+/// The list a file holds; a damaged file counts as empty and is reported, any other error
+/// (an unreadable disk, say) stops the purge.
+fn readable<T>(read: Result<Vec<T>>, report: &mut PurgeReport) -> Result<Vec<T>> {
+    match read {
+        Ok(items) => Ok(items),
+        Err(e @ Error::CorruptFile { .. }) => {
+            report.unreadable.push(e.to_string());
+            Ok(Vec::new())
+        }
+        Err(e) => Err(e),
     }
 }

@@ -100,13 +100,12 @@ impl Keyfob {
             .get(SecretKey::RefreshToken(id.clone()))
             .await?
         else {
-            return Err(self.mark_needs_relink(
-                &id,
-                "the access token expired and the provider issued no refresh token",
-            )?);
+            return Err(self.without_refresh_token(account)?);
         };
         let provider = self.provider(&account.provider)?;
         let client_secret = self.client_secret(&provider).await?;
+        // Lifetimes count from the request, so stored expiries err early rather than late.
+        let issued_at = OffsetDateTime::now_utc();
         let tokens = match refresh(
             self.http(),
             &provider,
@@ -154,7 +153,7 @@ impl Keyfob {
             .await?;
 
         let now = OffsetDateTime::now_utc();
-        let expires_at = tokens.expires_in.map(|d| now + d);
+        let expires_at = tokens.access_expires_at(issued_at);
         self.modify_accounts(|accounts| {
             let a = accounts
                 .iter_mut()
@@ -165,8 +164,8 @@ impl Keyfob {
             if let Some(scopes) = &tokens.scopes {
                 a.scopes = scopes.clone();
             }
-            if let Some(d) = tokens.refresh_expires_in {
-                a.refresh_expires_at = Some(now + d);
+            if tokens.refresh_expires_in.is_some() {
+                a.refresh_expires_at = tokens.refresh_expires_at(issued_at);
             }
             a.status = AccountStatus::Ok;
             Ok(())
@@ -176,6 +175,34 @@ impl Keyfob {
             expires_at,
             refreshed: true,
         })
+    }
+
+    /// Without a refresh token only a new link gives a new access token. The account needs
+    /// one once its token has expired; before that, it stays as it is.
+    fn without_refresh_token(&self, account: &Account) -> Result<Error> {
+        let left = account
+            .access_expires_at
+            .map(|at| at - OffsetDateTime::now_utc());
+        match left {
+            Some(left) if left <= time::Duration::ZERO => self.mark_needs_relink(
+                &account.id,
+                "the access token expired and the provider issued no refresh token",
+            ),
+            Some(left) => Ok(Error::CannotRefresh {
+                account: account.id.clone(),
+                reason: format!(
+                    "the provider issued no refresh token; the access token stays valid for {} \
+                     more, and a new link gives a new one",
+                    whole_minutes(left)
+                ),
+            }),
+            None => Ok(Error::CannotRefresh {
+                account: account.id.clone(),
+                reason: "its access token does not expire and the provider issued no refresh \
+                         token, so there is nothing to refresh"
+                    .to_string(),
+            }),
+        }
     }
 
     /// Persists `needs_relink` and returns the error to report.
@@ -205,9 +232,36 @@ fn ensure_usable(account: &Account) -> Result<()> {
     }
 }
 
+/// "42 min", "1 h 5 min", "less than a minute".
+fn whole_minutes(d: time::Duration) -> String {
+    let minutes = d.whole_minutes();
+    match (minutes / 60, minutes % 60) {
+        (0, 0) => "less than a minute".to_string(),
+        (0, m) => format!("{m} min"),
+        (h, 0) => format!("{h} h"),
+        (h, m) => format!("{h} h {m} min"),
+    }
+}
+
 fn valid_for(account: &Account, min_valid: Duration) -> bool {
     match account.access_expires_at {
         None => true,
         Some(expires) => expires - OffsetDateTime::now_utc() > min_valid,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minutes_read_naturally() {
+        assert_eq!(
+            whole_minutes(time::Duration::seconds(59)),
+            "less than a minute"
+        );
+        assert_eq!(whole_minutes(time::Duration::minutes(42)), "42 min");
+        assert_eq!(whole_minutes(time::Duration::minutes(120)), "2 h");
+        assert_eq!(whole_minutes(time::Duration::minutes(65)), "1 h 5 min");
     }
 }

@@ -32,7 +32,7 @@ async fn start(app: bool, config: serde_json::Value) -> anyhow::Result<World> {
     } else {
         (GITHUB_OAUTH_APP_CLIENT_ID, GITHUB_OAUTH_APP_CLIENT_SECRET)
     };
-    let mut options = GithubOptions::enterprise(web, client_id);
+    let mut options = GithubOptions::enterprise(web.as_str(), client_id)?;
     options.id = "github".into();
     if app {
         options = options.github_app();

@@ -9,7 +9,8 @@ use std::time::Duration;
 use common::files_containing;
 use keyfob_core::store::secrets::SecretKey;
 use keyfob_core::{
-    Error, Flavor, GoogleOptions, Keyfob, Paths, RedirectMode, Revocation, Secret, SecretUpdate,
+    AccountStatus, Error, Flavor, GoogleOptions, Keyfob, Paths, RedirectMode, Revocation, Secret,
+    SecretUpdate,
 };
 use keyfob_testkit::{Browser, Consent, Idp};
 use serde_json::json;
@@ -93,13 +94,16 @@ async fn without_offline_access_there_is_no_refresh_token() -> anyhow::Result<()
     g.kf.save_provider(provider, SecretUpdate::Keep).await?;
     let account = link(&g, "ann").await?;
     assert!(!account.has_refresh_token);
-    // The token is fine now, but one that would expire cannot be refreshed.
+    // The token is fine now, but more validity than it has left cannot be had; the account
+    // stays usable until its token expires.
     assert!(g.kf.access_token(&account.id, Duration::ZERO).await.is_ok());
     let err =
         g.kf.access_token(&account.id, Duration::from_secs(60))
             .await
             .unwrap_err();
-    assert!(matches!(err, Error::NeedsRelink { .. }), "{err}");
+    assert!(matches!(err, Error::CannotRefresh { .. }), "{err}");
+    assert_eq!(g.kf.account(&account.id)?.status, AccountStatus::Ok);
+    assert!(g.kf.access_token(&account.id, Duration::ZERO).await.is_ok());
     Ok(())
 }
 

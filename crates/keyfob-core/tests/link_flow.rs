@@ -141,6 +141,38 @@ async fn confidential_clients_authenticate_with_basic_and_post() -> anyhow::Resu
         other => panic!("expected invalid_client, got {other}"),
     }
     assert_eq!(w.kf.accounts()?.len(), 2);
+
+    // A secret lost from the keyring is noticed before the user is sent to sign in, and
+    // the message says how to set it again; a new secret heals the provider.
+    w.secrets()
+        .delete(SecretKey::ClientSecret("local-secret".into()))
+        .await?;
+    let pending_before = std::fs::read(w.kf.paths().pending_file())?;
+    let err =
+        w.kf.begin_link("local-secret", Default::default())
+            .await
+            .unwrap_err();
+    assert!(
+        matches!(err, Error::ClientSecretMissing(ref p) if p == "local-secret"),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains("keyfob provider secret local-secret"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(w.kf.paths().pending_file())?,
+        pending_before,
+        "no link was started"
+    );
+    let provider = w.kf.provider("local-secret")?;
+    w.kf.save_provider(
+        provider,
+        SecretUpdate::Set(Secret::new(CONFIDENTIAL_CLIENT_SECRET)),
+    )
+    .await?;
+    assert_eq!(w.link("local-secret", "dave").await?.id, basic.id);
     Ok(())
 }
 

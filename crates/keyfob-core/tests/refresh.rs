@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use common::World;
 use keyfob_core::store::secrets::SecretKey;
-use keyfob_core::{AccountStatus, Error};
+use keyfob_core::{AccountStatus, Error, LinkOptions};
+use keyfob_testkit::Consent;
 use serde_json::json;
 
 const MINUTE: Duration = Duration::from_secs(60);
@@ -128,6 +129,67 @@ async fn invalid_grant_marks_the_account_for_a_new_link() -> anyhow::Result<()> 
     assert_eq!(healed.status, AccountStatus::Ok);
     assert!(w.kf.access_token(&account.id, Duration::ZERO).await.is_ok());
     Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_a_refresh_token_a_valid_account_is_left_alone() -> anyhow::Result<()> {
+    // Without offline_access the provider issues no refresh token; the token lives 2 min.
+    let w = World::start_with(json!({"ttl": {"AccessToken": 120}})).await?;
+    let account = link_without_refresh_token(&w).await?;
+    let token = w.kf.access_token(&account.id, MINUTE).await?.token;
+
+    // "Refresh now" and a longer validity than is left cannot be had, and say why...
+    let err = w.kf.refresh_account(&account.id).await.unwrap_err();
+    assert!(matches!(err, Error::CannotRefresh { .. }), "{err}");
+    assert!(err.to_string().contains("no refresh token"), "{err}");
+    let err =
+        w.kf.access_token(&account.id, 10 * MINUTE)
+            .await
+            .unwrap_err();
+    assert!(matches!(err, Error::CannotRefresh { .. }), "{err}");
+    assert!(err.to_string().contains("valid for 1 min"), "{err}");
+
+    // ...but the account is not broken: its token is still served, nothing was asked of
+    // the provider, and the stored expiry was not touched.
+    assert_eq!(w.kf.account(&account.id)?, account);
+    assert_eq!(w.kf.access_token(&account.id, MINUTE).await?.token, token);
+    assert_eq!(w.idp.stats().await?.token.refresh_token, 0);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_a_refresh_token_an_expired_account_needs_a_new_link() -> anyhow::Result<()> {
+    let w = World::start_with(json!({"ttl": {"AccessToken": 1}})).await?;
+    let account = link_without_refresh_token(&w).await?;
+    // Waits for the expiry itself, so a slow machine only makes it more certain.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let err = w.kf.access_token(&account.id, MINUTE).await.unwrap_err();
+    assert!(matches!(err, Error::NeedsRelink { .. }), "{err}");
+    assert!(matches!(
+        w.kf.account(&account.id)?.status,
+        AccountStatus::NeedsRelink { .. }
+    ));
+    Ok(())
+}
+
+/// Links alice asking for no offline_access, so the provider issues no refresh token.
+async fn link_without_refresh_token(w: &World) -> anyhow::Result<keyfob_core::Account> {
+    let start =
+        w.kf.begin_link(
+            "local",
+            LinkOptions {
+                scopes: Some(vec!["openid".into(), "email".into()]),
+                ..LinkOptions::default()
+            },
+        )
+        .await?;
+    let url = w
+        .browser
+        .authorize(start.authorization_url.as_str(), "alice", Consent::Approve)
+        .await?;
+    let account = w.kf.complete_link(&url).await?;
+    assert!(!account.has_refresh_token);
+    Ok(account)
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -158,3 +158,49 @@ async fn purge_revokes_and_removes_every_secret_and_file() -> anyhow::Result<()>
     assert!(w.kf.accounts()?.is_empty() && w.kf.providers()?.is_empty());
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn purge_gets_past_damaged_files_and_sweeps_the_keyring() -> anyhow::Result<()> {
+    let w = World::start().await?;
+    let alice = w.link("local", "alice").await?;
+    // Another profile's secrets must survive this one's purge.
+    let other = World::start().await?;
+    let bob = other.link("local", "bob").await?;
+
+    // The account list is damaged (or written by a newer Keyfob): no file names alice's
+    // secrets any more, yet the purge goes on and the sweep finds them.
+    std::fs::write(
+        w.kf.paths().accounts_file(),
+        "{\"schema\": 99, \"accounts\": [",
+    )?;
+    assert!(matches!(w.kf.accounts(), Err(Error::CorruptFile { .. })));
+    let report = w.kf.purge(true).await?;
+    assert!(report.accounts.is_empty());
+    assert_eq!(report.unreadable.len(), 1, "{:?}", report.unreadable);
+    assert!(
+        report.unreadable[0].contains("accounts.json"),
+        "{:?}",
+        report.unreadable
+    );
+    // Access, refresh and ID token.
+    assert_eq!(report.swept_secrets, 3);
+    for key in [
+        SecretKey::AccessToken(alice.id.clone()),
+        SecretKey::RefreshToken(alice.id.clone()),
+        SecretKey::IdToken(alice.id.clone()),
+    ] {
+        assert_eq!(w.secret(key.clone()).await?, None, "{key:?} is gone");
+    }
+    assert!(!w.kf.paths().data_dir.exists() && !w.kf.paths().config_dir.exists());
+
+    assert!(other
+        .kf
+        .access_token(&bob.id, std::time::Duration::ZERO)
+        .await
+        .is_ok());
+    assert!(other
+        .secret(SecretKey::RefreshToken(bob.id.clone()))
+        .await?
+        .is_some());
+    Ok(())
+}

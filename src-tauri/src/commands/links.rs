@@ -70,14 +70,18 @@ async fn open_in_browser(
     state: &AppState,
     start: &LinkStart,
 ) -> Result<(), UiError> {
-    if let Err(e) = app
+    // The opener's error quotes the launcher's command line, which holds the authorization
+    // URL with its state: it goes neither to the window nor to the log.
+    if app
         .opener()
         .open_url(start.authorization_url.as_str(), None::<&str>)
+        .is_err()
     {
         let _ = state.keyfob.cancel_link(&start.link_id).await;
         return Err(UiError::new(
             "browser",
-            format!("cannot open your web browser ({e}); check that a default browser is set"),
+            "Keyfob could not start your web browser; check that a default browser is set in \
+             your system settings, then try again",
         ));
     }
     Ok(())

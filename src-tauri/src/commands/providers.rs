@@ -10,7 +10,6 @@ use keyfob_core::{
 };
 use serde::Deserialize;
 use tauri::State;
-use url::Url;
 
 use crate::error::UiError;
 use crate::state::AppState;
@@ -120,7 +119,7 @@ pub async fn add_github_provider(
     let client_id = client_id_or(input.client_id, presets::GITHUB_CLIENT_ID, "GitHub")?;
     let secret = secret_or(input.client_secret, presets::GITHUB_CLIENT_SECRET);
     let mut options = match filled(input.enterprise_url) {
-        Some(base) => GithubOptions::enterprise(parse_base_url(&base)?, client_id),
+        Some(base) => GithubOptions::enterprise(&base, client_id)?,
         None => GithubOptions::github_com(client_id),
     };
     if input.github_app {
@@ -180,26 +179,12 @@ fn secret_or(given: Option<String>, built_in: Option<&'static str>) -> Option<Se
         .map(Secret::new)
 }
 
-fn parse_base_url(text: &str) -> Result<Url, UiError> {
-    let url = Url::parse(text).map_err(|e| {
-        UiError::new(
-            "provider",
-            format!("the GitHub Enterprise Server URL '{text}' is not a valid URL ({e})"),
-        )
-    })?;
-    if !matches!(url.scheme(), "https" | "http") {
-        return Err(UiError::new(
-            "provider",
-            "the GitHub Enterprise Server URL must start with https://",
-        ));
-    }
-    // `enterprise` joins `api/v3/` onto the base, so the base must end in a slash.
-    let mut url = url;
-    if !url.path().ends_with('/') {
-        let path = format!("{}/", url.path());
-        url.set_path(&path);
-    }
-    Ok(url)
+#[tauri::command]
+pub async fn remove_provider(
+    state: State<'_, AppState>,
+    provider_id: String,
+) -> Result<(), UiError> {
+    Ok(state.keyfob.remove_provider(&provider_id).await?)
 }
 
 #[cfg(test)]
@@ -224,24 +209,4 @@ mod tests {
             e.message
         );
     }
-
-    #[test]
-    fn enterprise_urls_get_a_trailing_slash() {
-        assert_eq!(
-            parse_base_url("https://ghe.example.com/sub")
-                .unwrap()
-                .as_str(),
-            "https://ghe.example.com/sub/"
-        );
-        assert!(parse_base_url("ghe.example.com").is_err());
-        assert!(parse_base_url("ftp://ghe.example.com").is_err());
-    }
-}
-
-#[tauri::command]
-pub async fn remove_provider(
-    state: State<'_, AppState>,
-    provider_id: String,
-) -> Result<(), UiError> {
-    Ok(state.keyfob.remove_provider(&provider_id).await?)
 }

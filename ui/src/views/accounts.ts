@@ -219,8 +219,11 @@ function accountRow(account: Account, model: Model, actions: AccountActions): HT
         'div',
         { class: 'account-actions' },
         copy,
-        // A grant that needs a new link cannot be refreshed; Re-link is the way out.
-        needsRelink ? null : tool('refresh', 'Refresh now', 'refresh', () => actions.refresh(account)),
+        // A grant that needs a new link, or one without a refresh token, cannot be refreshed;
+        // Re-link is the way out.
+        needsRelink || !account.has_refresh_token
+          ? null
+          : tool('refresh', 'Refresh now', 'refresh', () => actions.refresh(account)),
         tool('plus', 'Add scopes', 'scopes', () => actions.addScopes(account)),
         tool('trash', 'Unlink', 'unlink', () => actions.unlink(account), 'btn-icon-danger'),
       ),

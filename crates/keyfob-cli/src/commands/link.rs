@@ -41,7 +41,7 @@ pub async fn run(
         crate::terminal::clean(&account.display_name),
         crate::terminal::clean(&name),
         account.id,
-        account.scopes.join(" ")
+        crate::terminal::clean_line(&account.scopes.join(" "))
     );
     println!("{}", account.id);
     Ok(())

@@ -6,7 +6,7 @@ use std::io::Read;
 use keyfob_core::provider::presets;
 use keyfob_core::{
     ClientAuth, GithubOptions, GoogleOptions, Keyfob, OpenidProviderDraft, ProviderKind,
-    RedirectMode, Secret,
+    RedirectMode, Secret, SecretUpdate,
 };
 
 use crate::cli::{split_scopes, AddArgs, AuthArg, GithubArgs, GoogleArgs};
@@ -102,7 +102,7 @@ pub async fn add_github(kf: &Keyfob, args: GithubArgs) -> Result<(), Failure> {
     let secret = read_secret(args.client_secret_stdin)?
         .or_else(|| presets::GITHUB_CLIENT_SECRET.map(Secret::new));
     let mut options = match (&args.enterprise, &args.web, &args.api) {
-        (Some(base), _, _) => GithubOptions::enterprise(parse_url(base)?, client_id),
+        (Some(base), _, _) => GithubOptions::enterprise(base, client_id)?,
         (None, Some(web), Some(api)) => {
             let mut o = GithubOptions::github_com(client_id);
             o.web = parse_url(web)?;
@@ -205,6 +205,26 @@ fn read_secret(from_stdin: bool) -> Result<Option<Secret>, Failure> {
         return Err(Failure::new(USAGE, "the client secret on stdin is empty"));
     }
     Ok(Some(Secret::new(text)))
+}
+
+/// Sets a provider's client secret from standard input, or removes it.
+pub async fn secret(kf: &Keyfob, id: &str, remove: bool) -> Result<(), Failure> {
+    let provider = kf.provider(id)?;
+    let update = if remove {
+        SecretUpdate::Remove
+    } else {
+        match read_secret(true)? {
+            Some(secret) => SecretUpdate::Set(secret),
+            None => return Err(Failure::new(USAGE, "no client secret on standard input")),
+        }
+    };
+    kf.save_provider(provider, update).await?;
+    if remove {
+        eprintln!("Removed the client secret of {id}.");
+    } else {
+        eprintln!("Stored the client secret of {id} in the keyring.");
+    }
+    Ok(())
 }
 
 /// Removes a provider.

@@ -6,15 +6,20 @@ use crate::exit::{Failure, USAGE};
 
 /// Removes everything after an explicit `--yes`.
 pub async fn run(kf: &Keyfob, revoke: bool, yes: bool) -> Result<(), Failure> {
-    let accounts = kf.accounts()?.len();
-    let providers = kf.providers()?.len();
     if !yes {
+        // A damaged file is no reason to refuse: purge is the way out of one.
+        let count = |n: keyfob_core::Result<usize>, what: &str| match n {
+            Ok(n) => format!("{n} {what}(s)"),
+            Err(_) => format!("the {what}s (their file cannot be read)"),
+        };
         return Err(Failure::new(
             USAGE,
             format!(
-                "this would {}remove {accounts} account(s), {providers} provider(s) and all of Keyfob's keyring \
-                 entries and files; run again with --yes to do it",
-                if revoke { "revoke and " } else { "" }
+                "this would {}remove {}, {} and all of Keyfob's keyring entries and files; run \
+                 again with --yes to do it",
+                if revoke { "revoke and " } else { "" },
+                count(kf.accounts().map(|a| a.len()), "account"),
+                count(kf.providers().map(|p| p.len()), "provider"),
             ),
         ));
     }
@@ -25,9 +30,19 @@ pub async fn run(kf: &Keyfob, revoke: bool, yes: bool) -> Result<(), Failure> {
             Some(Revocation::Revoked) => eprintln!("Removed {who} (revoked at the provider)."),
             Some(Revocation::NotSupported) | None => eprintln!("Removed {who}."),
             Some(Revocation::Failed(reason)) => {
-                eprintln!("Removed {who}; revocation failed: {reason}.")
+                eprintln!(
+                    "Removed {who}; revocation failed: {}.",
+                    crate::terminal::clean(reason)
+                )
             }
         }
+    }
+    for problem in &report.unreadable {
+        eprintln!(
+            "{}. Nothing it lists could be revoked at a provider, but its keyring entries were \
+             deleted with all the others.",
+            crate::terminal::clean(problem)
+        );
     }
     eprintln!(
         "Removed {} account(s), {} provider(s), {} pending link(s) and every keyring entry and file of Keyfob's.",

@@ -23,6 +23,17 @@ pub enum Format {
 pub async fn run(kf: &Keyfob, args: &TokenArgs, format: Format) -> Result<(), Failure> {
     let accounts = kf.accounts()?;
     let account = select(&accounts, &args.account)?;
+    // A bad variable name is known before any keyring read or refresh.
+    let variable = match &format {
+        Format::Env(name) => {
+            let name = name
+                .clone()
+                .unwrap_or_else(|| default_variable(&account.provider));
+            check_variable(&name)?;
+            Some(name)
+        }
+        Format::Raw | Format::Header => None,
+    };
     let fresh = kf.access_token_of(account, args.min_valid).await?;
     if !crate::terminal::printable_token(fresh.token.expose()) {
         return Err(Failure::new(
@@ -33,11 +44,11 @@ pub async fn run(kf: &Keyfob, args: &TokenArgs, format: Format) -> Result<(), Fa
     let line = match format {
         Format::Raw => fresh.token.expose().to_string(),
         Format::Header => format!("Authorization: Bearer {}", fresh.token.expose()),
-        Format::Env(name) => {
-            let name = name.unwrap_or_else(|| default_variable(&account.provider));
-            check_variable(&name)?;
-            format!("export {name}={}", shell_quote(&fresh.token))
-        }
+        Format::Env(_) => format!(
+            "export {}={}",
+            variable.unwrap_or_default(),
+            shell_quote(&fresh.token)
+        ),
     };
     let mut out = std::io::stdout().lock();
     // One write: a reader never sees half a token.
@@ -46,8 +57,14 @@ pub async fn run(kf: &Keyfob, args: &TokenArgs, format: Format) -> Result<(), Fa
         .map_err(|e| Failure::new(OTHER, format!("cannot write the token: {e}")))
 }
 
+/// `GITHUB_TOKEN` for `github`; a provider id may start with a digit, a variable may not.
 fn default_variable(provider: &str) -> String {
-    format!("{}_TOKEN", provider.to_ascii_uppercase().replace('-', "_"))
+    let name = format!("{}_TOKEN", provider.to_ascii_uppercase().replace('-', "_"));
+    if name.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("_{name}")
+    } else {
+        name
+    }
 }
 
 fn check_variable(name: &str) -> Result<(), Failure> {
@@ -78,6 +95,8 @@ mod tests {
     fn env_lines_are_safe_for_sh() {
         assert_eq!(default_variable("github"), "GITHUB_TOKEN");
         assert_eq!(default_variable("my-idp"), "MY_IDP_TOKEN");
+        assert_eq!(default_variable("1password"), "_1PASSWORD_TOKEN");
+        assert!(check_variable(&default_variable("1password")).is_ok());
         assert!(check_variable("GH_TOKEN").is_ok());
         assert!(
             check_variable("1X").is_err()

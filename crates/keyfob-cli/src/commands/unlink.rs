@@ -9,10 +9,11 @@ use crate::selector::select;
 pub async fn run(kf: &Keyfob, selector: &str) -> Result<(), Failure> {
     let accounts = kf.accounts()?;
     let account = select(&accounts, selector)?;
-    let provider = kf
-        .provider(&account.provider)
-        .map(|p| p.name)
-        .unwrap_or_else(|_| account.provider.clone());
+    let provider = crate::terminal::clean(
+        &kf.provider(&account.provider)
+            .map(|p| p.name)
+            .unwrap_or_else(|_| account.provider.clone()),
+    );
     let report = kf.unlink(&account.id).await?;
     let who = &crate::terminal::clean(&report.account.display_name);
     let settings = report
@@ -27,8 +28,9 @@ pub async fn run(kf: &Keyfob, selector: &str) -> Result<(), Failure> {
              Keyfob: they stay valid until they expire or you revoke Keyfob's access{settings}."
         ),
         Revocation::Failed(reason) => eprintln!(
-            "Unlinked {who} and deleted its tokens here, but {provider} could not revoke them ({reason}). \
-             Revoke Keyfob's access{settings} to be sure."
+            "Unlinked {who} and deleted its tokens here, but {provider} could not revoke them ({}). \
+             Revoke Keyfob's access{settings} to be sure.",
+            crate::terminal::clean(&reason)
         ),
     }
     Ok(())

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 
 use url::Url;
 
+use crate::error::{Error, Result};
 use crate::provider::discovery::OpenidProviderDraft;
 use crate::provider::{ClientAuth, Flavor, Provider, ProviderKind, RedirectMode};
 
@@ -76,11 +77,34 @@ impl GithubOptions {
         self
     }
 
-    /// GitHub Enterprise Server at `base` (API under `/api/v3`).
+    /// GitHub Enterprise Server at `base`, as the user typed it (`https://ghe.example.com`,
+    /// with or without a path); the API is under `/api/v3`.
     /// https://docs.github.com/en/enterprise-server@latest/rest/quickstart (API root)
-    pub fn enterprise(base: Url, client_id: impl Into<String>) -> Self {
-        let api = base.join("api/v3/").expect("valid API URL");
-        GithubOptions {
+    pub fn enterprise(base: &str, client_id: impl Into<String>) -> Result<Self> {
+        let invalid = |reason: String| Error::ProviderInvalid {
+            provider: "github-enterprise".into(),
+            reason,
+        };
+        let mut base = Url::parse(base.trim()).map_err(|e| {
+            invalid(format!(
+                "the GitHub Enterprise Server URL '{base}' is not a valid URL ({e}); \
+                 write it as https://HOST"
+            ))
+        })?;
+        if !matches!(base.scheme(), "https" | "http") || base.cannot_be_a_base() {
+            return Err(invalid(format!(
+                "the GitHub Enterprise Server URL '{base}' must start with https://"
+            )));
+        }
+        // A base without a trailing slash would lose its last path segment in `join`.
+        if !base.path().ends_with('/') {
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
+        let api = base
+            .join("api/v3/")
+            .map_err(|e| invalid(format!("no API URL under {base}: {e}")))?;
+        Ok(GithubOptions {
             id: "github-enterprise".into(),
             name: format!(
                 "GitHub Enterprise ({})",
@@ -91,7 +115,7 @@ impl GithubOptions {
             client_id: client_id.into(),
             redirect: RedirectMode::Loopback,
             loopback_port: None,
-        }
+        })
     }
 }
 
@@ -213,6 +237,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn enterprise_urls_are_checked_and_keep_their_path() {
+        let sub = GithubOptions::enterprise(" https://ghe.example.com/sub ", "abc").unwrap();
+        assert_eq!(sub.web.as_str(), "https://ghe.example.com/sub/");
+        assert_eq!(sub.api.as_str(), "https://ghe.example.com/sub/api/v3/");
+        for bad in [
+            "ghe.example.com",
+            "ghe.example.com:8443",
+            "ftp://ghe.example.com",
+            "mailto:a@b",
+        ] {
+            let err = GithubOptions::enterprise(bad, "abc").unwrap_err();
+            assert!(matches!(err, Error::ProviderInvalid { .. }), "{bad}: {err}");
+            assert!(err.to_string().contains("https://"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
     fn github_endpoints_for_github_com_and_enterprise() {
         let p = github(GithubOptions::github_com("abc"));
         assert_eq!(
@@ -234,10 +275,7 @@ mod tests {
         );
         assert_eq!(p.redirect, RedirectMode::Loopback);
 
-        let ghe = github(GithubOptions::enterprise(
-            Url::parse("https://ghe.example.com").unwrap(),
-            "abc",
-        ));
+        let ghe = github(GithubOptions::enterprise("https://ghe.example.com", "abc").unwrap());
         assert_eq!(
             ghe.authorization_endpoint.as_str(),
             "https://ghe.example.com/login/oauth/authorize"

@@ -85,6 +85,31 @@ impl SecretStore {
         .await
     }
 
+    /// Deletes every secret of this profile, named or not: the sweep a purge ends with, which
+    /// also finds what damaged metadata no longer names. Returns how many it deleted.
+    pub async fn delete_all(&self) -> Result<usize> {
+        let service = self.service.clone();
+        blocking(move || {
+            if let Err(e) = keyring::Entry::store_status() {
+                return Err(Error::KeyringUnavailable(describe(e)));
+            }
+            let Some(spec) = sweep_spec(&service) else {
+                return Ok(0);
+            };
+            let found = keyring_core::Entry::search(&spec).map_err(map_error)?;
+            let mut deleted = 0;
+            for entry in found {
+                match entry.delete_credential() {
+                    Ok(()) => deleted += 1,
+                    Err(keyring::Error::NoEntry) => {}
+                    Err(e) => return Err(map_error(e)),
+                }
+            }
+            Ok(deleted)
+        })
+        .await
+    }
+
     /// Fails with a clear error unless the keyring can be written and read back now.
     pub async fn check_available(&self) -> Result<()> {
         let probe = SecretKey::PendingLink("availability-probe".into());
@@ -105,6 +130,17 @@ fn entry(service: &str, user: &str) -> Result<keyring::Entry> {
         return Err(Error::KeyringUnavailable(describe(e)));
     }
     keyring::Entry::new(service, user).map_err(map_error)
+}
+
+/// What selects all of one service's items. Secret Service and Keychain search by the
+/// `service` attribute; Windows' Credential Manager only by a target-name pattern, which could
+/// also match another profile's names, so there the sweep is left out (named secrets are
+/// still deleted one by one).
+fn sweep_spec(service: &str) -> Option<std::collections::HashMap<&str, &str>> {
+    if cfg!(windows) {
+        return None;
+    }
+    Some(std::collections::HashMap::from([("service", service)]))
 }
 
 fn map_error(e: keyring::Error) -> Error {
