@@ -194,17 +194,26 @@ async fn link_opens_the_browser_named_by_the_browser_variable() -> Result<()> {
             .output(),
     )
     .await??;
-    let log = std::fs::read_to_string(&log).unwrap_or_default();
+    // keyfob exits once it has answered the browser, which may not have written down what
+    // it saw yet: give it a moment.
+    let mut seen = String::new();
+    for _ in 0..100 {
+        seen = std::fs::read_to_string(&log).unwrap_or_default();
+        if seen.contains("PAGE ") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     assert!(
         out.status.success(),
-        "{}\nbrowser: {log}",
+        "{}\nbrowser: {seen}",
         text(&out.stderr)
     );
     assert!(
         !text(&out.stderr).contains("http://"),
         "the URL is not printed when the browser opened"
     );
-    assert!(log.contains("PAGE 200"), "{log}");
+    assert!(seen.contains("PAGE 200"), "{seen}");
     assert_eq!(
         w.run(&["list", "--json"])
             .await
@@ -301,6 +310,16 @@ async fn exit_codes_are_distinct_and_messages_go_to_stderr() -> Result<()> {
         .await?;
     assert_eq!(code(&o), 6, "{}", text(&o.stderr));
     assert!(text(&o.stderr).contains("keyring is not available"));
+
+    // An empty profile needs no keyring to be purged.
+    let empty = tempfile::tempdir()?;
+    let o = Command::new(KEYFOB)
+        .args(["purge", "--yes"])
+        .env("KEYFOB_HOME", empty.path())
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
+        .output()
+        .await?;
+    assert!(o.status.success(), "{}", text(&o.stderr));
     Ok(())
 }
 
@@ -402,6 +421,14 @@ async fn providers_and_completions() -> Result<()> {
     assert_eq!(
         serde_json::from_slice::<Value>(&w.run(&["providers", "--json"]).await?.stdout)?[0]["id"],
         "local"
+    );
+    // A public client has no use for a client secret.
+    let o = w.run(&["provider", "secret", "local"]).await?;
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("public client"),
+        "{}",
+        text(&o.stderr)
     );
     // A damaged account list does not stand in the way of a clean slate.
     let accounts_file = w.home.path().join("data/accounts.json");

@@ -214,6 +214,12 @@ fn same_endpoint(got: &Url, expected: &Url) -> bool {
 
 /// Whether the path part of a raw URL has `.` or `..` segments, plain or percent-encoded.
 fn has_dot_segment(raw: &str) -> bool {
+    // The URL parser drops tabs and newlines anywhere before it resolves dot segments, so
+    // "/.\t./" is a ".." too.
+    let raw: String = raw
+        .chars()
+        .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
+        .collect();
     let end = raw.find(['?', '#']).unwrap_or(raw.len());
     raw[..end].split('/').any(|segment| {
         let s = segment.to_ascii_lowercase().replace("%2e", ".");
@@ -344,6 +350,8 @@ mod tests {
             format!("dev.keyfob.app:/oauth/github/../local?code=c&state=s&{ISS}"),
             format!("dev.keyfob.app:/oauth/./local?code=c&state=s&{ISS}"),
             format!("dev.keyfob.app:/oauth/%2E%2E/oauth/local?code=c&state=s&{ISS}"),
+            format!("dev.keyfob.app:/oauth/github/.\t./local?code=c&state=s&{ISS}"),
+            format!("dev.keyfob.app:/oauth/github/.\n%2e/local?code=c&state=s&{ISS}"),
         ] {
             assert!(
                 matches!(

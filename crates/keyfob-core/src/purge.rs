@@ -19,8 +19,10 @@ pub struct PurgeReport {
     /// Files that could not be read (damaged, or from a newer Keyfob), with why. Their
     /// accounts were not revoked at the providers, but their secrets went with the sweep.
     pub unreadable: Vec<String>,
-    /// Keyring entries the final sweep found that no file named any more.
-    pub swept_secrets: usize,
+    /// Keyring entries the final sweep found that no file named any more; `None` when there
+    /// was no sweep (Windows' keyring cannot be searched safely, or an empty profile on a
+    /// machine without a keyring).
+    pub swept_secrets: Option<usize>,
 }
 
 impl Keyfob {
@@ -55,7 +57,13 @@ impl Keyfob {
                 .await?;
             report.providers.push(provider.id);
         }
-        report.swept_secrets = self.secrets.delete_all().await?;
+        report.swept_secrets = match self.secrets.delete_all().await {
+            Ok(swept) => swept,
+            // Nothing here ever needed a keyring: an empty profile on a machine without one
+            // still gets its files removed.
+            Err(Error::KeyringUnavailable(_)) if report.is_empty() => None,
+            Err(e) => return Err(e),
+        };
         for dir in [&self.paths().data_dir, &self.paths().config_dir] {
             match std::fs::remove_dir_all(dir) {
                 Ok(()) => {}
@@ -64,6 +72,16 @@ impl Keyfob {
             }
         }
         Ok(report)
+    }
+}
+
+impl PurgeReport {
+    /// Whether the profile held nothing that lives in the keyring.
+    fn is_empty(&self) -> bool {
+        self.accounts.is_empty()
+            && self.providers.is_empty()
+            && self.pending_links == 0
+            && self.unreadable.is_empty()
     }
 }
 

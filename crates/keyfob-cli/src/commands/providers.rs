@@ -210,6 +210,16 @@ fn read_secret(from_stdin: bool) -> Result<Option<Secret>, Failure> {
 /// Sets a provider's client secret from standard input, or removes it.
 pub async fn secret(kf: &Keyfob, id: &str, remove: bool) -> Result<(), Failure> {
     let provider = kf.provider(id)?;
+    if !remove && provider.client_auth == ClientAuth::None {
+        return Err(Failure::new(
+            USAGE,
+            format!(
+                "{id} signs in as a public client (no client authentication), so it would never \
+                 use a client secret; add the provider again with --auth basic or --auth post \
+                 to use one"
+            ),
+        ));
+    }
     let update = if remove {
         SecretUpdate::Remove
     } else {

@@ -38,14 +38,24 @@ pub async fn run(kf: &Keyfob, revoke: bool, yes: bool) -> Result<(), Failure> {
         }
     }
     for problem in &report.unreadable {
+        let secrets = if report.swept_secrets.is_some() {
+            "its keyring entries were deleted with all the others"
+        } else {
+            "its keyring entries could not be found; look for items named \
+             account/... in your keyring and delete them by hand"
+        };
         eprintln!(
-            "{}. Nothing it lists could be revoked at a provider, but its keyring entries were \
-             deleted with all the others.",
+            "{}. Nothing it lists could be revoked at a provider, and {secrets}.",
             crate::terminal::clean(problem)
         );
     }
+    let rest = if report.unreadable.is_empty() || report.swept_secrets.is_some() {
+        "every keyring entry and file of Keyfob's"
+    } else {
+        "Keyfob's files and the keyring entries they named"
+    };
     eprintln!(
-        "Removed {} account(s), {} provider(s), {} pending link(s) and every keyring entry and file of Keyfob's.",
+        "Removed {} account(s), {} provider(s), {} pending link(s) and {rest}.",
         report.accounts.len(),
         report.providers.len(),
         report.pending_links

@@ -86,15 +86,16 @@ impl SecretStore {
     }
 
     /// Deletes every secret of this profile, named or not: the sweep a purge ends with, which
-    /// also finds what damaged metadata no longer names. Returns how many it deleted.
-    pub async fn delete_all(&self) -> Result<usize> {
+    /// also finds what damaged metadata no longer names. Returns how many it deleted, or
+    /// `None` where the platform's keyring cannot be searched safely (Windows).
+    pub async fn delete_all(&self) -> Result<Option<usize>> {
         let service = self.service.clone();
         blocking(move || {
             if let Err(e) = keyring::Entry::store_status() {
                 return Err(Error::KeyringUnavailable(describe(e)));
             }
             let Some(spec) = sweep_spec(&service) else {
-                return Ok(0);
+                return Ok(None);
             };
             let found = keyring_core::Entry::search(&spec).map_err(map_error)?;
             let mut deleted = 0;
@@ -105,7 +106,7 @@ impl SecretStore {
                     Err(e) => return Err(map_error(e)),
                 }
             }
-            Ok(deleted)
+            Ok(Some(deleted))
         })
         .await
     }
