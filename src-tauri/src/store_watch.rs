@@ -16,9 +16,10 @@ use crate::events;
 /// How often the files are looked at.
 const POLL_INTERVAL: Duration = Duration::from_secs(2);
 
-/// What identifies one version of a file: its modification time and size, or nothing when it
-/// does not exist (yet, or any more).
-type Version = Option<(SystemTime, u64)>;
+/// What identifies one version of a file: its modification time, size and (on Unix) inode, or
+/// nothing when it does not exist (yet, or any more). The store replaces files by renaming a
+/// new one over them, so the inode changes even where timestamps are coarse.
+type Version = Option<(SystemTime, u64, u64)>;
 
 /// The files of a profile that the window shows, and the versions last seen of them.
 #[derive(Debug)]
@@ -64,7 +65,17 @@ pub fn spawn(app: AppHandle, files: Vec<PathBuf>) {
 
 fn version(path: &PathBuf) -> Version {
     let meta = std::fs::metadata(path).ok()?;
-    Some((meta.modified().ok()?, meta.len()))
+    Some((meta.modified().ok()?, meta.len(), inode(&meta)))
+}
+
+#[cfg(unix)]
+fn inode(meta: &std::fs::Metadata) -> u64 {
+    std::os::unix::fs::MetadataExt::ino(meta)
+}
+
+#[cfg(not(unix))]
+fn inode(_: &std::fs::Metadata) -> u64 {
+    0
 }
 
 #[cfg(test)]
@@ -95,6 +106,21 @@ mod tests {
 
         write_replacing(&providers, "[providers]");
         assert!(watch.changed(), "a changed providers file");
+
+        // Same size, same timestamp (a filesystem with coarse times): the new inode tells.
+        #[cfg(unix)]
+        {
+            let before = std::fs::metadata(&accounts).unwrap().modified().unwrap();
+            let same_size = "X".repeat(r#"{"accounts":[]}"#.len());
+            write_replacing(&accounts, &same_size);
+            std::fs::File::options()
+                .write(true)
+                .open(&accounts)
+                .unwrap()
+                .set_modified(before)
+                .unwrap();
+            assert!(watch.changed(), "a same-size rewrite within one tick");
+        }
 
         std::fs::remove_file(&accounts).unwrap();
         assert!(watch.changed(), "a removed account list (purge)");

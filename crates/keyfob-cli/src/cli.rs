@@ -56,7 +56,7 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Add or remove a provider
+    /// Add or remove a provider, or set its client secret
     #[command(subcommand)]
     Provider(ProviderCommand),
     /// Forget everything: revoke and remove every account, provider and keyring entry (run it
