@@ -2,35 +2,32 @@
 //! listed in `tests/github/QUIRKS.md`, driving it through the scripted
 //! `Browser` and plain HTTP.
 
+mod common;
+
 use std::collections::HashMap;
 
 use anyhow::{ensure, Context, Result};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
+use common::{pkce, random_token, Pkce};
 use keyfob_testkit::*;
-use rand::Rng as _;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 use url::Url;
 
-fn random_token() -> String {
-    let bytes: [u8; 32] = rand::rng().random();
-    URL_SAFE_NO_PAD.encode(bytes)
+/// A registered app, as the token endpoint authenticates it.
+#[derive(Clone, Copy)]
+struct App<'a> {
+    id: &'a str,
+    secret: &'a str,
 }
 
-struct Pkce {
-    verifier: String,
-    challenge: String,
-}
-
-fn pkce() -> Pkce {
-    let verifier = random_token();
-    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
-    Pkce {
-        verifier,
-        challenge,
-    }
-}
+/// The default OAuth App and GitHub App of the fake.
+const OAUTH_APP: App<'static> = App {
+    id: GITHUB_OAUTH_APP_CLIENT_ID,
+    secret: GITHUB_OAUTH_APP_CLIENT_SECRET,
+};
+const GITHUB_APP: App<'static> = App {
+    id: GITHUB_APP_CLIENT_ID,
+    secret: GITHUB_APP_CLIENT_SECRET,
+};
 
 /// An authorization request: its URL, its state and PKCE pair.
 struct AuthRequest {
@@ -78,12 +75,12 @@ fn query(redirect: &str) -> HashMap<String, String> {
 async fn code_for(
     fake: &GitHubFake,
     browser: &Browser,
-    client_id: &str,
+    app: App<'_>,
     redirect_uri: &str,
     scope: Option<&str>,
     login: &str,
 ) -> Result<(String, AuthRequest)> {
-    let request = auth_request(fake, client_id, Some(redirect_uri), scope);
+    let request = auth_request(fake, app.id, Some(redirect_uri), scope);
     let redirect = browser
         .authorize(&request.url, login, Consent::Approve)
         .await?;
@@ -165,8 +162,7 @@ async fn token_request(
 
 async fn exchange(
     fake: &GitHubFake,
-    client_id: &str,
-    client_secret: &str,
+    app: App<'_>,
     code: &str,
     redirect_uri: &str,
     verifier: &str,
@@ -174,8 +170,8 @@ async fn exchange(
     let answer = token_request(
         fake,
         &[
-            ("client_id", client_id),
-            ("client_secret", client_secret),
+            ("client_id", app.id),
+            ("client_secret", app.secret),
             ("code", code),
             ("redirect_uri", redirect_uri),
             ("code_verifier", verifier),
@@ -189,15 +185,14 @@ async fn exchange(
 
 async fn refresh(
     fake: &GitHubFake,
-    client_id: &str,
-    client_secret: &str,
+    app: App<'_>,
     refresh_token: &str,
 ) -> Result<HashMap<String, String>> {
     let answer = token_request(
         fake,
         &[
-            ("client_id", client_id),
-            ("client_secret", client_secret),
+            ("client_id", app.id),
+            ("client_secret", app.secret),
             ("grant_type", "refresh_token"),
             ("refresh_token", refresh_token),
         ],
@@ -240,7 +235,7 @@ async fn oauth_app_token_is_form_encoded_by_default_with_comma_scopes_and_no_exp
     let (code, request) = code_for(
         &fake,
         &browser,
-        GITHUB_OAUTH_APP_CLIENT_ID,
+        OAUTH_APP,
         &redirect_uri,
         Some("repo gist"),
         GITHUB_USER_OCTOCAT,
@@ -319,7 +314,7 @@ async fn token_endpoint_answers_json_or_xml_when_asked() -> Result<()> {
         let (code, request) = code_for(
             &fake,
             &browser,
-            GITHUB_OAUTH_APP_CLIENT_ID,
+            OAUTH_APP,
             &redirect_uri,
             Some("read:user"),
             GITHUB_USER_OCTOCAT,
@@ -364,7 +359,7 @@ async fn oauth_errors_come_back_with_status_200() -> Result<()> {
     let (code, request) = code_for(
         &fake,
         &browser,
-        GITHUB_OAUTH_APP_CLIENT_ID,
+        OAUTH_APP,
         &redirect_uri,
         Some("repo"),
         GITHUB_USER_OCTOCAT,
@@ -376,8 +371,10 @@ async fn oauth_errors_come_back_with_status_200() -> Result<()> {
     for secret in ["wrong", ""] {
         let fields = exchange(
             &fake,
-            GITHUB_OAUTH_APP_CLIENT_ID,
-            secret,
+            App {
+                secret,
+                ..OAUTH_APP
+            },
             &code,
             &redirect_uri,
             verifier,
@@ -395,27 +392,11 @@ async fn oauth_errors_come_back_with_status_200() -> Result<()> {
     }
 
     // A redirect_uri other than the authorization request's.
-    let fields = exchange(
-        &fake,
-        GITHUB_OAUTH_APP_CLIENT_ID,
-        GITHUB_OAUTH_APP_CLIENT_SECRET,
-        &code,
-        &loopback(40003),
-        verifier,
-    )
-    .await?;
+    let fields = exchange(&fake, OAUTH_APP, &code, &loopback(40003), verifier).await?;
     assert_eq!(fields["error"], "redirect_uri_mismatch", "{fields:?}");
 
     // The right request succeeds once...
-    let fields = exchange(
-        &fake,
-        GITHUB_OAUTH_APP_CLIENT_ID,
-        GITHUB_OAUTH_APP_CLIENT_SECRET,
-        &code,
-        &redirect_uri,
-        verifier,
-    )
-    .await?;
+    let fields = exchange(&fake, OAUTH_APP, &code, &redirect_uri, verifier).await?;
     assert!(fields["access_token"].starts_with("gho_"), "{fields:?}");
 
     // ...and a reused code is bad_verification_code, still with a 200, in
@@ -443,8 +424,7 @@ async fn oauth_errors_come_back_with_status_200() -> Result<()> {
     // An unknown code too.
     let fields = exchange(
         &fake,
-        GITHUB_OAUTH_APP_CLIENT_ID,
-        GITHUB_OAUTH_APP_CLIENT_SECRET,
+        OAUTH_APP,
         "0123456789abcdef0123",
         &redirect_uri,
         verifier,
@@ -465,29 +445,20 @@ async fn pkce_verifier_is_checked_and_only_s256_is_accepted() -> Result<()> {
     let (code, request) = code_for(
         &fake,
         &browser,
-        GITHUB_OAUTH_APP_CLIENT_ID,
+        OAUTH_APP,
         &redirect_uri,
         None,
         GITHUB_USER_HUBOT,
     )
     .await?;
     for verifier in ["", "not-the-verifier-not-the-verifier-not-the-verifier"] {
-        let fields = exchange(
-            &fake,
-            GITHUB_OAUTH_APP_CLIENT_ID,
-            GITHUB_OAUTH_APP_CLIENT_SECRET,
-            &code,
-            &redirect_uri,
-            verifier,
-        )
-        .await?;
+        let fields = exchange(&fake, OAUTH_APP, &code, &redirect_uri, verifier).await?;
         assert_eq!(fields["error"], "bad_verification_code", "{fields:?}");
     }
     // A failed verifier does not burn the code.
     let fields = exchange(
         &fake,
-        GITHUB_OAUTH_APP_CLIENT_ID,
-        GITHUB_OAUTH_APP_CLIENT_SECRET,
+        OAUTH_APP,
         &code,
         &redirect_uri,
         &request.pkce.verifier,
@@ -521,7 +492,7 @@ async fn github_app_tokens_expire_and_refresh_tokens_rotate() -> Result<()> {
     let (code, request) = code_for(
         &fake,
         &browser,
-        GITHUB_APP_CLIENT_ID,
+        GITHUB_APP,
         GITHUB_CUSTOM_SCHEME_CALLBACK,
         Some("repo"),
         GITHUB_USER_OCTOCAT,
@@ -529,8 +500,7 @@ async fn github_app_tokens_expire_and_refresh_tokens_rotate() -> Result<()> {
     .await?;
     let first = exchange(
         &fake,
-        GITHUB_APP_CLIENT_ID,
-        GITHUB_APP_CLIENT_SECRET,
+        GITHUB_APP,
         &code,
         GITHUB_CUSTOM_SCHEME_CALLBACK,
         &request.pkce.verifier,
@@ -556,25 +526,13 @@ async fn github_app_tokens_expire_and_refresh_tokens_rotate() -> Result<()> {
         .is_some());
 
     // Refresh: a new pair; the old refresh and access tokens stop working.
-    let second = refresh(
-        &fake,
-        GITHUB_APP_CLIENT_ID,
-        GITHUB_APP_CLIENT_SECRET,
-        &first["refresh_token"],
-    )
-    .await?;
+    let second = refresh(&fake, GITHUB_APP, &first["refresh_token"]).await?;
     assert!(second["access_token"].starts_with("ghu_"));
     assert_ne!(second["access_token"], first["access_token"]);
     assert_ne!(second["refresh_token"], first["refresh_token"]);
     assert_eq!(second["expires_in"], GITHUB_ACCESS_TOKEN_TTL.to_string());
 
-    let reused = refresh(
-        &fake,
-        GITHUB_APP_CLIENT_ID,
-        GITHUB_APP_CLIENT_SECRET,
-        &first["refresh_token"],
-    )
-    .await?;
+    let reused = refresh(&fake, GITHUB_APP, &first["refresh_token"]).await?;
     assert_eq!(reused["error"], "bad_refresh_token", "{reused:?}");
     assert!(reused.contains_key("error_description"));
     let response = get_user(&fake, &first["access_token"]).await?;
@@ -584,7 +542,15 @@ async fn github_app_tokens_expire_and_refresh_tokens_rotate() -> Result<()> {
     assert!(body["documentation_url"].is_string());
 
     // The refresh needs the client secret as well.
-    let no_secret = refresh(&fake, GITHUB_APP_CLIENT_ID, "", &second["refresh_token"]).await?;
+    let no_secret = refresh(
+        &fake,
+        App {
+            secret: "",
+            ..GITHUB_APP
+        },
+        &second["refresh_token"],
+    )
+    .await?;
     assert_eq!(no_secret["error"], "incorrect_client_credentials");
 
     // An access token expired by the test hook: 401, and the refresh token works.
@@ -593,24 +559,12 @@ async fn github_app_tokens_expire_and_refresh_tokens_rotate() -> Result<()> {
         get_user(&fake, &second["access_token"]).await?.status(),
         401
     );
-    let third = refresh(
-        &fake,
-        GITHUB_APP_CLIENT_ID,
-        GITHUB_APP_CLIENT_SECRET,
-        &second["refresh_token"],
-    )
-    .await?;
+    let third = refresh(&fake, GITHUB_APP, &second["refresh_token"]).await?;
     assert_eq!(get_user(&fake, &third["access_token"]).await?.status(), 200);
 
     // An expired refresh token: bad_refresh_token.
     fake.expire_refresh(&third["refresh_token"]).await?;
-    let expired = refresh(
-        &fake,
-        GITHUB_APP_CLIENT_ID,
-        GITHUB_APP_CLIENT_SECRET,
-        &third["refresh_token"],
-    )
-    .await?;
+    let expired = refresh(&fake, GITHUB_APP, &third["refresh_token"]).await?;
     assert_eq!(expired["error"], "bad_refresh_token");
 
     let stats = fake.stats().await?;
@@ -627,7 +581,7 @@ async fn offline_access_opts_an_oauth_app_into_expiring_tokens() -> Result<()> {
     let (code, request) = code_for(
         &fake,
         &browser,
-        GITHUB_OAUTH_APP_CLIENT_ID,
+        OAUTH_APP,
         &redirect_uri,
         Some("repo offline_access"),
         GITHUB_USER_OCTOCAT,
@@ -635,8 +589,7 @@ async fn offline_access_opts_an_oauth_app_into_expiring_tokens() -> Result<()> {
     .await?;
     let fields = exchange(
         &fake,
-        GITHUB_OAUTH_APP_CLIENT_ID,
-        GITHUB_OAUTH_APP_CLIENT_SECRET,
+        OAUTH_APP,
         &code,
         &redirect_uri,
         &request.pkce.verifier,
@@ -647,13 +600,7 @@ async fn offline_access_opts_an_oauth_app_into_expiring_tokens() -> Result<()> {
     assert_eq!(fields["expires_in"], GITHUB_ACCESS_TOKEN_TTL.to_string());
     // offline_access is not tracked as a scope.
     assert_eq!(fields["scope"], "repo");
-    let refreshed = refresh(
-        &fake,
-        GITHUB_OAUTH_APP_CLIENT_ID,
-        GITHUB_OAUTH_APP_CLIENT_SECRET,
-        &fields["refresh_token"],
-    )
-    .await?;
+    let refreshed = refresh(&fake, OAUTH_APP, &fields["refresh_token"]).await?;
     assert!(refreshed["access_token"].starts_with("gho_"));
     assert_eq!(refreshed["scope"], "repo");
     Ok(())
@@ -734,7 +681,7 @@ async fn consent_is_skipped_once_granted_and_shown_again_after_reset() -> Result
     code_for(
         &fake,
         &browser,
-        GITHUB_OAUTH_APP_CLIENT_ID,
+        OAUTH_APP,
         &redirect_uri,
         Some("repo"),
         GITHUB_USER_OCTOCAT,
@@ -797,7 +744,7 @@ async fn redirect_uri_rules_loopback_port_subdirectory_and_github_app_exact_matc
         let (code, _) = code_for(
             &fake,
             &Browser::new(),
-            GITHUB_OAUTH_APP_CLIENT_ID,
+            OAUTH_APP,
             &redirect_uri,
             None,
             GITHUB_USER_OCTOCAT,
@@ -849,7 +796,7 @@ async fn redirect_uri_rules_loopback_port_subdirectory_and_github_app_exact_matc
         code_for(
             &fake,
             &Browser::new(),
-            GITHUB_APP_CLIENT_ID,
+            GITHUB_APP,
             redirect_uri,
             None,
             GITHUB_USER_HUBOT,
@@ -906,7 +853,7 @@ async fn unverified_email_fails_the_code_exchange() -> Result<()> {
     let (code, request) = code_for(
         &fake,
         &Browser::new(),
-        GITHUB_OAUTH_APP_CLIENT_ID,
+        OAUTH_APP,
         &redirect_uri,
         None,
         "newbie",
@@ -914,8 +861,7 @@ async fn unverified_email_fails_the_code_exchange() -> Result<()> {
     .await?;
     let fields = exchange(
         &fake,
-        GITHUB_OAUTH_APP_CLIENT_ID,
-        GITHUB_OAUTH_APP_CLIENT_SECRET,
+        OAUTH_APP,
         &code,
         &redirect_uri,
         &request.pkce.verifier,
@@ -932,7 +878,7 @@ async fn apps_delete_tokens_with_basic_auth() -> Result<()> {
     let (code, request) = code_for(
         &fake,
         &Browser::new(),
-        GITHUB_OAUTH_APP_CLIENT_ID,
+        OAUTH_APP,
         &redirect_uri,
         Some("repo"),
         GITHUB_USER_OCTOCAT,
@@ -940,8 +886,7 @@ async fn apps_delete_tokens_with_basic_auth() -> Result<()> {
     .await?;
     let fields = exchange(
         &fake,
-        GITHUB_OAUTH_APP_CLIENT_ID,
-        GITHUB_OAUTH_APP_CLIENT_SECRET,
+        OAUTH_APP,
         &code,
         &redirect_uri,
         &request.pkce.verifier,
@@ -971,7 +916,7 @@ async fn apps_delete_tokens_with_basic_auth() -> Result<()> {
     let (code, request) = code_for(
         &fake,
         &Browser::new(),
-        GITHUB_APP_CLIENT_ID,
+        GITHUB_APP,
         GITHUB_CUSTOM_SCHEME_CALLBACK,
         None,
         GITHUB_USER_OCTOCAT,
@@ -979,8 +924,7 @@ async fn apps_delete_tokens_with_basic_auth() -> Result<()> {
     .await?;
     let fields = exchange(
         &fake,
-        GITHUB_APP_CLIENT_ID,
-        GITHUB_APP_CLIENT_SECRET,
+        GITHUB_APP,
         &code,
         GITHUB_CUSTOM_SCHEME_CALLBACK,
         &request.pkce.verifier,
@@ -998,13 +942,7 @@ async fn apps_delete_tokens_with_basic_auth() -> Result<()> {
         get_user(&fake, &fields["access_token"]).await?.status(),
         401
     );
-    let refreshed = refresh(
-        &fake,
-        GITHUB_APP_CLIENT_ID,
-        GITHUB_APP_CLIENT_SECRET,
-        &fields["refresh_token"],
-    )
-    .await?;
+    let refreshed = refresh(&fake, GITHUB_APP, &fields["refresh_token"]).await?;
     assert_eq!(refreshed["error"], "bad_refresh_token");
 
     let stats = fake.stats().await?;
@@ -1019,7 +957,7 @@ async fn ttl_config_and_hubot_profile() -> Result<()> {
     let (code, request) = code_for(
         &fake,
         &Browser::new(),
-        GITHUB_APP_CLIENT_ID,
+        GITHUB_APP,
         GITHUB_LOOPBACK_CALLBACK,
         None,
         GITHUB_USER_HUBOT,
@@ -1027,8 +965,7 @@ async fn ttl_config_and_hubot_profile() -> Result<()> {
     .await?;
     let fields = exchange(
         &fake,
-        GITHUB_APP_CLIENT_ID,
-        GITHUB_APP_CLIENT_SECRET,
+        GITHUB_APP,
         &code,
         GITHUB_LOOPBACK_CALLBACK,
         &request.pkce.verifier,
@@ -1050,13 +987,12 @@ async fn ttl_config_and_hubot_profile() -> Result<()> {
 async fn login_of(
     fake: &GitHubFake,
     browser: &Browser,
-    client_id: &str,
-    client_secret: &str,
+    app: App<'_>,
     redirect_uri: &str,
     extra: &[(&str, &str)],
     login: &str,
 ) -> Result<String> {
-    let request = auth_request(fake, client_id, Some(redirect_uri), None);
+    let request = auth_request(fake, app.id, Some(redirect_uri), None);
     let mut url = Url::parse(&request.url)?;
     for (k, v) in extra {
         url.query_pairs_mut().append_pair(k, v);
@@ -1065,15 +1001,7 @@ async fn login_of(
         .authorize(url.as_str(), login, Consent::Approve)
         .await?;
     let code = query(&redirect)["code"].clone();
-    let fields = exchange(
-        fake,
-        client_id,
-        client_secret,
-        &code,
-        redirect_uri,
-        &request.pkce.verifier,
-    )
-    .await?;
+    let fields = exchange(fake, app, &code, redirect_uri, &request.pkce.verifier).await?;
     let user: Value = get_user(fake, &fields["access_token"])
         .await?
         .json()
@@ -1085,15 +1013,13 @@ async fn login_of(
 async fn account_picker_for_custom_schemes_and_select_account() -> Result<()> {
     let fake = GitHubFake::start().await?;
     let browser = Browser::new();
-    let (id, secret) = (GITHUB_OAUTH_APP_CLIENT_ID, GITHUB_OAUTH_APP_CLIENT_SECRET);
     let http_uri = loopback(40011);
 
     // Signs in as octocat.
     let who = login_of(
         &fake,
         &browser,
-        id,
-        secret,
+        OAUTH_APP,
         &http_uri,
         &[],
         GITHUB_USER_OCTOCAT,
@@ -1104,8 +1030,7 @@ async fn account_picker_for_custom_schemes_and_select_account() -> Result<()> {
     let who = login_of(
         &fake,
         &browser,
-        id,
-        secret,
+        OAUTH_APP,
         &http_uri,
         &[],
         GITHUB_USER_HUBOT,
@@ -1117,8 +1042,7 @@ async fn account_picker_for_custom_schemes_and_select_account() -> Result<()> {
     let who = login_of(
         &fake,
         &browser,
-        id,
-        secret,
+        OAUTH_APP,
         &http_uri,
         &extra,
         GITHUB_USER_HUBOT,
@@ -1127,18 +1051,9 @@ async fn account_picker_for_custom_schemes_and_select_account() -> Result<()> {
     assert_eq!(who, GITHUB_USER_HUBOT);
     // A non-HTTP redirect URI always shows the picker.
     let custom = GITHUB_CUSTOM_SCHEME_CALLBACK;
-    let who = login_of(
-        &fake,
-        &browser,
-        id,
-        secret,
-        custom,
-        &[],
-        GITHUB_USER_OCTOCAT,
-    )
-    .await?;
+    let who = login_of(&fake, &browser, OAUTH_APP, custom, &[], GITHUB_USER_OCTOCAT).await?;
     assert_eq!(who, GITHUB_USER_OCTOCAT);
-    let who = login_of(&fake, &browser, id, secret, custom, &[], GITHUB_USER_HUBOT).await?;
+    let who = login_of(&fake, &browser, OAUTH_APP, custom, &[], GITHUB_USER_HUBOT).await?;
     assert_eq!(who, GITHUB_USER_HUBOT);
     Ok(())
 }

@@ -2,36 +2,18 @@
 //! code + PKCE flow through `Browser`, refresh rotation, denial, failure
 //! injection and loopback redirects.
 
+mod common;
+
 use std::collections::HashMap;
 
 use anyhow::{ensure, Context, Result};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use common::{pkce, random_token, Pkce};
 use keyfob_testkit::*;
-use rand::Rng as _;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use url::Url;
-
-fn random_token() -> String {
-    let bytes: [u8; 32] = rand::rng().random();
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-struct Pkce {
-    verifier: String,
-    challenge: String,
-}
-
-fn pkce() -> Pkce {
-    let verifier = random_token();
-    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
-    Pkce {
-        verifier,
-        challenge,
-    }
-}
 
 struct AuthRequest {
     url: String,
