@@ -46,6 +46,7 @@ fn kind_of(e: &keyfob_core::Error) -> &'static str {
         E::LinkNotFound(_) => "link_not_found",
         E::Network { .. } | E::ProviderUnavailable { .. } => "network",
         E::InvalidResponse { .. }
+        | E::AccessTokenRefused { .. }
         | E::TokenRejected { .. }
         | E::InvalidIdToken { .. }
         | E::Identity { .. } => "provider_response",

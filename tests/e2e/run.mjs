@@ -148,7 +148,7 @@ async function main() {
   }
 
   say('adding the provider through the settings UI');
-  await (await s.find('#open-providers')).click();
+  await s.click('#open-providers');
   await (await s.waitFor('#add-provider')).click();
   await s.waitFor('#provider-name');
   const fill = async (css, text) => {
@@ -165,10 +165,10 @@ async function main() {
   const redirectShown = await (await s.find('#provider-redirect-uri')).text();
   check(redirectShown === 'dev.keyfob.app:/oauth/local', `the form shows the redirect URI (${redirectShown})`);
   await shot('02-add-provider');
-  await (await s.find('#provider-save')).click();
+  await s.click('#provider-save');
   await s.waitFor('#providers-dialog .provider-row[data-provider-id="local"]', { what: 'the provider in the list' });
   await shot('03-providers');
-  await (await s.find('#providers-dialog .dialog-buttons .btn-primary')).click();
+  await s.click('#providers-dialog .dialog-buttons .btn-primary');
   await s.waitGone('#providers-dialog[open]');
 
   say('linking an account through the system browser');
@@ -177,7 +177,7 @@ async function main() {
     what: 'the provider preselected',
   });
   await shot('04-link-dialog');
-  await (await s.find('#link-start')).click();
+  await s.click('#link-start');
   await s.waitFor('#link-cancel', { what: 'the waiting state' });
   await until(
     async () => browserEvents().find((e) => e.event === 'redirected' || e.event === 'failed'),
@@ -210,7 +210,7 @@ async function main() {
   await shot('06-account-linked');
 
   say('copying a token');
-  await (await s.find(`[data-key="copy-${accountId}"]`)).click();
+  await s.click(`[data-key="copy-${accountId}"]`);
   await until(async () => (await (await s.find(`[data-key="copy-${accountId}"]`)).text()).includes('Copied'), 5000, 'the Copied confirmation');
   const token = readClipboard();
   check(token.length > 20, 'the clipboard holds a token');
@@ -228,7 +228,7 @@ async function main() {
   await shot('08-account-list');
 
   say('copying again, then copying something else: Keyfob leaves that alone');
-  await (await s.find(`[data-key="copy-${accountId}"]`)).click();
+  await s.click(`[data-key="copy-${accountId}"]`);
   await until(async () => readClipboard().length > 20, 5000, 'the token on the clipboard');
   writeClipboard(USER_TEXT);
   await sleep((CLIPBOARD_CLEAR_SECONDS + 2) * 1000);
@@ -253,7 +253,7 @@ async function main() {
   const since = () => browserEvents().slice(mark);
   writeFileSync(plan, JSON.stringify({ consent: 'deny' }));
   const beforeDenial = readFileSync(accountsFile, 'utf8');
-  await (await s.find('#link-account')).click();
+  await s.click('#link-account');
   await (await s.waitFor('#link-start')).click();
   const denied = await s.waitFor('#link-error', { timeout: 45000, what: 'the failure in the link dialog' });
   const deniedText = await s.script("return document.querySelector('#link-dialog .failed').textContent");
@@ -261,7 +261,7 @@ async function main() {
   check(since().some((e) => e.event === 'consent-page' && e.consent === 'deny'), 'the user denied on the real consent page');
   check(!!denied && readFileSync(accountsFile, 'utf8') === beforeDenial, 'a denied link changes nothing');
   await shot('10-link-denied');
-  await (await s.find('#link-dialog .dialog-buttons .btn:not(.btn-primary)')).click(); // Close
+  await s.click('#link-dialog .dialog-buttons .btn:not(.btn-primary)'); // Close
   await s.waitGone('#link-dialog[open]');
   rmSync(plan);
 
@@ -269,11 +269,11 @@ async function main() {
   rmSync(gate);
   mark = browserEvents().length;
   const beforeCancel = readFileSync(accountsFile, 'utf8');
-  await (await s.find('#link-account')).click();
+  await s.click('#link-account');
   await (await s.waitFor('#link-start')).click();
   await s.waitFor('#link-cancel');
   await until(async () => since().find((e) => e.event === 'redirected'), 45000, 'Chromium to sign in');
-  await (await s.find('#link-cancel')).click();
+  await s.click('#link-cancel');
   await s.waitGone('#link-dialog[open]');
   writeFileSync(gate, '');
   await until(async () => since().find((e) => e.event === 'delivered'), 30000, 'the late callback');
@@ -287,12 +287,12 @@ async function main() {
   say('re-linking while Keyfob is closed: the callback cold-starts the app');
   rmSync(gate);
   mark = browserEvents().length;
-  await (await s.find(`[data-key="scopes-${accountId}"]`)).click();
+  await s.click(`[data-key="scopes-${accountId}"]`);
   await s.waitFor('#link-dialog #link-start');
   const scopesField = await s.find('#link-dialog input[data-key="scopes"]');
   check((await scopesField.attr('value')).startsWith('openid email profile offline_access'), 'add scopes starts from the granted scopes');
   await shot('11-add-scopes');
-  await (await s.find('#link-start')).click();
+  await s.click('#link-start');
   await s.waitFor('#link-cancel');
   await until(async () => since().find((e) => e.event === 'redirected' || e.event === 'failed'), 45000, 'Chromium to sign in again');
   check(!since().some((e) => e.event === 'failed'), 'the browser signed in again');
@@ -320,26 +320,26 @@ async function main() {
   await s.waitFor('.account-row');
   check(await s.script('return matchMedia("(prefers-color-scheme: dark)").matches'), 'the window follows the dark theme');
   await shot('12-dark-account-list');
-  await (await s.find('#open-providers')).click();
+  await s.click('#open-providers');
   await (await s.waitFor('#providers-dialog .provider-row[data-provider-id="local"] button')).click();
   await s.waitFor('#provider-redirect');
-  await (await s.find('#provider-redirect option[value="loopback"]')).click();
+  await s.click('#provider-redirect option[value="loopback"]');
   const loopbackShown = await (await s.find('#provider-redirect-uri')).text();
   check(loopbackShown === 'http://127.0.0.1/oauth/local', `the form shows the loopback redirect URI (${loopbackShown})`);
   await shot('13-dark-edit-provider');
-  await (await s.find('#provider-save')).click();
+  await s.click('#provider-save');
   await s.waitFor('#providers-dialog .provider-row[data-provider-id="local"]');
-  await (await s.find('#providers-dialog .dialog-buttons .btn-primary')).click();
+  await s.click('#providers-dialog .dialog-buttons .btn-primary');
   await s.waitGone('#providers-dialog[open]');
 
   say('linking through the loopback redirect');
   mark = browserEvents().length;
   const codesBeforeLoopback = (await idp.stats()).token.authorization_code;
-  await (await s.find('#link-account')).click();
+  await s.click('#link-account');
   await s.waitFor('#link-dialog .provider-option[data-provider-id="local"][aria-checked="true"]');
   await s.waitFor('#link-dialog .provider-option[data-preset="github"]', { what: 'the presets in the dark picker' });
   await shot('14a-dark-link-picker');
-  await (await s.find('#link-start')).click();
+  await s.click('#link-start');
   const answered = await until(
     async () => since().find((e) => e.event === 'loopback-answered' || e.event === 'failed'),
     45000,
@@ -351,7 +351,7 @@ async function main() {
   check((await idp.stats()).token.authorization_code === codesBeforeLoopback + 1, 'the loopback link exchanged one code');
   check((await s.findAll('.account-row')).length === 1, 'still one account');
   await shot('14-dark-linked-via-loopback');
-  await (await s.find(`[data-key="copy-${accountId}"]`)).click();
+  await s.click(`[data-key="copy-${accountId}"]`);
   const latest = await until(async () => {
     const t = readClipboard();
     return t !== '' && t !== token && t !== USER_TEXT ? t : null;
@@ -371,10 +371,10 @@ async function main() {
 
   say('unlinking');
   const statsBefore = await idp.stats();
-  await (await s.find(`[data-key="unlink-${accountId}"]`)).click();
+  await s.click(`[data-key="unlink-${accountId}"]`);
   await s.waitFor('#confirm-ok');
   await shot('16-confirm-unlink');
-  await (await s.find('#confirm-ok')).click();
+  await s.click('#confirm-ok');
   await s.waitFor('#empty-state', { what: 'the empty state after unlinking' });
   const statsAfter = await idp.stats();
   check(statsAfter.revocation === statsBefore.revocation + 1, 'the provider received the revocation');
@@ -401,7 +401,7 @@ async function main() {
   writeFileSync(plan, JSON.stringify({ login: 'octocat' }));
   mark = browserEvents().length;
   await s.waitGone('.toast');
-  await (await s.find('#link-account')).click();
+  await s.click('#link-account');
   const presetTile = await s.waitFor('#link-dialog .provider-option[data-preset="github"]', { what: 'the GitHub preset in the picker' });
   check((await s.findAll('#link-dialog .provider-option[data-preset="google"]')).length === 1, 'the picker offers Google too');
   check((await s.findAll('#link-dialog .provider-option[data-provider-id="local"]')).length === 1, 'the picker still lists the configured provider');
@@ -410,13 +410,13 @@ async function main() {
   await s.waitFor('#preset-client-id', { what: 'the GitHub setup form' });
   const oauthAppCallback = await s.script("return document.querySelector('#preset-callbacks code').textContent");
   check(oauthAppCallback === 'http://127.0.0.1/oauth/github', `the form shows the OAuth App callback (${oauthAppCallback})`);
-  await (await s.find('#preset-github-app')).click();
+  await s.click('#preset-github-app');
   const appCallbacks = await s.script("return [...document.querySelectorAll('#preset-callbacks code')].map((c) => c.textContent)");
   check(
     JSON.stringify(appCallbacks) === JSON.stringify(['dev.keyfob.app:/oauth/github', 'http://127.0.0.1:47213/oauth/github']),
     `a GitHub App needs both exact callbacks (${appCallbacks})`,
   );
-  await (await s.find('#preset-github-app')).click();
+  await s.click('#preset-github-app');
   await fill('#preset-client-id', GITHUB_CLIENT_ID);
   await fill('#preset-client-secret', GITHUB_CLIENT_SECRET);
   await fill('#preset-enterprise-url', github.base);
@@ -424,14 +424,14 @@ async function main() {
   check(enterpriseCallback === GITHUB_CALLBACK, `the callback follows the Enterprise provider id (${enterpriseCallback})`);
   await shot('18-github-setup');
   // Back returns to the picker; the tile opens a fresh form again.
-  await (await s.find('#preset-back')).click();
+  await s.click('#preset-back');
   await (await s.waitFor('#link-dialog .provider-option[data-preset="github"]')).click();
   await s.waitFor('#preset-client-id');
   check((await s.script("return document.querySelector('#preset-client-id').value")) === '', 'Back discards the setup form');
   await fill('#preset-client-id', GITHUB_CLIENT_ID);
   await fill('#preset-client-secret', GITHUB_CLIENT_SECRET);
   await fill('#preset-enterprise-url', github.base);
-  await (await s.find('#preset-save')).click();
+  await s.click('#preset-save');
   const githubAnswer = await until(
     async () => since().find((e) => e.event === 'loopback-answered' || e.event === 'failed'),
     45000,

@@ -24,10 +24,14 @@
 //   offline_access: true   (the `offline_access` scope opts an OAuth App into expiring tokens)
 //   basic_auth: true       (accept client credentials in an Authorization: Basic header)
 //   api_versions: ["2022-11-28", "2026-03-10"]
+//   iss: true              (callbacks carry iss=<base>/login/oauth, as github.com's have since
+//                           2026-04-09; false plays a GitHub Enterprise Server that sends none)
+//   token_limit: 10        (live tokens per user, app and scope set; the oldest is revoked)
 //
 // Test hooks:
 //   GET  /__test/stats  -> {"token":{"authorization_code":n,"refresh_token":n},"user":n,
-//                           "user_without_agent":n,"delete_token":n,"delete_grant":n}
+//                           "user_without_agent":n,"delete_token":n,"delete_grant":n,
+//                           "revoked_by_limit":n}
 //   POST /__test/reset  -> zero the counters, forget remembered authorizations and sessions
 //   POST /__test/expire {"access_token": "..."} -> that token expires now
 //                       {"refresh_token": "..."} -> that refresh token expires now
@@ -131,6 +135,8 @@ function loadConfig(path) {
     offline_access: true,
     basic_auth: true,
     api_versions: ['2022-11-28', '2026-03-10'],
+    iss: true,
+    token_limit: 10,
   };
   if (path) {
     const user = JSON.parse(fs.readFileSync(path, 'utf8'));
@@ -145,7 +151,8 @@ function loadConfig(path) {
       config.users = user.users;
     }
     if (user.ttl !== undefined) Object.assign(config.ttl, user.ttl);
-    for (const key of ['offline_access', 'basic_auth']) {
+    if (user.token_limit !== undefined) config.token_limit = Number(user.token_limit);
+    for (const key of ['offline_access', 'basic_auth', 'iss']) {
       if (user[key] !== undefined) config[key] = Boolean(user[key]);
     }
     if (user.api_versions !== undefined) config.api_versions = user.api_versions;
@@ -170,6 +177,7 @@ function zeroStats() {
     user_without_agent: 0,
     delete_token: 0,
     delete_grant: 0,
+    revoked_by_limit: 0,
   };
 }
 let stats = zeroStats();
@@ -339,6 +347,16 @@ function redirectAllowed(app, candidate) {
   return app.callbacks.some((cb) => callbackMatches(app, cb, candidate));
 }
 
+/**
+ * Parameters of a redirect back to the app. Since 2026-04-09 GitHub appends
+ * `iss=https://github.com/login/oauth` (the issuer of its authorization-server
+ * metadata, RFC 9207) to every callback, errors included; here that is
+ * `<base>/login/oauth`.
+ */
+function callbackParams(params) {
+  return config.iss ? { ...params, iss: `${endpoints.base}/login/oauth` } : params;
+}
+
 function withParams(uri, params) {
   // Append query parameters without re-serialising the URI (keeps
   // private-use URIs such as dev.keyfob.app:/oauth/github byte-for-byte).
@@ -391,12 +409,12 @@ function authorizeGet(req, res, url) {
   if (q.redirect_uri && !redirectAllowed(app, q.redirect_uri)) {
     // "GitHub will redirect to the registered callback URL with the following
     // parameters summarizing the error" (Troubleshooting authorization request errors).
-    return redirect(res, withParams(app.callbacks[0].url, {
+    return redirect(res, withParams(app.callbacks[0].url, callbackParams({
       error: 'redirect_uri_mismatch',
       error_description: 'The redirect_uri MUST match the registered callback URL for this application.',
       error_uri: `${AUTHZ_ERROR_URI}#redirect-uri-mismatch`,
       state: q.state,
-    }));
+    })));
   }
   if (q.code_challenge_method !== undefined || q.code_challenge !== undefined) {
     // Each is "Required if code_challenge(_method) is included"; S256 only.
@@ -408,11 +426,11 @@ function authorizeGet(req, res, url) {
           ? 'code_challenge must be a 43 character SHA-256 hash.'
           : null;
     if (problem) {
-      return redirect(res, withParams(redirectUri, {
+      return redirect(res, withParams(redirectUri, callbackParams({
         error: 'invalid_request',
         error_description: problem,
         state: q.state,
-      }));
+      })));
     }
   }
 
@@ -485,8 +503,7 @@ function finishApproved(res, { app, user, q, redirectUri, scopes }) {
     challenge: q.code_challenge,
     expires: now() + config.ttl.code * 1000,
   });
-  // No `iss` parameter: GitHub does not implement RFC 9207.
-  return redirect(res, withParams(redirectUri, { code, state: q.state }));
+  return redirect(res, withParams(redirectUri, callbackParams({ code, state: q.state })));
 }
 
 async function sessionPost(req, res) {
@@ -517,12 +534,12 @@ async function confirmPost(req, res) {
   pending.delete(form.authorization_id);
   const { app, user, q, redirectUri, requested } = entry;
   if (form.authorize === '0') {
-    return redirect(res, withParams(redirectUri, {
+    return redirect(res, withParams(redirectUri, callbackParams({
       error: 'access_denied',
       error_description: 'The user has denied your application access.',
       error_uri: `${AUTHZ_ERROR_URI}#access-denied`,
       state: q.state,
-    }));
+    })));
   }
   const granted = grants.get(`${app.client_id} ${user.login}`);
   return finishApproved(res, { app, user, q, redirectUri, scopes: mergeScopes(app, granted, requested, q.scope) });
@@ -575,6 +592,7 @@ function issueTokens(app, user, scopes, forceExpiring = false) {
     refresh: null,
   };
   accessTokens.set(access, record);
+  enforceTokenLimit(record);
   const out = { access_token: access };
   if (expiring) {
     const refresh = `ghr_${randomChars(76)}`;
@@ -589,6 +607,24 @@ function issueTokens(app, user, scopes, forceExpiring = false) {
   out.scope = app.kind === 'github_app' ? '' : record.scopes.join(',');
   out.token_type = 'bearer';
   return out;
+}
+
+/**
+ * "There is a limit of ten tokens that are issued per user/application/scope
+ * combination": the oldest live token of the same user, app and scope set is
+ * revoked, without notice, once there are more.
+ */
+function enforceTokenLimit(record) {
+  // Documented for OAuth apps only (GitHub Apps' user tokens have no such rule).
+  if (record.app.kind !== 'oauth_app') return;
+  const scopeKey = (r) => [...r.scopes].sort().join(' ');
+  const same = [...accessTokens].filter(([, r]) => r.app === record.app && r.user === record.user
+    && scopeKey(r) === scopeKey(record));
+  // Map iteration follows insertion order, so the first entries are the oldest.
+  for (const [token] of same.slice(0, Math.max(0, same.length - config.token_limit))) {
+    revokeAccess(token);
+    stats.revoked_by_limit += 1;
+  }
 }
 
 function revokeAccess(token) {
@@ -748,8 +784,10 @@ async function apiRequest(req, res, path) {
   }
   const version = req.headers['x-github-api-version'];
   if (version !== undefined && !config.api_versions.includes(version)) {
+    // "If you specify an API version that is no longer supported, you will receive a
+    // 410 Gone response" (the current API-versions page; older copies said 400).
     req.resume();
-    return apiError(res, 400, `Unsupported 'X-GitHub-Api-Version' header value: ${version}`,
+    return apiError(res, 410, `Unsupported 'X-GitHub-Api-Version' header value: ${version}`,
       `${DOCS}/rest/about-the-rest-api/api-versions`);
   }
 
@@ -789,7 +827,8 @@ async function apiRequest(req, res, path) {
     if (!token) {
       return apiError(res, 422, 'Invalid request.\n\n"access_token" wasn\'t supplied.', `${DOCS}/rest/apps/oauth-applications`);
     }
-    const record = accessTokens.get(token);
+    // An expired token identifies nothing any more: 404, like an unknown one.
+    const record = tokenRecord(token);
     if (!record || record.app !== app) {
       return apiError(res, 404, 'Not Found', `${DOCS}/rest/apps/oauth-applications`);
     }

@@ -20,6 +20,18 @@
 //   POST /__test/fail   {"endpoint":"token"|"revocation"|"userinfo"|"introspection",
 //                        "mode":"status503"|"status500"|"html200"|"error200"|"garbage200",
 //                        "count":1}
+//
+// Config keys (config.json, all optional):
+//   clients               extra clients; one with a default client's client_id replaces it
+//   ttl                   {AccessToken, IdToken, RefreshToken, Grant, Session, RefreshedAccessToken} (s)
+//   issAuthResp           false: no `iss` in authorization responses (RFC 9207). Outside Google
+//                         mode discovery then also says authorization_response_iss_parameter_supported:
+//                         false; in Google mode only the callbacks change (Google before it added iss)
+//   refreshTokenOnRefresh false: refresh tokens do not rotate, refresh responses carry none
+//   conformIdTokenClaims  oidc-provider's option of that name (default false here)
+//   google                true: Google-like mode, see loadConfig
+//   googleBareIssuer      Google mode only: ID tokens from the token endpoint say iss
+//                         "127.0.0.1:PORT" (no scheme), as Google's may say "accounts.google.com"
 
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
@@ -118,17 +130,34 @@ function loadConfig(path) {
   const config = {
     clients: DEFAULT_CLIENTS,
     ttl: { ...DEFAULT_TTL },
+    // RFC 9207: authorization responses (success and error redirects) carry `iss`...
     issAuthResp: true,
+    // ...and discovery says so: true | false | 'omit' (no authorization_response_iss_parameter_supported).
+    issDiscovery: true,
     conformIdTokenClaims: false,
     // Google's behaviour: refresh tokens do not rotate and a refresh response carries none.
     refreshTokenOnRefresh: true,
-    // Google-like mode, each behaviour from https://developers.google.com/identity/protocols/oauth2/native-app
-    // unless noted: a refresh token only with access_type=offline (Google has no offline_access
-    // scope), none in refresh responses and no rotation ("Refreshing an access token"), no
-    // RFC 9207 announcement in discovery (https://accounts.google.com/.well-known/openid-configuration),
-    // and a "Desktop app" client that takes loopback redirects only and sends its client
-    // secret in the body.
+    // Google-like mode. Each behaviour and its source:
+    // - Callbacks carry `iss` (success and error) but discovery does not announce it: the key
+    //   authorization_response_iss_parameter_supported is absent, as in
+    //   https://accounts.google.com/.well-known/openid-configuration. Google sends `iss` without
+    //   announcing it (openiddict/openiddict-core#2428, by 2026-02-24). {"issAuthResp": false}
+    //   strips it from callbacks again (Google before that change).
+    // - The "Desktop app" client always gets a refresh token from a code exchange, with or without
+    //   access_type=offline / prompt=consent: "Note that refresh tokens are always returned for
+    //   installed applications." (https://developers.google.com/identity/protocols/oauth2/native-app).
+    // - Refresh responses carry no refresh token and it does not rotate (same page, "Refreshing an
+    //   access token").
+    // - Revoking an unknown, expired or already revoked token answers 400
+    //   {"error":"invalid_token","error_description":"Token expired or revoked"} ("For error
+    //   conditions, an HTTP status code 400 is returned along with an error code.",
+    //   https://developers.google.com/identity/protocols/oauth2/native-app#tokenrevoke).
+    // - googleBareIssuer: ID token `iss` without the scheme ("Always https://accounts.google.com or
+    //   accounts.google.com for Google ID tokens.",
+    //   https://developers.google.com/identity/openid-connect/openid-connect).
+    // - The desktop client takes loopback redirects only and sends its secret in the body.
     google: false,
+    googleBareIssuer: false,
   };
   if (!path) return config;
 
@@ -143,11 +172,17 @@ function loadConfig(path) {
   if (user.ttl !== undefined) Object.assign(config.ttl, user.ttl);
   if (user.google) {
     config.google = true;
-    config.issAuthResp = false;
+    config.issDiscovery = 'omit';
     config.refreshTokenOnRefresh = false;
     config.clients = [...config.clients, GOOGLE_DESKTOP_CLIENT];
+    config.googleBareIssuer = Boolean(user.googleBareIssuer);
+  } else if (user.googleBareIssuer) {
+    throw new Error('googleBareIssuer needs google: true');
   }
-  if (user.issAuthResp !== undefined) config.issAuthResp = Boolean(user.issAuthResp);
+  if (user.issAuthResp !== undefined) {
+    config.issAuthResp = Boolean(user.issAuthResp);
+    if (!config.google) config.issDiscovery = config.issAuthResp;
+  }
   if (user.refreshTokenOnRefresh !== undefined) {
     config.refreshTokenOnRefresh = Boolean(user.refreshTokenOnRefresh);
   }
@@ -300,19 +335,8 @@ const server = http.createServer((req, res) => {
     return;
   }
 
-  if (config.google && path === '/auth') googleOfflineAccess(req);
   providerCallback(req, res);
 });
-
-// Google grants offline access through access_type=offline, not a scope: translate it into
-// oidc-provider's offline_access so a refresh token is issued exactly when Google would.
-function googleOfflineAccess(req) {
-  const url = new URL(req.url, 'http://127.0.0.1');
-  const scopes = (url.searchParams.get('scope') || '').split(' ').filter((s) => s && s !== 'offline_access');
-  if (url.searchParams.get('access_type') === 'offline') scopes.push('offline_access');
-  url.searchParams.set('scope', scopes.join(' '));
-  req.url = url.pathname + url.search;
-}
 
 await new Promise((resolve, reject) => {
   server.once('error', reject);
@@ -326,6 +350,7 @@ const capitalise = (s) => (s ? s.charAt(0).toUpperCase() + s.slice(1) : s);
 
 const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
 phase('signing key generated');
+const bareIssuer = issuer.replace(/^https?:\/\//, '');
 const signingKey = { ...privateKey.export({ format: 'jwk' }), kid: 'keyfob-test-rs256', alg: 'RS256', use: 'sig' };
 
 const provider = new Provider(issuer, {
@@ -342,6 +367,22 @@ const provider = new Provider(issuer, {
     profile: ['name', 'preferred_username'],
   },
   conformIdTokenClaims: config.conformIdTokenClaims,
+  // Google mode: the desktop client gets a refresh token from every code exchange ("refresh
+  // tokens are always returned for installed applications", developers.google.com
+  // .../oauth2/native-app). Others: oidc-provider's default (lib/helpers/defaults.js
+  // issueRefreshToken: refresh_token grant allowed and offline_access granted, which needs
+  // prompt=consent). access_type is not an oidc-provider parameter and is ignored.
+  async issueRefreshToken(ctx, client, code) {
+    if (!client.grantTypeAllowed('refresh_token')) return false;
+    if (isGoogleDesktop(client)) return true;
+    return code.scopes.has('offline_access');
+  },
+  // The default ends tokens without offline_access with the browser session; Google's desktop
+  // refresh tokens outlive it.
+  async expiresWithSession(ctx, code) {
+    if (isGoogleDesktop(ctx.oidc.client)) return false;
+    return !code.scopes.has('offline_access');
+  },
   async findAccount(ctx, id) {
     return {
       accountId: id,
@@ -398,6 +439,10 @@ const provider = new Provider(issuer, {
   },
 });
 
+function isGoogleDesktop(client) {
+  return config.google && client?.clientId === GOOGLE_DESKTOP_CLIENT.client_id;
+}
+
 function escapeHtml(s) {
   return s.replace(/[&<>"']/g, (c) => ({
     '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;',
@@ -410,7 +455,8 @@ for (const name of ['token', 'revocation', 'userinfo', 'introspection']) {
 
 // Runs around oidc-provider's router: counts requests that reached an
 // endpoint (by the grant_type oidc-provider itself parsed, so the request
-// stream is never touched here), and implements issAuthResp:false.
+// stream is never touched here), and implements issAuthResp / issDiscovery and
+// Google mode's revocation errors and bare-issuer ID tokens.
 provider.use(async (ctx, next) => {
   try {
     await next();
@@ -426,12 +472,18 @@ provider.use(async (ctx, next) => {
               && ctx.status === 200 && ctx.body && typeof ctx.body === 'object') {
             delete ctx.body.refresh_token;
           }
+          if (config.googleBareIssuer && ctx.status === 200 && ctx.body?.id_token) {
+            ctx.body.id_token = withBareIssuer(ctx.body.id_token);
+          }
         } else {
           stats.token.other += 1;
         }
         break;
       }
       case 'revocation':
+        stats.revocation += 1;
+        if (config.google) googleRevocationError(ctx);
+        break;
       case 'userinfo':
       case 'introspection':
         stats[route] += 1;
@@ -440,18 +492,45 @@ provider.use(async (ctx, next) => {
     }
   }
 
-  if (!config.issAuthResp) stripIss(ctx);
-});
-
-// RFC 9207 is always on in oidc-provider 9; emulate a provider without it.
-function stripIss(ctx) {
   if (ctx.path === '/.well-known/openid-configuration'
     || ctx.path === '/.well-known/oauth-authorization-server') {
-    if (ctx.body && typeof ctx.body === 'object') {
-      ctx.body.authorization_response_iss_parameter_supported = false;
+    if (ctx.body && typeof ctx.body === 'object' && config.issDiscovery !== true) {
+      // oidc-provider always says true (lib/actions/discovery.js).
+      if (config.issDiscovery === 'omit') delete ctx.body.authorization_response_iss_parameter_supported;
+      else ctx.body.authorization_response_iss_parameter_supported = false;
     }
     return;
   }
+  if (!config.issAuthResp) stripIss(ctx);
+});
+
+// Google mode: oidc-provider answers 200 to any revocation that passed client authentication
+// (RFC 7009 2.2, lib/actions/revocation.js). Its revokeToken step records the token with
+// ctx.oidc.entity(kind, token) only when findToken found a live revocable one (Model.find skips
+// expired and destroyed tokens); without such an entity the token was unknown, expired or
+// already revoked, and Google answers 400 (native-app#tokenrevoke; body as observed).
+function googleRevocationError(ctx) {
+  if (ctx.status !== 200) return; // client authentication or request errors stay as they are
+  const entities = ctx.oidc.entities || {};
+  if (entities.AccessToken || entities.RefreshToken || entities.ClientCredentials) return;
+  ctx.status = 400;
+  ctx.type = 'application/json';
+  ctx.body = { error: 'invalid_token', error_description: 'Token expired or revoked' };
+}
+
+// googleBareIssuer: `iss` without the scheme, re-signed with the same key; header (alg, kid) kept.
+function withBareIssuer(idToken) {
+  const [headerB64, payloadB64] = idToken.split('.');
+  const payload = JSON.parse(Buffer.from(payloadB64, 'base64url').toString('utf8'));
+  payload.iss = bareIssuer;
+  const newPayloadB64 = Buffer.from(JSON.stringify(payload)).toString('base64url');
+  const signingInput = `${headerB64}.${newPayloadB64}`;
+  const signature = crypto.sign('sha256', Buffer.from(signingInput), privateKey);
+  return `${signingInput}.${signature.toString('base64url')}`;
+}
+
+// RFC 9207 is always on in oidc-provider 9; emulate a provider without it.
+function stripIss(ctx) {
   const location = ctx.response.get('location');
   if (!location) return;
   let url;

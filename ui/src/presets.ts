@@ -23,7 +23,7 @@ export interface PresetFields {
   clientSecret: string;
   /** GitHub only: a GitHub App rather than an OAuth App. */
   githubApp: boolean;
-  /** GitHub only: a GitHub Enterprise Server base URL; empty for github.com. */
+  /** GitHub only: a GitHub Enterprise Server or GHE.com base URL; empty for github.com. */
   enterpriseUrl: string;
 }
 
@@ -82,10 +82,10 @@ export function setupProblem(preset: PresetId, fields: PresetFields): string | n
     try {
       url = new URL(base);
     } catch {
-      return 'The GitHub Enterprise Server URL must be a full address, like https://github.example.com.';
+      return 'The GitHub Enterprise URL must be a full address, like https://github.example.com or https://NAME.ghe.com.';
     }
     if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-      return 'The GitHub Enterprise Server URL must start with https://.';
+      return 'The GitHub Enterprise URL must start with https://.';
     }
   }
   return null;

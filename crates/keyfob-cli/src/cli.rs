@@ -45,6 +45,12 @@ pub enum Command {
         #[arg(long)]
         no_browser: bool,
     },
+    /// Ask the provider whether an account's token still works (all accounts when none is
+    /// named); a revoked one is marked "needs re-link"
+    Check {
+        /// Account: id, provider, provider:login or email
+        account: Option<String>,
+    },
     /// Revoke an account's tokens at the provider and forget them here
     Unlink {
         /// Account: id, provider, provider:login or email
@@ -89,7 +95,7 @@ pub struct TokenArgs {
 pub enum ProviderCommand {
     /// Add an OpenID Connect provider from its issuer URL (endpoints come from discovery)
     Add(AddArgs),
-    /// Add GitHub (OAuth App or GitHub App; github.com or GitHub Enterprise Server)
+    /// Add GitHub (OAuth App or GitHub App; github.com, GHE.com or GitHub Enterprise Server)
     Github(GithubArgs),
     /// Add Google (a "Desktop app" OAuth client)
     Google(GoogleArgs),
@@ -148,7 +154,8 @@ pub struct GithubArgs {
     /// Read the client secret from standard input (GitHub requires one)
     #[arg(long)]
     pub client_secret_stdin: bool,
-    /// GitHub Enterprise Server URL, e.g. https://github.example.com
+    /// GitHub Enterprise URL: a server (https://github.example.com) or GHE.com
+    /// (https://NAME.ghe.com)
     #[arg(long, conflicts_with = "web")]
     pub enterprise: Option<String>,
     /// Web origin override (with --api), e.g. for a test server

@@ -61,6 +61,7 @@ impl From<Error> for Failure {
             Error::Network { .. }
             | Error::ProviderUnavailable { .. }
             | Error::InvalidResponse { .. }
+            | Error::AccessTokenRefused { .. }
             | Error::TokenRejected { .. }
             | Error::Discovery { .. }
             | Error::IssuerMismatch { .. }

@@ -65,6 +65,7 @@ async fn run(command: Command) -> Result<(), Failure> {
             )
             .await
         }
+        Command::Check { account } => commands::check::run(&kf, account.as_deref()).await,
         Command::Unlink { account } => commands::unlink::run(&kf, &account).await,
         Command::Providers { json } => commands::providers::list(&kf, json),
         Command::Provider(ProviderCommand::Add(args)) => commands::providers::add(&kf, args).await,

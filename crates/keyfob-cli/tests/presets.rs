@@ -39,6 +39,12 @@ async fn run_with_stdin(
     Ok(child.wait_with_output().await?)
 }
 
+/// `keyfob providers --json`.
+async fn providers_json(home: &std::path::Path) -> Result<Value> {
+    let out = keyfob(home, &["providers", "--json"]).output().await?;
+    Ok(serde_json::from_slice(&out.stdout)?)
+}
+
 /// `keyfob link PROVIDER --no-browser` with the scripted browser signing in.
 pub async fn link(
     home: &std::path::Path,
@@ -89,12 +95,7 @@ async fn google_preset_from_the_command_line() -> Result<()> {
         "{}",
         String::from_utf8_lossy(&added.stderr)
     );
-    let providers: Value = serde_json::from_slice(
-        &keyfob(home.path(), &["providers", "--json"])
-            .output()
-            .await?
-            .stdout,
-    )?;
+    let providers = providers_json(home.path()).await?;
     assert_eq!(providers[0]["flavor"], "google");
     assert_eq!(providers[0]["extra_params"]["access_type"], "offline");
 
@@ -228,5 +229,176 @@ async fn github_preset_from_the_command_line() -> Result<()> {
     let unlink = keyfob(home.path(), &["unlink", "github"]).output().await?;
     assert!(String::from_utf8_lossy(&unlink.stderr).contains("revoked its tokens"));
     assert_eq!(github.stats().await?.delete_grant, 1);
+    Ok(())
+}
+
+/// `keyfob provider github` for the fake, with extra arguments.
+async fn add_github_fake(
+    home: &std::path::Path,
+    github: &keyfob_testkit::GitHubFake,
+    app: (&str, &str),
+    extra: &[&str],
+) -> Result<()> {
+    let mut args = vec![
+        "provider",
+        "github",
+        "--enterprise",
+        github.base(),
+        "--id",
+        "github",
+        "--client-id",
+        app.0,
+        "--client-secret-stdin",
+    ];
+    args.extend_from_slice(extra);
+    let added = run_with_stdin(home, &args, &format!("{}\n", app.1)).await?;
+    anyhow::ensure!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_github_app_links_from_the_command_line_with_iss() -> Result<()> {
+    // GitHub Apps match callbacks exactly: register the port the CLI will listen on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let github = keyfob_testkit::GitHubFake::start_with(json!({"apps": [{
+        "client_id": keyfob_testkit::GITHUB_APP_CLIENT_ID,
+        "client_secret": keyfob_testkit::GITHUB_APP_CLIENT_SECRET,
+        "kind": "github_app", "expiring": true,
+        "callback_urls": [format!("http://127.0.0.1:{port}/oauth/github")],
+    }]}))
+    .await?;
+    let home = tempfile::tempdir()?;
+    let port_arg = port.to_string();
+    add_github_fake(
+        home.path(),
+        &github,
+        (
+            keyfob_testkit::GITHUB_APP_CLIENT_ID,
+            keyfob_testkit::GITHUB_APP_CLIENT_SECRET,
+        ),
+        &["--github-app", "--loopback-port", &port_arg],
+    )
+    .await?;
+    let out = link(home.path(), "github", "octocat").await?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = keyfob(home.path(), &["token", "github"]).output().await?;
+    assert!(String::from_utf8(token.stdout)?.starts_with("ghu_"));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_marks_a_token_github_revoked_and_a_relink_heals_it() -> Result<()> {
+    // One place per user, app and scope set instead of GitHub's ten: the next sign-in of
+    // the same app anywhere revokes this profile's token.
+    let github = keyfob_testkit::GitHubFake::start_with(json!({"token_limit": 1})).await?;
+    let oauth_app = (
+        keyfob_testkit::GITHUB_OAUTH_APP_CLIENT_ID,
+        keyfob_testkit::GITHUB_OAUTH_APP_CLIENT_SECRET,
+    );
+    let home = tempfile::tempdir()?;
+    let elsewhere = tempfile::tempdir()?;
+    for h in [home.path(), elsewhere.path()] {
+        add_github_fake(h, &github, oauth_app, &[]).await?;
+    }
+    assert!(link(home.path(), "github", "octocat")
+        .await?
+        .status
+        .success());
+    let check = keyfob(home.path(), &["check"]).output().await?;
+    let stderr = String::from_utf8_lossy(&check.stderr);
+    assert!(check.status.success(), "{stderr}");
+    assert!(stderr.contains("accepts its token"), "{stderr}");
+
+    assert!(link(elsewhere.path(), "github", "octocat")
+        .await?
+        .status
+        .success());
+    let check = keyfob(home.path(), &["check", "github"]).output().await?;
+    let stderr = String::from_utf8_lossy(&check.stderr);
+    assert_eq!(check.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains("Bad credentials") && stderr.contains("ten tokens"),
+        "{stderr}"
+    );
+    let table = String::from_utf8(keyfob(home.path(), &["list"]).output().await?.stdout)?;
+    assert!(table.contains("needs re-link"), "{table}");
+    let token = keyfob(home.path(), &["token", "github"]).output().await?;
+    assert_eq!(token.status.code(), Some(4));
+
+    assert!(link(home.path(), "github", "octocat")
+        .await?
+        .status
+        .success());
+    let check = keyfob(home.path(), &["check"]).output().await?;
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ghe_com_enterprises_get_their_api_subdomain() -> Result<()> {
+    let home = tempfile::tempdir()?;
+    let added = run_with_stdin(
+        home.path(),
+        &[
+            "provider",
+            "github",
+            "--enterprise",
+            "https://octocorp.ghe.com",
+            "--client-id",
+            "Iv1.abc",
+            "--client-secret-stdin",
+        ],
+        "secret\n",
+    )
+    .await?;
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let providers = providers_json(home.path()).await?;
+    let p = &providers[0];
+    assert_eq!(p["id"], "github-enterprise");
+    assert_eq!(
+        p["authorization_endpoint"],
+        "https://octocorp.ghe.com/login/oauth/authorize"
+    );
+    assert_eq!(p["userinfo_endpoint"], "https://api.octocorp.ghe.com/user");
+    assert_eq!(
+        p["revocation_endpoint"],
+        "https://api.octocorp.ghe.com/applications/Iv1.abc/grant"
+    );
+    let bad = run_with_stdin(
+        home.path(),
+        &[
+            "provider",
+            "github",
+            "--enterprise",
+            "https://octocorp.ghe.com/sub",
+            "--id",
+            "other",
+            "--client-id",
+            "x",
+            "--client-secret-stdin",
+        ],
+        "secret\n",
+    )
+    .await?;
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("without a port or path"));
     Ok(())
 }

@@ -79,6 +79,15 @@ pub enum Error {
     /// The provider answered with something that is not a valid response.
     #[error("{endpoint} gave an invalid response: {reason}")]
     InvalidResponse { endpoint: String, reason: String },
+    /// The provider answered 401 to a request made with the account's access token.
+    #[error("{endpoint} refused the access token (HTTP 401{})", message.as_deref().map(|m| format!(": {m}")).unwrap_or_default())]
+    AccessTokenRefused {
+        endpoint: String,
+        message: Option<String>,
+        /// `WWW-Authenticate` said `error="invalid_token"` (RFC 6750 section 3.1): the token
+        /// itself is dead, not merely meant for another resource.
+        invalid_token: bool,
+    },
     /// The token endpoint refused the request with an OAuth error.
     #[error("{endpoint} refused the request: {}", describe_oauth_error(code, description.as_deref()))]
     TokenRejected {

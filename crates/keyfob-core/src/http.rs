@@ -84,6 +84,19 @@ impl Http {
                 status: status.as_u16(),
             });
         }
+        if status == reqwest::StatusCode::UNAUTHORIZED && bearer.is_some() {
+            let invalid_token = response
+                .headers()
+                .get_all(reqwest::header::WWW_AUTHENTICATE)
+                .iter()
+                .any(|v| says_invalid_token(v.to_str().unwrap_or("")));
+            let body = read_limited(response).await.unwrap_or_default();
+            return Err(Error::AccessTokenRefused {
+                endpoint,
+                message: refusal_message(&body),
+                invalid_token,
+            });
+        }
         if !status.is_success() {
             return Err(Error::InvalidResponse {
                 endpoint,
@@ -242,6 +255,27 @@ fn normalise(
         .map_err(|e| HttpFailure::Network(e.to_string()))
 }
 
+/// Whether a `WWW-Authenticate` challenge carries `error="invalid_token"` (RFC 6750 3.1).
+fn says_invalid_token(challenge: &str) -> bool {
+    challenge
+        .split(',')
+        .filter_map(|part| part.split_once('='))
+        .any(|(name, value)| {
+            name.trim().rsplit(' ').next() == Some("error")
+                && value.trim().trim_matches('"') == "invalid_token"
+        })
+}
+
+/// What a 401 body says, from GitHub's `message` ("Bad credentials") or an OAuth
+/// `error_description` / `error`; short, single-line text only.
+fn refusal_message(body: &[u8]) -> Option<String> {
+    let json: serde_json::Value = serde_json::from_slice(body).ok()?;
+    ["message", "error_description", "error"]
+        .iter()
+        .find_map(|k| json.get(k).and_then(|v| v.as_str()))
+        .map(|m| m.chars().filter(|c| !c.is_control()).take(200).collect())
+}
+
 fn has_error_field(json: &[u8]) -> bool {
     serde_json::from_slice::<serde_json::Value>(json)
         .ok()
@@ -326,6 +360,17 @@ fn is_loopback(url: &Url) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn invalid_token_challenges_are_recognised() {
+        assert!(says_invalid_token(
+            r#"Bearer realm="example", error="invalid_token", error_description="expired""#
+        ));
+        assert!(says_invalid_token(r#"Bearer error="invalid_token""#));
+        assert!(!says_invalid_token(r#"Bearer error="insufficient_scope""#));
+        assert!(!says_invalid_token(r#"Bearer realm="x""#));
+        assert!(!says_invalid_token(""));
+    }
 
     #[test]
     fn only_https_or_loopback_http() {

@@ -16,6 +16,8 @@ pub mod revocation;
 pub mod secret;
 pub mod store;
 
+mod bare_issuer;
+mod check;
 mod link;
 mod manage;
 mod purge;

@@ -11,7 +11,8 @@ use crate::callback::{CallbackError, Outcome, ParsedCallback};
 use crate::error::{Error, Result};
 use crate::exchange::{exchange_code, Tokens};
 use crate::identity::{establish, Identity};
-use crate::provider::{ClientAuth, Provider, ProviderKind, RedirectMode};
+use crate::provider::{ClientAuth, Flavor, Provider, ProviderKind, RedirectMode};
+use crate::revocation::delete_github_token;
 use crate::secret::Secret;
 use crate::store::accounts::{account_id, Account, AccountStatus};
 use crate::store::lock::FileLock;
@@ -100,7 +101,7 @@ impl Keyfob {
         let link = PendingLink {
             id: format!("link-{}", &fingerprint(random_token().expose())[..16]),
             provider: provider.id.clone(),
-            issuer: provider.issuer.clone(),
+            issuer: provider.response_issuer(),
             iss_required: provider.iss_parameter_supported,
             redirect_uri: redirect_uri.clone(),
             scopes: scopes.clone(),
@@ -224,8 +225,14 @@ impl Keyfob {
             secrets.nonce.as_ref(),
         )
         .await?;
-        self.save_link(&provider, &link, tokens, issued_at, identity)
-            .await
+        let (account, replaced) = self
+            .save_link(&provider, &link, tokens, issued_at, identity)
+            .await?;
+        if let Some(old) = replaced {
+            // Best effort: the link has succeeded whatever GitHub says here.
+            let _ = delete_github_token(self.http(), &provider, client_secret.as_ref(), &old).await;
+        }
+        Ok(account)
     }
 
     fn find_link(&self, state: &str) -> Result<PendingLink> {
@@ -237,6 +244,8 @@ impl Keyfob {
             .ok_or_else(|| CallbackError::UnknownState.into())
     }
 
+    /// Stores the tokens and the account. Also returns, for GitHub, the access token that a
+    /// re-link replaced, so its place among GitHub's ten can be freed.
     async fn save_link(
         &self,
         provider: &Provider,
@@ -244,7 +253,7 @@ impl Keyfob {
         tokens: Tokens,
         issued_at: OffsetDateTime,
         identity: Identity,
-    ) -> Result<Account> {
+    ) -> Result<(Account, Option<Secret>)> {
         let now = OffsetDateTime::now_utc();
         let id = self
             .accounts
@@ -260,6 +269,15 @@ impl Keyfob {
             .load()?
             .into_iter()
             .find(|a| a.issuer == provider.issuer && a.subject == identity.subject);
+
+        let replaced = match &existing {
+            Some(_) if provider.flavor == Flavor::Github => self
+                .secrets
+                .get(SecretKey::AccessToken(id.clone()))
+                .await?
+                .filter(|old| *old != tokens.access_token),
+            _ => None,
+        };
 
         // Secrets before metadata: an account in the list always has its tokens.
         match &tokens.refresh_token {
@@ -312,7 +330,7 @@ impl Keyfob {
             }
             Ok(())
         })?;
-        Ok(account)
+        Ok((account, replaced))
     }
 
     fn modify_pending<T>(&self, f: impl FnOnce(&mut Vec<PendingLink>) -> Result<T>) -> Result<T> {

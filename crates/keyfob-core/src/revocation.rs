@@ -10,6 +10,7 @@ use crate::exchange::transport_error;
 use crate::http::{endpoint_name, Http, HttpFailure};
 use crate::provider::{ClientAuth, Flavor, Provider};
 use crate::secret::Secret;
+use crate::unlink::Revocation;
 
 /// A token to revoke.
 #[derive(Debug, Clone)]
@@ -35,13 +36,14 @@ pub fn token_to_revoke(
     }
 }
 
-/// Revokes `token` at the provider's revocation endpoint.
+/// Revokes `token` at the provider's revocation endpoint: `Revoked`, or `AlreadyRevoked`
+/// when the provider says the token was dead already.
 pub async fn revoke(
     http: &Http,
     provider: &Provider,
     secret: Option<&Secret>,
     token: Revocable,
-) -> Result<()> {
+) -> Result<Revocation> {
     let Some(endpoint) = provider.revocation_endpoint.clone() else {
         return Err(Error::ProviderInvalid {
             provider: provider.id.clone(),
@@ -60,12 +62,23 @@ pub async fn revoke(
     let name = endpoint_name(&endpoint);
     match status {
         // RFC 7009 section 2.2: 200 also for tokens the provider does not know; GitHub: 204.
-        200 | 204 => Ok(()),
+        200 | 204 => Ok(Revocation::Revoked),
+        // GitHub's answer for a token it no longer knows (and for wrong client credentials).
+        404 if provider.flavor == Flavor::Github => Err(Error::InvalidResponse {
+            endpoint: name,
+            reason: "HTTP 404: GitHub knows no live token like this one for the app (it \
+                     expired or was revoked, or the client secret is wrong), so it cannot \
+                     name the grant to end"
+                .into(),
+        }),
         500.. => Err(Error::ProviderUnavailable {
             endpoint: name,
             status,
         }),
         _ => match serde_json::from_slice::<BasicErrorResponse>(&body) {
+            Ok(e) if was_already_dead(provider, &token, status, e.error().as_ref()) => {
+                Ok(Revocation::AlreadyRevoked)
+            }
             Ok(e) => Err(Error::TokenRejected {
                 endpoint: name,
                 code: e.error().as_ref().to_string(),
@@ -77,6 +90,50 @@ pub async fn revoke(
             }),
         },
     }
+}
+
+/// Deletes one GitHub token (`DELETE /applications/{client_id}/token`), leaving the grant
+/// and its other tokens: a re-link frees the place of the token it replaces, since GitHub
+/// keeps at most ten per user, app and scope set and revokes the oldest beyond that.
+/// Best effort: an already dead token is fine.
+pub async fn delete_github_token(
+    http: &Http,
+    provider: &Provider,
+    secret: Option<&Secret>,
+    token: &Secret,
+) -> Result<()> {
+    let Some(endpoint) = provider
+        .revocation_endpoint
+        .as_ref()
+        .and_then(|grant| grant.join("token").ok())
+    else {
+        return Ok(());
+    };
+    let token = Revocable::Access(token.clone());
+    let (status, _) = delete_github_grant(http, provider, secret, &endpoint, &token)
+        .await
+        .map_err(|f| {
+            transport_error::<BasicErrorResponse>(&endpoint, RequestTokenError::Request(f))
+        })?;
+    match status {
+        204 | 404 => Ok(()),
+        status => Err(Error::InvalidResponse {
+            endpoint: endpoint_name(&endpoint),
+            reason: format!("HTTP {status}"),
+        }),
+    }
+}
+
+/// Whether a refusal only says that the grant had already ended, so nothing was left to
+/// revoke. Google answers 400 `invalid_token` ("Token expired or revoked") for a dead token,
+/// where RFC 7009 section 2.2 expects 200; a dead refresh token means a dead grant, while a
+/// merely expired access token says nothing of the grant. For other providers a refusal stays
+/// a failure. https://developers.google.com/identity/protocols/oauth2/native-app#tokenrevoke
+fn was_already_dead(provider: &Provider, token: &Revocable, status: u16, code: &str) -> bool {
+    provider.flavor == Flavor::Google
+        && matches!(token, Revocable::Refresh(_))
+        && status == 400
+        && code == "invalid_token"
 }
 
 async fn rfc7009(
@@ -106,8 +163,8 @@ async fn rfc7009(
     http.post_form(endpoint, &form, basic).await
 }
 
-/// `DELETE /applications/{client_id}/grant` with `{"access_token": ...}` and Basic client
-/// credentials: deletes the user's grant, with all its tokens.
+/// `DELETE /applications/{client_id}/grant` (or `/token`) with `{"access_token": ...}` and
+/// Basic client credentials: deletes the user's grant with all its tokens (or that token).
 async fn delete_github_grant(
     http: &Http,
     provider: &Provider,
@@ -132,4 +189,26 @@ async fn delete_github_grant(
         ],
     )
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provider::tests::sample;
+
+    #[test]
+    fn only_google_invalid_token_means_already_revoked() {
+        let mut google = sample();
+        google.flavor = Flavor::Google;
+        let refresh = Revocable::Refresh(Secret::new("r"));
+        let access = Revocable::Access(Secret::new("a"));
+        assert!(was_already_dead(&google, &refresh, 400, "invalid_token"));
+        assert!(
+            !was_already_dead(&google, &access, 400, "invalid_token"),
+            "an expired access token says nothing of the grant"
+        );
+        assert!(!was_already_dead(&google, &refresh, 400, "invalid_client"));
+        assert!(!was_already_dead(&google, &refresh, 401, "invalid_token"));
+        assert!(!was_already_dead(&sample(), &refresh, 400, "invalid_token"));
+    }
 }

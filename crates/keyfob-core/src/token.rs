@@ -93,7 +93,8 @@ impl Keyfob {
         self.refresh_now(&account).await
     }
 
-    async fn refresh_now(&self, account: &Account) -> Result<FreshToken> {
+    /// Refreshes now; the caller holds the account's turn.
+    pub(crate) async fn refresh_now(&self, account: &Account) -> Result<FreshToken> {
         let id = account.id.clone();
         let Some(refresh_token) = self
             .secrets
@@ -206,7 +207,7 @@ impl Keyfob {
     }
 
     /// Persists `needs_relink` and returns the error to report.
-    fn mark_needs_relink(&self, id: &str, reason: &str) -> Result<Error> {
+    pub(crate) fn mark_needs_relink(&self, id: &str, reason: &str) -> Result<Error> {
         self.modify_accounts(|accounts| {
             if let Some(a) = accounts.iter_mut().find(|a| a.id == id) {
                 a.status = AccountStatus::NeedsRelink {

@@ -1,5 +1,6 @@
 //! The GitHub preset against the GitHub-like server in tests/github (each quirk and its
-//! documentation source is listed in tests/github/QUIRKS.md).
+//! documentation source is listed in tests/github/QUIRKS.md). The server appends
+//! `iss=<base>/login/oauth` to every callback, as github.com has since 2026-04-09.
 
 mod common;
 
@@ -7,7 +8,8 @@ use std::time::Duration;
 
 use keyfob_core::store::secrets::{SecretKey, SecretStore};
 use keyfob_core::{
-    Error, Flavor, GithubOptions, Keyfob, Paths, Provider, RedirectMode, Revocation, Secret,
+    AccountStatus, Error, Flavor, GithubOptions, Keyfob, Paths, Provider, RedirectMode, Revocation,
+    Secret,
 };
 use keyfob_testkit::{
     Browser, Consent, GitHubFake, GITHUB_APP_CLIENT_ID, GITHUB_APP_CLIENT_SECRET,
@@ -23,6 +25,16 @@ struct World {
 
 /// The fake plays a GitHub Enterprise Server: web at `/`, REST API at `/api/v3`.
 async fn start(app: bool, config: serde_json::Value) -> anyhow::Result<World> {
+    start_as(app, config, false).await
+}
+
+/// With `like_github_com`, the preset requires `iss` on every callback, as it does for
+/// github.com and GHE.com.
+async fn start_as(
+    app: bool,
+    config: serde_json::Value,
+    like_github_com: bool,
+) -> anyhow::Result<World> {
     let github = GitHubFake::start_with(config).await?;
     let home = tempfile::tempdir()?;
     let kf = Keyfob::open(Paths::under(home.path()));
@@ -34,6 +46,7 @@ async fn start(app: bool, config: serde_json::Value) -> anyhow::Result<World> {
     };
     let mut options = GithubOptions::enterprise(web.as_str(), client_id)?;
     options.id = "github".into();
+    options.sends_iss = like_github_com;
     if app {
         options = options.github_app();
     }
@@ -54,6 +67,15 @@ impl World {
         Ok(SecretStore::new(self.kf.paths().keyring_service.clone())
             .get(key)
             .await?)
+    }
+
+    /// Makes both of the account's tokens dead at GitHub (Keyfob's records stay as they are).
+    async fn expire_both_tokens(&self, account: &keyfob_core::Account) -> anyhow::Result<()> {
+        let secret = |key| self.secret(key);
+        let access = secret(SecretKey::AccessToken(account.id.clone())).await?;
+        let refresh = secret(SecretKey::RefreshToken(account.id.clone())).await?;
+        self.github.expire(access.unwrap().expose()).await?;
+        self.github.expire_refresh(refresh.unwrap().expose()).await
     }
 
     async fn link_loopback(&self, login: &str) -> anyhow::Result<keyfob_core::Account> {
@@ -285,5 +307,235 @@ async fn a_github_app_links_over_loopback_on_its_registered_port() -> anyhow::Re
         .map(|u| u.contains("error=redirect_uri_mismatch"))
         .unwrap_or(true);
     assert!(redirected, "GitHub must refuse an unregistered port");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn callbacks_carry_the_login_oauth_issuer_and_a_wrong_one_is_refused() -> anyhow::Result<()> {
+    for app in [false, true] {
+        let w = start_as(app, serde_json::json!({}), true).await?;
+        // Both apps registered the custom scheme too; its callback can be handed over as is.
+        let mut provider = w.provider();
+        provider.redirect = RedirectMode::Scheme;
+        w.kf.save_provider(provider.clone(), keyfob_core::SecretUpdate::Keep)
+            .await?;
+        assert_eq!(provider.response_issuer(), w.github.response_issuer());
+        assert_eq!(
+            provider.issuer,
+            w.github.base(),
+            "accounts keep the web origin"
+        );
+        let start = w.kf.begin_link("github", Default::default()).await?;
+        let callback = Browser::new()
+            .authorize(
+                start.authorization_url.as_str(),
+                "octocat",
+                Consent::Approve,
+            )
+            .await?;
+        assert!(
+            callback.contains(&format!(
+                "iss={}",
+                url::form_urlencoded::byte_serialize(w.github.response_issuer().as_bytes())
+                    .collect::<String>()
+            )),
+            "GitHub sends iss: {}",
+            callback.split('?').next().unwrap_or_default()
+        );
+
+        // Mix-up defence: the issuer Keyfob used to expect, another server, or none at all
+        // (github.com always sends one) are refused, and nothing is stored.
+        for (iss, expected) in [
+            (Some(w.github.base().to_string()), "from issuer"),
+            (
+                Some("https://evil.example/login/oauth".to_string()),
+                "from issuer",
+            ),
+            (None, "without 'iss'"),
+        ] {
+            let err =
+                w.kf.complete_link(&common::with_param(&callback, "iss", iss.as_deref()))
+                    .await
+                    .unwrap_err();
+            assert!(
+                matches!(err, Error::Callback(_)) && err.to_string().contains(expected),
+                "{iss:?}: {err}"
+            );
+            assert!(!err.to_string().contains("code="), "{err}");
+        }
+        assert!(w.kf.accounts()?.is_empty());
+
+        // The genuine callback still works: a refused one changed nothing.
+        let account = w.kf.complete_link(&callback).await?;
+        assert_eq!(account.issuer, w.github.base());
+        assert_eq!(account.login.as_deref(), Some("octocat"));
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_enterprise_server_without_iss_still_links_but_github_com_does_not() -> anyhow::Result<()>
+{
+    let older = serde_json::json!({"iss": false});
+    let ghes = start(false, older.clone()).await?;
+    let account = ghes.link_loopback("octocat").await?;
+    assert_eq!(account.login.as_deref(), Some("octocat"));
+
+    // A refused loopback callback leaves the listener waiting, so the scheme shows it.
+    let com = start_as(true, older, true).await?;
+    let err = com.link_scheme("octocat").await.unwrap_err();
+    assert!(format!("{err:#}").contains("without 'iss'"), "{err:#}");
+    assert!(com.kf.accounts()?.is_empty());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expired_github_app_token_is_refreshed_to_end_the_grant() -> anyhow::Result<()> {
+    // Tokens that expire within the minute, so Keyfob knows this one must be renewed.
+    let w = start(true, serde_json::json!({"ttl": {"access": 30}})).await?;
+    let account = w.link_scheme("octocat").await?;
+    let access = w
+        .secret(SecretKey::AccessToken(account.id.clone()))
+        .await?
+        .unwrap();
+    // Hours past its expiry at GitHub: it no longer names the grant.
+    w.github.expire(access.expose()).await?;
+
+    let report = w.kf.unlink(&account.id).await?;
+    assert_eq!(report.revocation, Revocation::Revoked, "{report:?}");
+    let stats = w.github.stats().await?;
+    assert_eq!(stats.token.refresh_token, 1, "refreshed first");
+    assert_eq!(stats.delete_grant, 1);
+    assert!(w.kf.accounts()?.is_empty());
+
+    // Neither works: the refresh token has expired too. Unlink says so and where to go.
+    let account = w.link_scheme("octocat").await?;
+    w.expire_both_tokens(&account).await?;
+    // Keyfob too knows the token expired an hour ago (as after a night's sleep).
+    let accounts_file = w.kf.paths().accounts_file();
+    let mut stored: serde_json::Value = serde_json::from_slice(&std::fs::read(&accounts_file)?)?;
+    let an_hour_ago = time::OffsetDateTime::now_utc() - time::Duration::hours(1);
+    stored["accounts"][0]["access_expires_at"] =
+        serde_json::json!(an_hour_ago.format(&time::format_description::well_known::Rfc3339)?);
+    std::fs::write(&accounts_file, serde_json::to_vec(&stored)?)?;
+    let report = w.kf.unlink(&account.id).await?;
+    match &report.revocation {
+        Revocation::Failed(reason) => assert!(
+            reason.contains("valid access token") && reason.contains("could not be refreshed"),
+            "{reason}"
+        ),
+        other => panic!("expected a failure, got {other:?}"),
+    }
+    assert!(
+        report.manage_url.is_some(),
+        "the user is sent to the settings page"
+    );
+    assert!(
+        w.kf.accounts()?.is_empty(),
+        "everything local is gone anyway"
+    );
+    assert_eq!(
+        w.github.stats().await?.delete_grant,
+        1,
+        "GitHub was not asked in vain"
+    );
+
+    // Seconds left by Keyfob's clock but already dead at GitHub: Keyfob tries, and says why
+    // GitHub refused.
+    let account = w.link_scheme("octocat").await?;
+    w.expire_both_tokens(&account).await?;
+    let report = w.kf.unlink(&account.id).await?;
+    match &report.revocation {
+        Revocation::Failed(reason) => assert!(reason.contains("no live token"), "{reason}"),
+        other => panic!("expected a failure, got {other:?}"),
+    }
+    assert!(report.manage_url.is_some());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_github_revoked_needs_a_relink_which_keeps_the_account() -> anyhow::Result<()> {
+    // GitHub keeps ten tokens per user, app and scope set; one place makes the eviction
+    // happen on the next sign-in instead of the eleventh.
+    let w = start(false, serde_json::json!({"token_limit": 1})).await?;
+    let account = w.link_loopback("octocat").await?;
+    let checked = w.kf.check_account(&account.id).await?;
+    assert_eq!(checked.status, AccountStatus::Ok);
+
+    // The same app signs the same user in elsewhere (another machine's Keyfob).
+    let elsewhere = tempfile::tempdir()?;
+    let other = Keyfob::open(Paths::under(elsewhere.path()));
+    other
+        .add_github(
+            {
+                let mut o = GithubOptions::enterprise(w.github.base(), GITHUB_OAUTH_APP_CLIENT_ID)?;
+                o.id = "github".into();
+                o
+            },
+            Some(Secret::new(GITHUB_OAUTH_APP_CLIENT_SECRET)),
+        )
+        .await?;
+    common::link_loopback(&other, "github", "octocat").await?;
+    assert_eq!(w.github.stats().await?.revoked_by_limit, 1);
+
+    let err = w.kf.check_account(&account.id).await.unwrap_err();
+    match &err {
+        Error::NeedsRelink { reason, .. } => {
+            assert!(reason.contains("Bad credentials"), "{reason}");
+            assert!(reason.contains("ten tokens"), "{reason}");
+        }
+        other => panic!("expected NeedsRelink, got {other}"),
+    }
+    assert!(matches!(
+        w.kf.account(&account.id)?.status,
+        AccountStatus::NeedsRelink { .. }
+    ));
+    let err =
+        w.kf.access_token(&account.id, Duration::ZERO)
+            .await
+            .unwrap_err();
+    assert!(matches!(err, Error::NeedsRelink { .. }), "{err}");
+
+    // Linking again brings the same account back, under the same id.
+    let relinked = w.link_loopback("octocat").await?;
+    assert_eq!(relinked.id, account.id);
+    assert_eq!(relinked.status, AccountStatus::Ok);
+    assert_eq!(w.kf.accounts()?.len(), 1);
+    w.kf.check_account(&account.id).await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_relink_frees_the_place_of_the_token_it_replaces() -> anyhow::Result<()> {
+    let w = start(false, serde_json::json!({})).await?;
+    let account = w.link_loopback("octocat").await?;
+    let old = w
+        .secret(SecretKey::AccessToken(account.id.clone()))
+        .await?
+        .unwrap();
+    let relinked = w.link_loopback("octocat").await?;
+    assert_eq!(relinked.id, account.id);
+    let new = w
+        .secret(SecretKey::AccessToken(account.id.clone()))
+        .await?
+        .unwrap();
+    assert_ne!(old, new);
+    let stats = w.github.stats().await?;
+    assert_eq!(stats.delete_token, 1, "the replaced token was deleted");
+    assert_eq!(stats.delete_grant, 0, "the grant itself stays");
+    let user = |token: Secret| {
+        let url = format!("{}/user", w.github.api());
+        async move {
+            reqwest::Client::new()
+                .get(url)
+                .bearer_auth(token.expose())
+                .header("User-Agent", "keyfob-test")
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+        }
+    };
+    assert_eq!(user(old).await?, 401);
+    assert_eq!(user(new).await?, 200);
     Ok(())
 }

@@ -92,7 +92,8 @@ pub async fn unlink_account(
     let report = state.keyfob.unlink(&account_id).await?;
     events::accounts_changed(&app);
     let (revocation, revocation_error) = match report.revocation {
-        Revocation::Revoked => ("revoked", None),
+        // Either way the grant is gone at the provider.
+        Revocation::Revoked | Revocation::AlreadyRevoked => ("revoked", None),
         Revocation::NotSupported => ("not_supported", None),
         Revocation::Failed(why) => ("failed", Some(why)),
     };

@@ -107,7 +107,7 @@ pub struct GithubProviderInput {
     /// A GitHub App (exact callback URLs: the custom scheme) rather than an OAuth App.
     #[serde(default)]
     pub github_app: bool,
-    /// A GitHub Enterprise Server base URL; github.com when absent.
+    /// A GitHub Enterprise Server or GHE.com base URL; github.com when absent.
     pub enterprise_url: Option<String>,
 }
 

@@ -89,6 +89,23 @@ export class Session {
     return new Element(this, v[ELEMENT]);
   }
 
+  /**
+   * Finds `css` and clicks it. The list re-renders when the store changes (the window polls
+   * it every 2 s), which can replace the node between the find and the click: then the click
+   * never happened, and it is tried again on the new node, for up to 5 s.
+   */
+  async click(css) {
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      try {
+        return await (await this.find(css)).click();
+      } catch (e) {
+        if (e.code !== 'stale element reference' || Date.now() > deadline) throw e;
+        await sleep(100);
+      }
+    }
+  }
+
   async findAll(css) {
     const list = await this.cmd('POST', '/elements', { using: 'css selector', value: css });
     return list.map((v) => new Element(this, v[ELEMENT]));

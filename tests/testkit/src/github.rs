@@ -54,6 +54,9 @@ pub struct GitHubStats {
     /// `DELETE /api/v3/applications/{client_id}/grant` requests (any outcome).
     #[serde(default)]
     pub delete_grant: u64,
+    /// Tokens revoked because an eleventh was issued for the same user, app and scopes.
+    #[serde(default)]
+    pub revoked_by_limit: u64,
 }
 
 /// Token endpoint requests by grant type (any outcome).
@@ -145,6 +148,12 @@ impl GitHubFake {
     /// `POST {base}/login/oauth/access_token`.
     pub fn token_endpoint(&self) -> String {
         self.url("/login/oauth/access_token")
+    }
+
+    /// The `iss` every callback carries (unless started with `"iss": false`), as
+    /// github.com's `https://github.com/login/oauth`.
+    pub fn response_issuer(&self) -> String {
+        self.url("/login/oauth")
     }
 
     /// `GET {api}/user`.

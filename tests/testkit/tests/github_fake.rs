@@ -93,15 +93,29 @@ async fn code_for(
         params.get("state") == Some(&request.state),
         "state: {params:?}"
     );
+    // RFC 9207, on every github.com callback since 2026-04-09.
     ensure!(
-        !params.contains_key("iss"),
-        "GitHub sends no iss: {params:?}"
+        params.get("iss") == Some(&fake.response_issuer()),
+        "GitHub sends iss=<base>/login/oauth: {params:?}"
     );
     let code = params
         .get("code")
         .cloned()
         .with_context(|| format!("no code in {redirect}"))?;
     Ok((code, request))
+}
+
+/// Signs `login` in through `app` and exchanges the code: the token response's fields.
+async fn sign_in(
+    fake: &GitHubFake,
+    browser: &Browser,
+    app: App<'_>,
+    redirect_uri: &str,
+    scope: Option<&str>,
+    login: &str,
+) -> Result<HashMap<String, String>> {
+    let (code, request) = code_for(fake, browser, app, redirect_uri, scope, login).await?;
+    exchange(fake, app, &code, redirect_uri, &request.pkce.verifier).await
 }
 
 struct TokenAnswer {
@@ -629,7 +643,7 @@ async fn user_agent_is_required_by_the_rest_api() -> Result<()> {
     let body: Value = response.json().await?;
     assert_eq!(body["message"], "Requires authentication");
 
-    // An unsupported API version: 400.
+    // A version that is no longer supported: 410 Gone (the current API-versions page).
     let response = http()
         .get(fake.user_endpoint())
         .header("user-agent", "keyfob-test")
@@ -637,7 +651,7 @@ async fn user_agent_is_required_by_the_rest_api() -> Result<()> {
         .bearer_auth("gho_whatever")
         .send()
         .await?;
-    assert_eq!(response.status(), 400);
+    assert_eq!(response.status(), 410);
 
     let stats = fake.stats().await?;
     assert_eq!(stats.user_without_agent, 1);
@@ -669,7 +683,71 @@ async fn deny_redirects_with_access_denied() -> Result<()> {
     );
     assert!(params["error_uri"].ends_with("#access-denied"));
     assert_eq!(params["state"], request.state);
+    assert_eq!(
+        params["iss"],
+        fake.response_issuer(),
+        "errors carry iss too"
+    );
     assert!(!params.contains_key("code"));
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_older_enterprise_server_sends_no_iss() -> Result<()> {
+    let fake = GitHubFake::start_with(json!({"iss": false})).await?;
+    let request = auth_request(
+        &fake,
+        GITHUB_OAUTH_APP_CLIENT_ID,
+        Some(&loopback(40007)),
+        Some("repo"),
+    );
+    let redirect = Browser::new()
+        .authorize(&request.url, GITHUB_USER_OCTOCAT, Consent::Approve)
+        .await?;
+    let params = query(&redirect);
+    assert!(params.contains_key("code"), "{params:?}");
+    assert!(!params.contains_key("iss"), "{params:?}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_eleventh_token_silently_revokes_the_oldest() -> Result<()> {
+    let fake = GitHubFake::start().await?;
+    let browser = Browser::new();
+    let mut tokens = Vec::new();
+    for n in 0..11 {
+        let redirect_uri = loopback(40100 + n);
+        let fields = sign_in(
+            &fake,
+            &browser,
+            OAUTH_APP,
+            &redirect_uri,
+            Some("repo"),
+            GITHUB_USER_OCTOCAT,
+        )
+        .await?;
+        tokens.push(fields["access_token"].clone());
+    }
+    let first = get_user(&fake, &tokens[0]).await?;
+    assert_eq!(first.status(), 401);
+    assert_eq!(first.json::<Value>().await?["message"], "Bad credentials");
+    for token in &tokens[1..] {
+        assert_eq!(get_user(&fake, token).await?.status(), 200);
+    }
+    assert_eq!(fake.stats().await?.revoked_by_limit, 1);
+
+    // Another scope set has ten places of its own.
+    sign_in(
+        &fake,
+        &browser,
+        OAUTH_APP,
+        &loopback(40120),
+        Some("repo gist"),
+        GITHUB_USER_OCTOCAT,
+    )
+    .await?;
+    assert_eq!(get_user(&fake, &tokens[1]).await?.status(), 200);
+    assert_eq!(fake.stats().await?.revoked_by_limit, 1);
     Ok(())
 }
 
@@ -945,9 +1023,31 @@ async fn apps_delete_tokens_with_basic_auth() -> Result<()> {
     let refreshed = refresh(&fake, GITHUB_APP, &fields["refresh_token"]).await?;
     assert_eq!(refreshed["error"], "bad_refresh_token");
 
+    // An expired token no longer names a grant: 404, and the grant stays.
+    let fields = sign_in(
+        &fake,
+        &Browser::new(),
+        GITHUB_APP,
+        GITHUB_CUSTOM_SCHEME_CALLBACK,
+        None,
+        GITHUB_USER_OCTOCAT,
+    )
+    .await?;
+    fake.expire(&fields["access_token"]).await?;
+    let response = http()
+        .delete(fake.delete_grant_endpoint(GITHUB_APP_CLIENT_ID))
+        .header("user-agent", "keyfob-test")
+        .basic_auth(GITHUB_APP_CLIENT_ID, Some(GITHUB_APP_CLIENT_SECRET))
+        .json(&json!({ "access_token": fields["access_token"] }))
+        .send()
+        .await?;
+    assert_eq!(response.status(), 404);
+    let refreshed = refresh(&fake, GITHUB_APP, &fields["refresh_token"]).await?;
+    assert!(refreshed.contains_key("access_token"), "{refreshed:?}");
+
     let stats = fake.stats().await?;
     assert_eq!(stats.delete_token, 3);
-    assert_eq!(stats.delete_grant, 1);
+    assert_eq!(stats.delete_grant, 2);
     Ok(())
 }
 

@@ -11,6 +11,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use common::{pkce, random_token, Pkce};
 use keyfob_testkit::*;
+use openidconnect::JsonWebKey as _;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use url::Url;
@@ -90,20 +91,34 @@ async fn exchange_code(
     redirect: &str,
     redirect_uri: &str,
 ) -> Result<Value> {
+    exchange_as(
+        idp,
+        req,
+        redirect,
+        redirect_uri,
+        &[("client_id", NATIVE_CLIENT_ID)],
+    )
+    .await
+}
+
+/// A code exchange with the given client authentication parameters.
+async fn exchange_as(
+    idp: &Idp,
+    req: &AuthRequest,
+    redirect: &str,
+    redirect_uri: &str,
+    client: &[(&str, &str)],
+) -> Result<Value> {
     let params = query(redirect)?;
     let code = params.get("code").context("no code in redirect")?;
-    let (status, body) = token_request(
-        idp,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", redirect_uri),
-            ("client_id", NATIVE_CLIENT_ID),
-            ("code_verifier", &req.pkce.verifier),
-        ],
-        None,
-    )
-    .await?;
+    let mut form = vec![
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", redirect_uri),
+        ("code_verifier", req.pkce.verifier.as_str()),
+    ];
+    form.extend_from_slice(client);
+    let (status, body) = token_request(idp, &form, None).await?;
     ensure!(status == 200, "code exchange failed: {status} {body}");
     Ok(body)
 }
@@ -620,4 +635,366 @@ async fn pkce_is_required() -> Result<()> {
     );
     ensure!(params["error_description"].contains("PKCE"), "{redirect}");
     Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Google-like mode (`{"google": true}`)
+// ---------------------------------------------------------------------------
+
+const GOOGLE_CLIENT_ID: &str = "google-desktop.apps.googleusercontent.test";
+const GOOGLE_CLIENT_SECRET: &str = "google-desktop-secret";
+/// Registered as `http://127.0.0.1/oauth/google`; loopback redirects may add any port.
+const GOOGLE_REDIRECT_URI: &str = "http://127.0.0.1:47001/oauth/google";
+
+/// An authorization request of the Google desktop client (scope without offline_access, as
+/// Google has no such scope), with `extra` parameters such as `access_type`.
+fn google_auth_request(idp: &Idp, extra: &[(&str, &str)]) -> AuthRequest {
+    let state = random_token();
+    let nonce = random_token();
+    let pkce = pkce();
+    let mut params = vec![
+        ("response_type", "code"),
+        ("client_id", GOOGLE_CLIENT_ID),
+        ("redirect_uri", GOOGLE_REDIRECT_URI),
+        ("scope", "openid email"),
+        ("state", &state),
+        ("nonce", &nonce),
+        ("code_challenge", &pkce.challenge),
+        ("code_challenge_method", "S256"),
+    ];
+    params.extend_from_slice(extra);
+    let url = Url::parse_with_params(&idp.authorization_endpoint(), &params)
+        .unwrap()
+        .to_string();
+    AuthRequest {
+        url,
+        state,
+        nonce,
+        pkce,
+    }
+}
+
+/// Code exchange of the Google desktop client (client_secret_post).
+async fn google_exchange(idp: &Idp, req: &AuthRequest, redirect: &str) -> Result<Value> {
+    let client = [
+        ("client_id", GOOGLE_CLIENT_ID),
+        ("client_secret", GOOGLE_CLIENT_SECRET),
+    ];
+    exchange_as(idp, req, redirect, GOOGLE_REDIRECT_URI, &client).await
+}
+
+async fn google_refresh(idp: &Idp, refresh_token: &str) -> Result<(u16, Value)> {
+    token_request(
+        idp,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+            ("client_id", GOOGLE_CLIENT_ID),
+            ("client_secret", GOOGLE_CLIENT_SECRET),
+        ],
+        None,
+    )
+    .await
+}
+
+/// POSTs to the revocation endpoint; returns status, content type and JSON body (or text).
+async fn revoke(idp: &Idp, form: &[(&str, &str)]) -> Result<(u16, String, Value)> {
+    let response = http()
+        .post(idp.revocation_endpoint())
+        .form(form)
+        .send()
+        .await?;
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap_or_default().to_owned())
+        .unwrap_or_default();
+    let text = response.text().await?;
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    Ok((status, content_type, body))
+}
+
+async fn google_revoke(idp: &Idp, token: &str) -> Result<(u16, String, Value)> {
+    revoke(
+        idp,
+        &[
+            ("token", token),
+            ("client_id", GOOGLE_CLIENT_ID),
+            ("client_secret", GOOGLE_CLIENT_SECRET),
+        ],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn google_mode_sends_iss_without_announcing_it() -> Result<()> {
+    let idp = Idp::start_with(json!({"google": true})).await?;
+    let issuer = idp.issuer().to_owned();
+    let discovery = idp.discovery().await?;
+    assert!(
+        discovery
+            .get("authorization_response_iss_parameter_supported")
+            .is_none(),
+        "Google's discovery document has no such key: {discovery}"
+    );
+
+    let browser = Browser::new();
+    let req = google_auth_request(&idp, &[]);
+    let redirect = browser
+        .authorize(&req.url, "gina", Consent::Approve)
+        .await?;
+    assert!(
+        redirect.starts_with("http://127.0.0.1:47001/oauth/google?"),
+        "{redirect}"
+    );
+    let params = query(&redirect)?;
+    assert!(params.contains_key("code"), "{redirect}");
+    assert_eq!(params.get("state"), Some(&req.state));
+    assert_eq!(params.get("iss"), Some(&issuer), "{redirect}");
+
+    // Error responses carry it too.
+    let req = google_auth_request(&idp, &[("prompt", "consent")]);
+    let denied = Browser::new()
+        .authorize(&req.url, "gina", Consent::Deny)
+        .await?;
+    let params = query(&denied)?;
+    assert_eq!(
+        params.get("error").map(String::as_str),
+        Some("access_denied")
+    );
+    assert_eq!(params.get("iss"), Some(&issuer), "{denied}");
+    idp.stop().await?;
+
+    // Google before it added `iss`: stripped from callbacks, still not announced.
+    let idp = Idp::start_with(json!({"google": true, "issAuthResp": false})).await?;
+    let discovery = idp.discovery().await?;
+    assert!(
+        discovery
+            .get("authorization_response_iss_parameter_supported")
+            .is_none(),
+        "{discovery}"
+    );
+    let req = google_auth_request(&idp, &[]);
+    let redirect = Browser::new()
+        .authorize(&req.url, "gina", Consent::Approve)
+        .await?;
+    let params = query(&redirect)?;
+    assert!(params.contains_key("code"), "{redirect}");
+    assert!(!params.contains_key("iss"), "{redirect}");
+    let req = google_auth_request(&idp, &[("prompt", "consent")]);
+    let denied = Browser::new()
+        .authorize(&req.url, "gina", Consent::Deny)
+        .await?;
+    let params = query(&denied)?;
+    assert_eq!(
+        params.get("error").map(String::as_str),
+        Some("access_denied")
+    );
+    assert!(!params.contains_key("iss"), "{denied}");
+    idp.stop().await
+}
+
+#[tokio::test]
+async fn google_mode_always_returns_refresh_tokens_to_desktop_apps() -> Result<()> {
+    let idp = Idp::start_with(json!({"google": true})).await?;
+    let browser = Browser::new();
+
+    // Neither access_type=offline nor prompt=consent.
+    let req = google_auth_request(&idp, &[]);
+    let redirect = browser
+        .authorize(&req.url, "gina", Consent::Approve)
+        .await?;
+    let tokens = google_exchange(&idp, &req, &redirect).await?;
+    let refresh = tokens["refresh_token"]
+        .as_str()
+        .with_context(|| format!("no refresh token: {tokens}"))?
+        .to_owned();
+    assert!(idp.is_active(&refresh).await?);
+
+    // Refreshing gives no new refresh token; the old one stays valid and works again.
+    for _ in 0..2 {
+        let (status, refreshed) = google_refresh(&idp, &refresh).await?;
+        assert_eq!(status, 200, "{refreshed}");
+        assert!(refreshed["access_token"].is_string(), "{refreshed}");
+        assert!(refreshed.get("refresh_token").is_none(), "{refreshed}");
+        assert!(idp.is_active(&refresh).await?);
+    }
+
+    // access_type=offline and prompt=consent are still accepted.
+    let req = google_auth_request(&idp, &[("access_type", "offline"), ("prompt", "consent")]);
+    let redirect = browser
+        .authorize(&req.url, "gina", Consent::Approve)
+        .await?;
+    let tokens = google_exchange(&idp, &req, &redirect).await?;
+    assert!(tokens["refresh_token"].is_string(), "{tokens}");
+
+    // An existing grant, no page shown at all: a refresh token all the same.
+    let req = google_auth_request(&idp, &[("access_type", "offline")]);
+    let redirect = browser
+        .authorize(&req.url, "gina", Consent::Approve)
+        .await?;
+    let tokens = google_exchange(&idp, &req, &redirect).await?;
+    assert!(tokens["refresh_token"].is_string(), "{tokens}");
+
+    let stats = idp.stats().await?;
+    assert_eq!(stats.token.authorization_code, 3);
+    assert_eq!(stats.token.refresh_token, 2);
+    idp.stop().await
+}
+
+#[tokio::test]
+async fn google_mode_rejects_revoking_a_dead_token() -> Result<()> {
+    let idp = Idp::start_with(json!({"google": true})).await?;
+    let req = google_auth_request(&idp, &[]);
+    let redirect = Browser::new()
+        .authorize(&req.url, "gina", Consent::Approve)
+        .await?;
+    let tokens = google_exchange(&idp, &req, &redirect).await?;
+    let refresh = tokens["refresh_token"].as_str().context("refresh_token")?;
+    let access = tokens["access_token"].as_str().context("access_token")?;
+    assert!(idp.is_active(access).await?);
+
+    // A live refresh token: 200, and the grant ends.
+    let (status, _, body) = google_revoke(&idp, refresh).await?;
+    assert_eq!(status, 200, "{body}");
+    assert!(!idp.is_active(refresh).await?);
+    assert!(!idp.is_active(access).await?);
+
+    // Again, and the access token that went with it: 400 invalid_token.
+    for token in [refresh, access, "garbage-token"] {
+        let (status, content_type, body) = google_revoke(&idp, token).await?;
+        assert_eq!(status, 400, "{token}: {body}");
+        assert!(
+            content_type.starts_with("application/json"),
+            "{content_type}"
+        );
+        assert_eq!(
+            body,
+            json!({"error": "invalid_token", "error_description": "Token expired or revoked"})
+        );
+    }
+
+    // Client authentication is still checked first.
+    let (status, _, body) = revoke(
+        &idp,
+        &[
+            ("token", "garbage-token"),
+            ("client_id", GOOGLE_CLIENT_ID),
+            ("client_secret", "wrong"),
+        ],
+    )
+    .await?;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_client")),
+        "{body}"
+    );
+
+    // Every request is counted, the 400s included; failure injection still wins.
+    assert_eq!(idp.stats().await?.revocation, 5);
+    idp.fail_next("revocation", "status503", 1).await?;
+    let (status, _, _) = google_revoke(&idp, "garbage-token").await?;
+    assert_eq!(status, 503);
+    assert_eq!(idp.stats().await?.revocation, 5);
+    idp.stop().await?;
+
+    // Outside Google mode an unknown token is no error (RFC 7009 section 2.2).
+    let idp = Idp::start().await?;
+    let (status, _, body) = revoke(
+        &idp,
+        &[("token", "garbage-token"), ("client_id", NATIVE_CLIENT_ID)],
+    )
+    .await?;
+    assert_eq!(status, 200, "{body}");
+    idp.stop().await
+}
+
+#[tokio::test]
+async fn google_bare_issuer_id_tokens() -> Result<()> {
+    let idp = Idp::start_with(json!({"google": true, "googleBareIssuer": true})).await?;
+    let bare = format!("127.0.0.1:{}", idp.port());
+    assert_eq!(idp.issuer(), format!("http://{bare}"));
+    // Discovery still names the full issuer, as Google's does.
+    assert_eq!(idp.discovery().await?["issuer"], idp.issuer());
+    let jwks: Value = http().get(idp.jwks_uri()).send().await?.json().await?;
+
+    let req = google_auth_request(&idp, &[]);
+    let redirect = Browser::new()
+        .authorize(&req.url, "gina", Consent::Approve)
+        .await?;
+    let tokens = google_exchange(&idp, &req, &redirect).await?;
+    let id_token = tokens["id_token"].as_str().context("id_token")?;
+    let claims = check_id_token(id_token, &jwks)?;
+    assert_eq!(claims["iss"], bare.as_str(), "{claims}");
+    assert_eq!(claims["aud"], GOOGLE_CLIENT_ID);
+    assert_eq!(claims["sub"], "gina");
+    assert_eq!(claims["nonce"], req.nonce);
+    assert_eq!(claims["email"], "gina@example.test");
+    // The verification is real: the same signature over the full issuer fails.
+    let mut full = claims.clone();
+    full["iss"] = json!(idp.issuer());
+    let parts: Vec<&str> = id_token.split('.').collect();
+    let forged = format!(
+        "{}.{}.{}",
+        parts[0],
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(&full)?),
+        parts[2]
+    );
+    assert!(check_id_token(&forged, &jwks).is_err());
+
+    // The refresh response's ID token too.
+    let refresh = tokens["refresh_token"].as_str().context("refresh_token")?;
+    let (status, refreshed) = google_refresh(&idp, refresh).await?;
+    assert_eq!(status, 200, "{refreshed}");
+    let id_token = refreshed["id_token"]
+        .as_str()
+        .context("refreshed id_token")?;
+    let claims = check_id_token(id_token, &jwks)?;
+    assert_eq!(claims["iss"], bare.as_str(), "{claims}");
+    assert_eq!(claims["aud"], GOOGLE_CLIENT_ID);
+    assert_eq!(claims["sub"], "gina");
+    idp.stop().await?;
+
+    // Without the knob Google mode keeps the full issuer.
+    let idp = Idp::start_with(json!({"google": true})).await?;
+    let jwks: Value = http().get(idp.jwks_uri()).send().await?.json().await?;
+    let req = google_auth_request(&idp, &[]);
+    let redirect = Browser::new()
+        .authorize(&req.url, "gina", Consent::Approve)
+        .await?;
+    let tokens = google_exchange(&idp, &req, &redirect).await?;
+    let claims = check_id_token(tokens["id_token"].as_str().context("id_token")?, &jwks)?;
+    assert_eq!(claims["iss"], idp.issuer());
+    idp.stop().await
+}
+
+/// Checks the header (RS256, the provider's kid) and the RS256 signature of `jwt` against the
+/// key in `jwks`, and returns the payload.
+fn check_id_token(jwt: &str, jwks: &Value) -> Result<Value> {
+    let parts: Vec<&str> = jwt.split('.').collect();
+    ensure!(parts.len() == 3, "not a JWS: {jwt}");
+    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0])?)?;
+    ensure!(header["alg"] == "RS256", "{header}");
+    let kid = header["kid"].as_str().context("no kid")?;
+    ensure!(kid == "keyfob-test-rs256", "{header}");
+    // The provider's own key, checked by the same JOSE code Keyfob uses.
+    let keys: openidconnect::core::CoreJsonWebKeySet = serde_json::from_value(jwks.clone())?;
+    let key = keys
+        .keys()
+        .iter()
+        .find(|k| k.key_id().map(|id| id.as_str()) == Some(kid))
+        .with_context(|| format!("no key {kid} in {jwks}"))?;
+    let signature = URL_SAFE_NO_PAD.decode(parts[2])?;
+    let signed = format!("{}.{}", parts[0], parts[1]);
+    ensure!(
+        key.verify_signature(
+            &openidconnect::core::CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+            signed.as_bytes(),
+            &signature
+        )
+        .is_ok(),
+        "bad RS256 signature on {jwt}"
+    );
+    Ok(serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1])?)?)
 }

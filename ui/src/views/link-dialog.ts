@@ -299,9 +299,9 @@ export class LinkDialog {
         : null,
       github
         ? field(
-            'GitHub Enterprise Server URL (optional)',
+            'GitHub Enterprise URL (optional)',
             enterprise,
-            'Leave empty for github.com. The API is then expected at this URL + /api/v3.',
+            'Leave empty for github.com. For GHE.com enter https://NAME.ghe.com (its API is https://api.NAME.ghe.com); for a GitHub Enterprise Server, its address (its API is that address + /api/v3).',
           )
         : null,
         ),

@@ -28,6 +28,9 @@ pub async fn run(kf: &Keyfob, revoke: bool, yes: bool) -> Result<(), Failure> {
         let who = crate::terminal::clean(who);
         match revocation {
             Some(Revocation::Revoked) => eprintln!("Removed {who} (revoked at the provider)."),
+            Some(Revocation::AlreadyRevoked) => {
+                eprintln!("Removed {who} (the provider had already revoked it).")
+            }
             Some(Revocation::NotSupported) | None => eprintln!("Removed {who}."),
             Some(Revocation::Failed(reason)) => {
                 eprintln!(

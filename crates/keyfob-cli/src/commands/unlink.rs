@@ -23,6 +23,10 @@ pub async fn run(kf: &Keyfob, selector: &str) -> Result<(), Failure> {
         .unwrap_or_else(|| format!(" in your {provider} settings"));
     match report.revocation {
         Revocation::Revoked => eprintln!("Unlinked {who}; {provider} revoked its tokens."),
+        Revocation::AlreadyRevoked => eprintln!(
+            "Unlinked {who}; {provider} had already revoked its tokens, so nothing was left to \
+             revoke."
+        ),
         Revocation::NotSupported => eprintln!(
             "Unlinked {who} and deleted its tokens here. {provider} offers no way to revoke them from \
              Keyfob: they stay valid until they expire or you revoke Keyfob's access{settings}."

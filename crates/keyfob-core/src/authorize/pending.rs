@@ -35,7 +35,7 @@ pub struct PendingLink {
     pub id: String,
     /// Provider id.
     pub provider: String,
-    /// The issuer the response must come from.
+    /// The `iss` the response must carry when it carries one (`Provider::response_issuer`).
     pub issuer: String,
     /// Whether the response must carry `iss` (RFC 9207).
     pub iss_required: bool,

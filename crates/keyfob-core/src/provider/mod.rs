@@ -95,7 +95,8 @@ pub struct Provider {
     /// Custom scheme or loopback redirect.
     #[serde(default)]
     pub redirect: RedirectMode,
-    /// Whether the provider announces RFC 9207 `iss` in authorization responses.
+    /// Whether every authorization response carries `iss` (RFC 9207), so one without it is
+    /// refused; a present `iss` is checked either way.
     #[serde(default)]
     pub iss_parameter_supported: bool,
     /// Provider-specific behaviour.
@@ -136,6 +137,28 @@ impl Provider {
             // https://support.google.com/accounts/answer/13533235
             Flavor::Google => Url::parse("https://myaccount.google.com/connections").ok(),
             Flavor::Standard => None,
+        }
+    }
+
+    /// The `iss` value its authorization responses carry (RFC 9207 section 2).
+    ///
+    /// For OpenID providers that is the issuer. GitHub's authorization server is
+    /// `<web origin>/login/oauth` (its metadata document, and the `iss` it has appended to every
+    /// callback since 2026-04-09), while accounts keep the web origin as their issuer so their
+    /// ids stay as they were. Derived from the authorization endpoint, so GitHub providers
+    /// saved before this rule need no migration.
+    pub fn response_issuer(&self) -> String {
+        match self.flavor {
+            Flavor::Github => {
+                let mut server = self.authorization_endpoint.clone();
+                server.set_query(None);
+                server.set_fragment(None);
+                let path = server.path().trim_end_matches('/');
+                let path = path.strip_suffix("/authorize").unwrap_or(path).to_string();
+                server.set_path(&path);
+                server.as_str().trim_end_matches('/').to_string()
+            }
+            Flavor::Standard | Flavor::Google => self.issuer.clone(),
         }
     }
 

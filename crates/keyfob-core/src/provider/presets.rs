@@ -38,9 +38,11 @@ pub struct GithubOptions {
     pub id: String,
     /// Display name.
     pub name: String,
-    /// Web origin: `https://github.com` or a GitHub Enterprise Server host.
+    /// Web origin: `https://github.com`, `https://NAME.ghe.com` or a GitHub Enterprise
+    /// Server host.
     pub web: Url,
-    /// REST API root: `https://api.github.com` or `https://HOST/api/v3`.
+    /// REST API root: `https://api.github.com`, `https://api.NAME.ghe.com` or
+    /// `https://HOST/api/v3`.
     pub api: Url,
     /// The OAuth App's or GitHub App's client id.
     pub client_id: String,
@@ -48,6 +50,11 @@ pub struct GithubOptions {
     pub redirect: RedirectMode,
     /// A fixed loopback port: GitHub Apps match callbacks exactly, port included.
     pub loopback_port: Option<u16>,
+    /// Whether every callback carries `iss` (RFC 9207), so one without it is refused:
+    /// github.com has sent it since 2026-04-09. Whether GHE.com and GitHub Enterprise Server
+    /// send it is undocumented (a server may be older), so there a present `iss` is checked
+    /// and a missing one tolerated.
+    pub sends_iss: bool,
 }
 
 /// The loopback port a GitHub App preset listens on; register
@@ -65,6 +72,7 @@ impl GithubOptions {
             client_id: client_id.into(),
             redirect: RedirectMode::Loopback,
             loopback_port: None,
+            sends_iss: true,
         }
     }
 
@@ -77,9 +85,12 @@ impl GithubOptions {
         self
     }
 
-    /// GitHub Enterprise Server at `base`, as the user typed it (`https://ghe.example.com`,
-    /// with or without a path); the API is under `/api/v3`.
+    /// GitHub Enterprise at `base`, as the user typed it: a GitHub Enterprise Server
+    /// (`https://ghe.example.com`, with or without a path; the API is under `/api/v3`) or
+    /// GitHub Enterprise Cloud with data residency (`https://NAME.ghe.com`; the API is
+    /// `https://api.NAME.ghe.com`).
     /// https://docs.github.com/en/enterprise-server@latest/rest/quickstart (API root)
+    /// https://docs.github.com/en/enterprise-cloud@latest/admin/data-residency/network-details-for-ghecom
     pub fn enterprise(base: &str, client_id: impl Into<String>) -> Result<Self> {
         let invalid = |reason: String| Error::ProviderInvalid {
             provider: "github-enterprise".into(),
@@ -87,14 +98,37 @@ impl GithubOptions {
         };
         let mut base = Url::parse(base.trim()).map_err(|e| {
             invalid(format!(
-                "the GitHub Enterprise Server URL '{base}' is not a valid URL ({e}); \
+                "the GitHub Enterprise URL '{base}' is not a valid URL ({e}); \
                  write it as https://HOST"
             ))
         })?;
         if !matches!(base.scheme(), "https" | "http") || base.cannot_be_a_base() {
             return Err(invalid(format!(
-                "the GitHub Enterprise Server URL '{base}' must start with https://"
+                "the GitHub Enterprise URL '{base}' must start with https://"
             )));
+        }
+        base.set_query(None);
+        base.set_fragment(None);
+        if let Some(subdomain) = ghe_com_subdomain(&base) {
+            if base.scheme() != "https" || base.path() != "/" || base.port().is_some() {
+                return Err(invalid(format!(
+                    "a GHE.com enterprise is reached at https://{subdomain}.ghe.com, \
+                     without a port or path"
+                )));
+            }
+            let api = Url::parse(&format!("https://api.{subdomain}.ghe.com/"))
+                .map_err(|e| invalid(format!("no API URL for {base}: {e}")))?;
+            return Ok(GithubOptions {
+                id: "github-enterprise".into(),
+                name: format!("GitHub Enterprise Cloud ({subdomain}.ghe.com)"),
+                web: base,
+                api,
+                client_id: client_id.into(),
+                redirect: RedirectMode::Loopback,
+                loopback_port: None,
+                // Undocumented for GHE.com: a present `iss` is checked, a missing one allowed.
+                sends_iss: false,
+            });
         }
         // A base without a trailing slash would lose its last path segment in `join`.
         if !base.path().ends_with('/') {
@@ -115,8 +149,16 @@ impl GithubOptions {
             client_id: client_id.into(),
             redirect: RedirectMode::Loopback,
             loopback_port: None,
+            sends_iss: false,
         })
     }
+}
+
+/// `NAME` for a GHE.com (data residency) web host `NAME.ghe.com`.
+fn ghe_com_subdomain(url: &Url) -> Option<String> {
+    let host = url.host_str()?.to_ascii_lowercase();
+    let name = host.strip_suffix(".ghe.com")?;
+    (!name.is_empty() && !name.contains('.') && name != "api").then(|| name.to_string())
 }
 
 /// The GitHub preset (OAuth Apps and GitHub Apps).
@@ -129,6 +171,9 @@ impl GithubOptions {
 /// - OAuth App tokens carry no `expires_in` (they do not expire); GitHub App user tokens with
 ///   expiration carry `expires_in`, `refresh_token` and `refresh_token_expires_in`;
 /// - granted scopes are comma-separated;
+/// - every callback carries `iss=<web>/login/oauth` (RFC 9207; on github.com and GHE.com since
+///   2026-04-09, documented in "GitHub authentication discovery endpoints"), which is not the
+///   account issuer (the web origin): `Provider::response_issuer` tells them apart;
 /// - there is no RFC 7009 revocation endpoint; an app deletes a user's grant with
 ///   `DELETE /applications/{client_id}/grant` and its client credentials
 ///   (https://docs.github.com/en/rest/apps/oauth-applications), which `exchange::revoke` uses.
@@ -160,7 +205,7 @@ pub fn github(options: GithubOptions) -> Provider {
         client_auth: ClientAuth::Post,
         extra_params: BTreeMap::new(),
         redirect: options.redirect,
-        iss_parameter_supported: false,
+        iss_parameter_supported: options.sends_iss,
         flavor: Flavor::Github,
         loopback_port: options.loopback_port,
     }
@@ -203,11 +248,17 @@ impl GoogleOptions {
 ///
 /// From https://developers.google.com/identity/protocols/oauth2/native-app:
 /// - desktop apps use a loopback redirect (`http://127.0.0.1:port`) and PKCE S256;
-/// - `access_type=offline` asks for a refresh token, and `prompt=consent` makes Google issue
-///   one again on a repeated consent;
+/// - "refresh tokens are always returned for installed applications", so no `prompt=consent`
+///   (it would show the consent screen on every link); `access_type=offline`, the web-server
+///   flow's way to ask for one, is kept because it costs nothing and Google accepts it, and a
+///   re-link that brings no refresh token keeps the one already stored;
+/// - callbacks carry `iss=https://accounts.google.com` though discovery does not announce it
+///   (openiddict/openiddict-core#2428), so a present `iss` is checked and none is required;
+/// - ID tokens may name the issuer without its scheme (`bare_issuer`);
 /// - the token request carries `client_id` and `client_secret` in the body;
 /// - a refreshed response carries no new refresh token (`token.rs` keeps the old one);
-/// - tokens are revoked at the discovered `revocation_endpoint`.
+/// - tokens are revoked at the discovered `revocation_endpoint`, which answers 400
+///   `invalid_token` for a token that is already dead (`revocation::was_already_dead`).
 pub fn google(options: GoogleOptions) -> OpenidProviderDraft {
     OpenidProviderDraft {
         id: options.id,
@@ -216,10 +267,7 @@ pub fn google(options: GoogleOptions) -> OpenidProviderDraft {
         client_id: options.client_id,
         client_auth: ClientAuth::Post,
         scopes: Some(vec!["openid".into(), "email".into(), "profile".into()]),
-        extra_params: BTreeMap::from([
-            ("access_type".to_string(), "offline".to_string()),
-            ("prompt".to_string(), "consent".to_string()),
-        ]),
+        extra_params: BTreeMap::from([("access_type".to_string(), "offline".to_string())]),
         redirect: options.redirect,
     }
 }
@@ -292,6 +340,79 @@ mod tests {
     }
 
     #[test]
+    fn github_callbacks_name_the_login_oauth_issuer() {
+        let com = github(GithubOptions::github_com("abc"));
+        assert_eq!(
+            com.issuer, "https://github.com",
+            "accounts keep their issuer"
+        );
+        assert_eq!(com.response_issuer(), "https://github.com/login/oauth");
+        assert!(com.iss_parameter_supported, "github.com always sends iss");
+
+        let ghes = github(GithubOptions::enterprise("https://ghe.example.com/sub", "abc").unwrap());
+        assert_eq!(ghes.issuer, "https://ghe.example.com/sub");
+        assert_eq!(
+            ghes.response_issuer(),
+            "https://ghe.example.com/sub/login/oauth"
+        );
+        assert!(
+            !ghes.iss_parameter_supported,
+            "an older server may send none"
+        );
+
+        // A provider saved before the rule (issuer and flags as they were) gets it too.
+        let mut saved = github(GithubOptions::github_com("abc"));
+        saved.iss_parameter_supported = false;
+        assert_eq!(saved.response_issuer(), "https://github.com/login/oauth");
+    }
+
+    #[test]
+    fn ghe_com_has_its_api_on_a_subdomain() {
+        let ghe = GithubOptions::enterprise("https://Octo-Corp.ghe.com/", "abc").unwrap();
+        assert_eq!(ghe.api.as_str(), "https://api.octo-corp.ghe.com/");
+        assert!(!ghe.sends_iss, "undocumented there: checked when present");
+        assert_eq!(ghe.name, "GitHub Enterprise Cloud (octo-corp.ghe.com)");
+        let p = github(ghe);
+        assert_eq!(
+            p.authorization_endpoint.as_str(),
+            "https://octo-corp.ghe.com/login/oauth/authorize"
+        );
+        assert_eq!(
+            p.token_endpoint.as_str(),
+            "https://octo-corp.ghe.com/login/oauth/access_token"
+        );
+        assert_eq!(
+            p.userinfo_endpoint.as_ref().unwrap().as_str(),
+            "https://api.octo-corp.ghe.com/user"
+        );
+        assert_eq!(
+            p.revocation_endpoint.as_ref().unwrap().as_str(),
+            "https://api.octo-corp.ghe.com/applications/abc/grant"
+        );
+        assert_eq!(p.response_issuer(), "https://octo-corp.ghe.com/login/oauth");
+        assert_eq!(
+            p.manage_access_url().unwrap().as_str(),
+            "https://octo-corp.ghe.com/settings/applications"
+        );
+        assert!(p.validate().is_ok());
+        for bad in [
+            "http://octo.ghe.com",
+            "https://octo.ghe.com:8443",
+            "https://octo.ghe.com/sub",
+        ] {
+            let err = GithubOptions::enterprise(bad, "abc")
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("https://octo.ghe.com"), "{bad}: {err}");
+        }
+        // Not GHE.com: deeper subdomains and look-alikes are GitHub Enterprise Servers.
+        for server in ["https://a.b.ghe.com", "https://ghe.com.example.org"] {
+            let o = GithubOptions::enterprise(server, "abc").unwrap();
+            assert!(o.api.as_str().ends_with("/api/v3/"), "{server}");
+        }
+    }
+
+    #[test]
     fn google_asks_for_offline_access() {
         let found = crate::provider::discovery::Discovered {
             issuer: GOOGLE_ISSUER.into(),
@@ -309,7 +430,10 @@ mod tests {
         let p = google(GoogleOptions::new("id.apps.googleusercontent.com"))
             .into_provider(found, Flavor::Google);
         assert_eq!(p.extra_params["access_type"], "offline");
-        assert_eq!(p.extra_params["prompt"], "consent");
+        assert!(
+            !p.extra_params.contains_key("prompt"),
+            "no consent screen on every link"
+        );
         assert_eq!(p.redirect, RedirectMode::Loopback);
         assert!(p.validate().is_ok());
         assert_eq!(p.flavor, Flavor::Google);

@@ -128,10 +128,10 @@ pub fn account_id(provider: &str, issuer: &str, subject: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn sample(id: &str) -> Account {
+    pub(crate) fn sample(id: &str) -> Account {
         Account {
             id: id.into(),
             provider: "p".into(),

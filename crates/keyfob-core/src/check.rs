@@ -1,0 +1,132 @@
+//! Asking the provider whether an account's access token still works. Keyfob cannot see a
+//! grant end at the provider (a user revoking it in their settings, or GitHub revoking the
+//! oldest of more than ten tokens); a request with the token is the only way to find out.
+
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::identity::userinfo_headers;
+use crate::provider::{Flavor, Provider};
+use crate::store::accounts::Account;
+use crate::store::secrets::SecretKey;
+use crate::Keyfob;
+
+impl Keyfob {
+    /// Refreshes the account if its token has expired, then reads the provider's userinfo
+    /// endpoint with it. A 401 marks the account as needing a new link, with the reason.
+    pub async fn check_account(&self, account_id: &str) -> Result<Account> {
+        let fresh = self.access_token(account_id, Duration::ZERO).await?;
+        let account = self.account(account_id)?;
+        let provider = self.provider(&account.provider)?;
+        let endpoint =
+            provider
+                .userinfo_endpoint
+                .clone()
+                .ok_or_else(|| Error::ProviderInvalid {
+                    provider: provider.id.clone(),
+                    reason: "it has no userinfo endpoint, so Keyfob cannot ask whether a token \
+                         still works"
+                        .into(),
+                })?;
+        let asked = self
+            .http()
+            .get_json::<serde_json::Value>(
+                &endpoint,
+                Some(&fresh.token),
+                userinfo_headers(&provider),
+            )
+            .await;
+        let message = match asked {
+            Ok(_) => return Ok(account),
+            Err(Error::AccessTokenRefused {
+                endpoint,
+                message,
+                invalid_token,
+            }) if !condemns_token(&provider, invalid_token) => {
+                // A 401 that does not say the token is dead (a userinfo endpoint of another
+                // audience, say) is reported, and the account is left as it is.
+                return Err(Error::AccessTokenRefused {
+                    endpoint,
+                    message,
+                    invalid_token,
+                });
+            }
+            Err(Error::AccessTokenRefused { message, .. }) => message,
+            Err(e) => return Err(e),
+        };
+        // A refresh in another process may have replaced the token meanwhile: only the
+        // token that was refused condemns the account.
+        let _turn = self.account_turn(account_id).await?;
+        let current = self
+            .secrets
+            .get(SecretKey::AccessToken(account_id.to_string()))
+            .await?;
+        if current.as_ref() != Some(&fresh.token) {
+            return self.account(account_id);
+        }
+        Err(self.mark_needs_relink(account_id, &refused_reason(&provider, message.as_deref()))?)
+    }
+}
+
+/// Whether a 401 means the grant behind the token is gone. GitHub's `GET /user` accepts every
+/// live token of the app, so its 401 "Bad credentials" does; elsewhere only a challenge that
+/// says `invalid_token` does, since a userinfo endpoint may serve another audience than the
+/// token's.
+fn condemns_token(provider: &Provider, invalid_token: bool) -> bool {
+    provider.flavor == Flavor::Github || invalid_token
+}
+
+/// Why a refused token means a new link, in words that say what happened.
+fn refused_reason(provider: &Provider, message: Option<&str>) -> String {
+    let said = message.unwrap_or("no reason given");
+    match provider.flavor {
+        // "If your app continues to use a revoked access token, it will receive the 401
+        // Bad Credentials error"; "If an application creates more than ten tokens for the
+        // same user and the same scopes, the oldest tokens ... are revoked."
+        // https://docs.github.com/en/apps/oauth-apps/building-oauth-apps/authorizing-oauth-apps
+        Flavor::Github => format!(
+            "{} answered 401 ({said}): the token was revoked, in your GitHub settings or, \
+             for an OAuth App, because GitHub keeps at most ten tokens per user, app and \
+             scope set and revokes the oldest when the app signs in again elsewhere",
+            provider.name
+        ),
+        Flavor::Standard | Flavor::Google => format!(
+            "{} refused the access token with 401 ({said}); the grant was probably revoked",
+            provider.name
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provider::presets::{github, GithubOptions};
+
+    #[test]
+    fn github_refusals_explain_the_ten_token_limit() {
+        let gh = github(GithubOptions::github_com("abc"));
+        let reason = refused_reason(&gh, Some("Bad credentials"));
+        assert!(reason.contains("401 (Bad credentials)"), "{reason}");
+        assert!(reason.contains("ten tokens"), "{reason}");
+        let other = refused_reason(&crate::provider::tests::sample(), None);
+        assert!(
+            other.contains("no reason given") && !other.contains("ten"),
+            "{other}"
+        );
+    }
+
+    #[test]
+    fn only_a_definite_refusal_condemns_the_account() {
+        let gh = github(GithubOptions::github_com("abc"));
+        assert!(
+            condemns_token(&gh, false),
+            "GitHub's 401 means a dead token"
+        );
+        let other = crate::provider::tests::sample();
+        assert!(condemns_token(&other, true));
+        assert!(
+            !condemns_token(&other, false),
+            "maybe a userinfo of another audience"
+        );
+    }
+}
