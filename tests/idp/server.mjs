@@ -17,6 +17,11 @@
 //   GET  /__test/stats  -> {"token":{"authorization_code":n,"refresh_token":n,"other":n},
 //                           "revocation":n,"userinfo":n,"introspection":n}
 //   POST /__test/reset  -> zero counters and pending failure injections
+//   POST /__test/delay  {"token_ms": 500} -> every token request waits that long first (a slow
+//                          provider, so concurrent refreshes really overlap); 0 turns it off
+//   POST /__test/expires_in {"value": 0 | "3600" | "omit" | ..., "count": 1}
+//                       -> the next `count` token answers carry that expires_in ("omit":
+//                          none at all), as servers that leave it out or write a string do
 //   POST /__test/fail   {"endpoint":"token"|"revocation"|"userinfo"|"introspection",
 //                        "mode":"status503"|"status500"|"html200"|"error200"|"garbage200",
 //                        "count":1}
@@ -156,6 +161,8 @@ function loadConfig(path) {
     //   accounts.google.com for Google ID tokens.",
     //   https://developers.google.com/identity/openid-connect/openid-connect).
     // - The desktop client takes loopback redirects only and sends its secret in the body.
+    // - An authorization request with the scope offline_access gets Google's own error page,
+    //   "Error 400: invalid_scope" (googleUnknownScopes).
     google: false,
     googleBareIssuer: false,
   };
@@ -204,10 +211,17 @@ function zeroStats() {
     revocation: 0,
     userinfo: 0,
     introspection: 0,
+    // The most token requests the server was answering at one time.
+    token_in_flight_max: 0,
   };
 }
 
 let stats = zeroStats();
+let tokenInFlight = 0;
+/** Milliseconds every token request waits before the provider sees it (0: none). */
+let tokenDelayMs = 0;
+/** { value, remaining } for the next token answers' expires_in, or null */
+let expiresInRewrite = null;
 /** endpoint name -> { mode, remaining } */
 let failures = new Map();
 
@@ -270,6 +284,36 @@ async function handleTestHook(req, res, path) {
     req.resume();
     stats = zeroStats();
     failures = new Map();
+    expiresInRewrite = null;
+    tokenDelayMs = 0;
+    return sendJson(res, 200, { ok: true });
+  }
+  if (path === '/__test/delay' && req.method === 'POST') {
+    let body;
+    try {
+      body = await readJsonBody(req);
+    } catch (err) {
+      return sendJson(res, 400, { error: `invalid JSON: ${err.message}` });
+    }
+    const ms = Number(body.token_ms);
+    if (!Number.isInteger(ms) || ms < 0 || ms > 60000) {
+      return sendJson(res, 400, { error: 'token_ms must be a whole number of milliseconds up to 60000' });
+    }
+    tokenDelayMs = ms;
+    return sendJson(res, 200, { ok: true });
+  }
+  if (path === '/__test/expires_in' && req.method === 'POST') {
+    let body;
+    try {
+      body = await readJsonBody(req);
+    } catch (err) {
+      return sendJson(res, 400, { error: `invalid JSON: ${err.message}` });
+    }
+    const count = body.count === undefined ? 1 : Number(body.count);
+    if (!('value' in body) || !Number.isInteger(count) || count < 0) {
+      return sendJson(res, 400, { error: 'send {"value": ..., "count": n}' });
+    }
+    expiresInRewrite = count === 0 ? null : { value: body.value, remaining: count };
     return sendJson(res, 200, { ok: true });
   }
   if (path === '/__test/fail' && req.method === 'POST') {
@@ -335,6 +379,17 @@ const server = http.createServer((req, res) => {
     return;
   }
 
+  if (config.google && path === provider.pathFor('authorization') && googleUnknownScopes(req, res)) return;
+
+  if (endpoint === 'token' && req.method === 'POST') {
+    tokenInFlight += 1;
+    stats.token_in_flight_max = Math.max(stats.token_in_flight_max, tokenInFlight);
+    res.once('close', () => { tokenInFlight -= 1; });
+    if (tokenDelayMs > 0) {
+      setTimeout(() => providerCallback(req, res), tokenDelayMs);
+      return;
+    }
+  }
   providerCallback(req, res);
 });
 
@@ -439,6 +494,28 @@ const provider = new Provider(issuer, {
   },
 });
 
+// Google knows no `offline_access` scope (it takes access_type=offline instead) and answers an
+// authorization request naming one with its own error page, not a redirect: "Error 400:
+// invalid_scope", "Some requested scopes were invalid. {valid=[...], invalid=[offline_access]}"
+// (as reported in holoviz/panel#5815). oidc-provider would grant it silently.
+function googleUnknownScopes(req, res) {
+  const url = new URL(req.url, issuer);
+  // Only the Google client plays Google; the server's other clients stay plain OpenID ones.
+  if (url.searchParams.get('client_id') !== GOOGLE_DESKTOP_CLIENT.client_id) return false;
+  const scopes = (url.searchParams.get('scope') || '').split(' ').filter(Boolean);
+  const invalid = scopes.filter((s) => s === 'offline_access');
+  if (invalid.length === 0) return false;
+  const valid = scopes.filter((s) => s !== 'offline_access');
+  const body = '<!DOCTYPE html><html><head><title>Error 400: invalid_scope</title></head><body>'
+    + '<h1>Access blocked: Authorization Error</h1>'
+    + `<p>Some requested scopes were invalid. {valid=[${escapeHtml(valid.join(', '))}], invalid=[${escapeHtml(invalid.join(', '))}]}</p>`
+    + '<p>Error 400: invalid_scope</p></body></html>';
+  req.resume();
+  res.writeHead(400, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+  return true;
+}
+
 function isGoogleDesktop(client) {
   return config.google && client?.clientId === GOOGLE_DESKTOP_CLIENT.client_id;
 }
@@ -471,6 +548,12 @@ provider.use(async (ctx, next) => {
           if (grantType === 'refresh_token' && !config.refreshTokenOnRefresh
               && ctx.status === 200 && ctx.body && typeof ctx.body === 'object') {
             delete ctx.body.refresh_token;
+          }
+          if (expiresInRewrite && ctx.status === 200 && ctx.body && typeof ctx.body === 'object') {
+            if (expiresInRewrite.value === 'omit') delete ctx.body.expires_in;
+            else ctx.body.expires_in = expiresInRewrite.value;
+            expiresInRewrite.remaining -= 1;
+            if (expiresInRewrite.remaining <= 0) expiresInRewrite = null;
           }
           if (config.googleBareIssuer && ctx.status === 200 && ctx.body?.id_token) {
             ctx.body.id_token = withBareIssuer(ctx.body.id_token);

@@ -2,25 +2,44 @@
 # Installs the built .deb into a throwaway root (its own dpkg database) and checks what a user
 # gets: files where the desktop entry says, the dev.keyfob.app: scheme handled by Keyfob's
 # entry, a callback URL opened through the desktop (gio open, as browsers do) starting the
-# installed binary with that URL, and the keyfob CLI on the PATH.
+# installed binary with that URL, the app refusing that forged callback for a configured
+# provider (local OpenID provider) without storing anything, and the keyfob CLI on the PATH.
 # Run inside scripts/with-keyring.sh (a private D-Bus session and HOME); it starts its own Xvfb.
+# Prints "N passed, N failed" last; a failing check says on stderr what it expected and got.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 deb=$(ls -t "${CARGO_TARGET_DIR:-target}"/release/bundle/deb/*.deb 2>/dev/null | head -1)
 [ -n "$deb" ] || { echo "install-test: no .deb; run bash scripts/package.sh first" >&2; exit 1; }
 
 pass=0 fail=0
-check() { # check "what" command...
-  local what=$1; shift
-  if "$@" >/dev/null 2>&1; then echo "  ok    $what"; pass=$((pass + 1));
-  else echo "  FAIL  $what"; fail=$((fail + 1)); fi
+check() { # check "what" "expected" "got" command...
+  local what=$1 expected=$2 got=$3 out
+  shift 3
+  if out=$("$@" 2>&1); then echo "  ok    $what"; pass=$((pass + 1));
+  else
+    echo "  FAIL  $what"
+    {
+      echo "        expected: $expected"
+      echo "        got:      $got"
+      [ -z "$out" ] || sed 's/^/        | /' <<<"$out"
+    } >&2
+    fail=$((fail + 1))
+  fi
+}
+# What is at a path, for a failure message.
+describe() { if [ -e "$1" ]; then ls -ld "$1" 2>&1; else echo "nothing at $1"; fi; }
+# Polls a command for up to $1 seconds.
+wait_for() { # wait_for seconds command...
+  local tries=$(($1 * 10)); shift
+  for _ in $(seq "$tries"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  return 1
 }
 
 work=$(mktemp -d)
 app_pid=""
-cleanup() {
-  [ -n "$app_pid" ] && kill "$app_pid" 2>/dev/null
-  [ -n "${xvfb:-}" ] && kill "$xvfb" 2>/dev/null
+cleanup() { # each step runs even when a process is already gone
+  local pid
+  for pid in $app_pid ${second:-} ${xvfb:-} ${idp:-}; do kill "$pid" 2>/dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -36,26 +55,61 @@ dpkg --root="$root" --force-depends --force-script-chrootless -i "$deb" >"$work/
 
 echo "Package metadata"
 depends=$(dpkg-deb -f "$deb" Depends)
-check "Depends names WebKitGTK 4.1 ($depends)" grep -q "libwebkit2gtk-4.1" <<<"$depends"
-check "Depends names a Secret Service provider" grep -q "gnome-keyring" <<<"$depends"
-check "the package is registered in the root's dpkg database" \
-  sh -c "dpkg --root='$root' -s keyfob | grep -q 'Status: install ok installed'"
+# Every package name Depends lists (alternatives too), without version constraints.
+depends_names=$(tr ',|' '\n\n' <<<"$depends" | sed 's/(.*)//; s/[[:space:]]//g' | grep -v '^$' || true)
+for dep in libwebkit2gtk-4.1-0 libgtk-3-0 xdg-utils; do
+  check "Depends names $dep" "$dep in Depends" "Depends: $depends" grep -qxF "$dep" <<<"$depends_names"
+done
+check "Depends names a Secret Service provider" "gnome-keyring in Depends" "Depends: $depends" \
+  grep -qxF gnome-keyring <<<"$depends_names"
+status=$(dpkg --root="$root" -s keyfob 2>&1 | grep '^Status:' || true)
+check "the package is registered in the root's dpkg database" "Status: install ok installed" \
+  "${status:-no Status line from dpkg -s keyfob}" test "$status" = "Status: install ok installed"
 
 echo "Files"
-desktop=$(ls "$root"/usr/share/applications/*.desktop | head -1)
-check "a desktop entry is installed ($(basename "$desktop"))" test -f "$desktop"
-check "the desktop entry is valid" desktop-file-validate "$desktop"
+desktop=$(ls "$root"/usr/share/applications/*.desktop 2>/dev/null | head -1 || true)
+check "a desktop entry is installed ($(basename "${desktop:-none}"))" \
+  "a .desktop file in /usr/share/applications" "$(ls -A "$root/usr/share/applications" 2>&1 | tr '\n' ' ')" \
+  test -f "$desktop"
+check "the desktop entry is valid" "desktop-file-validate accepts $desktop" "it reports (below)" \
+  desktop-file-validate "$desktop"
 exec_bin=$(sed -n 's/^Exec=\([^ ]*\).*/\1/p' "$desktop" | head -1)
-check "Exec=$exec_bin is installed in /usr/bin" test -x "$root/usr/bin/$(basename "$exec_bin")"
-check "Exec passes the URL (%u or %U)" grep -Eq '^Exec=.* %[uU]' "$desktop"
-check "MimeType registers x-scheme-handler/dev.keyfob.app" grep -Eq '^MimeType=.*x-scheme-handler/dev\.keyfob\.app;' "$desktop"
+check "Exec=$exec_bin is installed in /usr/bin" "an executable /usr/bin/$(basename "$exec_bin")" \
+  "$(describe "$root/usr/bin/$(basename "$exec_bin")")" test -x "$root/usr/bin/$(basename "$exec_bin")"
+exec_line=$(grep '^Exec=' "$desktop" || true)
+check "Exec passes the URL (%u or %U)" "Exec=... %u" "${exec_line:-no Exec line}" grep -Eq '^Exec=.* %[uU]' "$desktop"
+mime_line=$(grep '^MimeType=' "$desktop" || true)
+check "MimeType registers x-scheme-handler/dev.keyfob.app" "MimeType=...x-scheme-handler/dev.keyfob.app;" \
+  "${mime_line:-no MimeType line}" grep -Eq '^MimeType=.*x-scheme-handler/dev\.keyfob\.app;' "$desktop"
 icon=$(sed -n 's/^Icon=//p' "$desktop" | head -1)
 for size in 32x32 128x128 256x256@2; do
-  check "icon $icon in $size" test -f "$root/usr/share/icons/hicolor/$size/apps/$icon.png"
+  png="$root/usr/share/icons/hicolor/$size/apps/$icon.png"
+  check "icon $icon in $size" "a file $png" "$(describe "$png")" test -f "$png"
 done
-check "the keyfob CLI is in /usr/bin" test -x "$root/usr/bin/keyfob"
-check "bash completions are installed" test -f "$root/usr/share/bash-completion/completions/keyfob"
-check "the binaries are stripped" sh -c "! file '$root/usr/bin/keyfob-app' '$root/usr/bin/keyfob' | grep -q 'not stripped'"
+check "the keyfob CLI is in /usr/bin" "an executable /usr/bin/keyfob" "$(describe "$root/usr/bin/keyfob")" \
+  test -x "$root/usr/bin/keyfob"
+# Each shell's completions where it looks for them, generated by `keyfob completions SHELL`.
+completion() { # completion FILE PATTERN: a non-empty file with a line matching PATTERN
+  test -s "$1" && grep -Eq "$2" "$1"
+}
+for spec in "bash:bash-completion/completions/keyfob:^ *complete .*keyfob$" \
+  "zsh:zsh/vendor-completions/_keyfob:^#compdef keyfob" \
+  "fish:fish/vendor_completions.d/keyfob.fish:^complete -c keyfob"; do
+  IFS=: read -r shell path pattern <<<"$spec"
+  file="$root/usr/share/$path"
+  check "$shell completions are installed (/usr/share/$path)" "a non-empty file with a line /$pattern/" \
+    "$(describe "$file"); lines matching: $(grep -Ec "$pattern" "$file" 2>/dev/null || true)" \
+    completion "$file" "$pattern"
+done
+stripped_elf() { # stripped_elf FILE: `file` reads it and says a stripped ELF binary
+  local kind
+  kind=$(file -E -b "$1") || return 1
+  [[ $kind == ELF* && $kind == *", stripped"* && $kind != *"not stripped"* ]]
+}
+for bin in keyfob-app keyfob; do
+  check "/usr/bin/$bin is stripped" "file: ELF ..., stripped" \
+    "file: $(file -E -b "$root/usr/bin/$bin" 2>&1 || true)" stripped_elf "$root/usr/bin/$bin"
+done
 
 echo "Desktop integration (as a desktop session sees the installed package)"
 # What the package's triggers do on a real system: refresh the desktop database.
@@ -63,33 +117,76 @@ update-desktop-database "$root/usr/share/applications"
 export XDG_DATA_DIRS="$root/usr/share:/usr/share" PATH="$root/usr/bin:$PATH"
 export KEYFOB_HOME="$work/profile"
 default=$(xdg-mime query default x-scheme-handler/dev.keyfob.app || true)
-check "xdg-mime names Keyfob's entry as the handler ($default)" test "$default" = "$(basename "$desktop")"
-check "keyfob --version runs from the PATH" sh -c "keyfob --version | grep -q '^keyfob '"
+check "xdg-mime names Keyfob's entry as the handler" "$(basename "$desktop")" "${default:-no handler}" \
+  test "$default" = "$(basename "$desktop")"
+version=$(keyfob --version 2>&1 || true)
+check "keyfob --version runs from the PATH" "keyfob <version>" "${version:-nothing}" grep -q '^keyfob ' <<<"$version"
 
-# Open a callback URL the way a browser hands it to the desktop. Its state is unknown, so the
-# app refuses it and changes nothing; what matters here is that the installed binary starts
-# with the URL as its argument.
+# A provider for the callback to name: the local OpenID provider, added with the installed CLI
+# as a user would.
+IDP_IGNORE_STDIN=1 node tests/idp/server.mjs >"$work/idp.out" 2>"$work/idp.err" &
+idp=$!
+wait_for 20 test -s "$work/idp.out" || true
+issuer=$(sed -n 's/.*"issuer":"\([^"]*\)".*/\1/p' "$work/idp.out")
+[ -n "$issuer" ] || { echo "install-test: the local OpenID provider did not start: $(cat "$work/idp.err")" >&2; exit 1; }
+keyfob provider add local --issuer "$issuer" --client-id keyfob-native --name "Local IdP" \
+  >"$work/provider.log" 2>&1 || true
+providers=$(keyfob providers 2>&1 || true)
+check "keyfob provider add set up provider 'local' ($issuer)" "a row 'local  Local IdP  openid  $issuer' in keyfob providers" \
+  "$(cat "$work/provider.log") / $providers" grep -Eq "^local +Local IdP +openid +$issuer " <<<"$providers"
+
+# The installed Keyfob processes started with the URL $1 (the installed binary, not a
+# development build, with the URL as its argument).
+app_pids_with() {
+  local pid
+  for pid in $(pgrep -x keyfob-app || true); do
+    [ "$(readlink "/proc/$pid/exe")" = "$root/usr/bin/keyfob-app" ] &&
+      tr '\0' '\n' < "/proc/$pid/cmdline" 2>/dev/null | grep -qxF "$1" && echo "$pid"
+  done
+  return 0
+}
+# Open a forged callback URL for that provider the way a browser hands it to the desktop. Its
+# state is unknown, so the app must refuse it and change nothing; the installed binary must
+# start with the URL as its argument.
 Xvfb -displayfd 3 -screen 0 1024x768x24 3>"$work/display" 2>/dev/null &
 xvfb=$!
 for _ in $(seq 50); do [ -s "$work/display" ] && break; sleep 0.1; done
 export DISPLAY=":$(cat "$work/display")"
-url="dev.keyfob.app:/oauth/local?code=install-test&state=install-test-state"
+iss=$(node -e 'process.stdout.write(encodeURIComponent(process.argv[1]))' "$issuer")
+url="dev.keyfob.app:/oauth/local?code=install-test-forged-code&state=install-test-forged-state&iss=$iss"
+# The app inherits gio's standard error: its log lands here.
 gio open "$url" 2>"$work/gio.err" || true
 started=""
 for _ in $(seq 100); do
-  for pid in $(pgrep -x keyfob-app || true); do
-    # The installed binary (not a development build), with the URL as its argument.
-    if [ "$(readlink "/proc/$pid/exe")" = "$root/usr/bin/keyfob-app" ] &&
-      tr '\0' '\n' < "/proc/$pid/cmdline" 2>/dev/null | grep -qxF "$url"; then
-      app_pid=$pid
-      started=$(tr '\0' ' ' < "/proc/$pid/cmdline")
-    fi
-  done
-  [ -n "$started" ] && break
+  app_pid=$(app_pids_with "$url" | head -1)
+  [ -n "$app_pid" ] && { started=$(tr '\0' ' ' < "/proc/$app_pid/cmdline"); break; }
   sleep 0.1
 done
-check "gio open of a dev.keyfob.app: URL starts the installed app with that URL (${started:-not started: $(cat "$work/gio.err")})" test -n "$started"
-check "the refused callback stored no account" sh -c "[ ! -e '$KEYFOB_HOME/data/accounts.json' ] || ! grep -q '\"id\"' '$KEYFOB_HOME/data/accounts.json'"
+check "gio open of a dev.keyfob.app: URL starts the installed app with that URL" \
+  "keyfob-app $url" "${started:-not started: $(cat "$work/gio.err")}" test -n "$started"
+# The app says on standard error when it refuses a callback; wait for that before looking at
+# what it stored.
+refused="keyfob: ignored a callback"
+wait_for 20 grep -qF "$refused" "$work/gio.err" || true
+check "the app handled the forged callback (refused it)" "a line '$refused: ...' in the app's log" \
+  "$(tail -n 5 "$work/gio.err" | tr '\n' ' ')" grep -qF "$refused" "$work/gio.err"
+# A second forged callback while Keyfob runs: the new instance hands it to the running one
+# (single instance) and exits, and the running one refuses it too.
+url2="${url/install-test-forged-state/install-test-forged-state-2}"
+gio open "$url2" 2>"$work/gio2.err" || true
+refusals() { grep -cF "$refused" "$work/gio.err" || true; }
+handed_over() { [ -z "$(app_pids_with "$url2")" ] && [ "$(refusals)" -ge 2 ]; }
+wait_for 20 handed_over || true
+second=$(app_pids_with "$url2")
+check "a second launch handed its forged callback to the running app, which refused it" \
+  "a second '$refused' line from the running app; the second instance gone" \
+  "$(refusals) such lines; second instance: ${second:-gone}" handed_over
+accounts_file="$KEYFOB_HOME/data/accounts.json"
+accounts=$(keyfob list --json 2>&1 || true)
+check "the refused callback stored no account" \
+  "keyfob list --json: [] and no account in accounts.json" \
+  "keyfob list --json: $accounts; accounts.json: $(cat "$accounts_file" 2>/dev/null || echo absent)" \
+  sh -c "[ \"\$1\" = '[]' ] && { [ ! -e \"\$2\" ] || ! grep -q '\"id\"' \"\$2\"; }" sh "$accounts" "$accounts_file"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

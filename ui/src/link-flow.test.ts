@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { adviceFor, closed, linkTransition, type LinkState } from './link-flow';
+import { adviceFor, claims, closed, linkTransition, strays, type LinkState } from './link-flow';
 import { emptyFields } from './presets';
 import type { Account } from './types';
 
@@ -22,6 +22,44 @@ describe('link flow', () => {
       step: 'linked',
       account,
     });
+  });
+
+  it('links whichever comes first: the outcome or the link id', () => {
+    const starting = run({ type: 'open', providerId: 'local', scopes: 'openid' }, { type: 'start' });
+    const finished = { type: 'finished', linkId: 'link-1', account, error: null } as const;
+    const started = { type: 'started', linkId: 'link-1', expiresAt: '2026-01-01T00:10:00Z' } as const;
+    // The usual order.
+    expect(linkTransition(linkTransition(starting, started), finished)).toEqual({ step: 'linked', account });
+    // An already-authorized app redirects back before start_link returns.
+    expect(claims(starting, 'link-1')).toBe(true);
+    const early = linkTransition(starting, finished);
+    expect(early.step).toBe('starting');
+    expect(linkTransition(early, started)).toEqual({ step: 'linked', account });
+  });
+
+  it('fails at once when a failure came before the link id', () => {
+    const s = run(
+      { type: 'open', providerId: 'local', scopes: 'openid' },
+      { type: 'start' },
+      { type: 'finished', linkId: 'link-1', account: null, error: { kind: 'denied', message: 'No.' } },
+      { type: 'started', linkId: 'link-1', expiresAt: '2026-01-01T00:10:00Z' },
+    );
+    expect(s).toMatchObject({ step: 'failed', providerId: 'local', error: { kind: 'denied' } });
+  });
+
+  it("keeps another link's early outcome out of this one and hands it back", () => {
+    const early = run(
+      { type: 'open', providerId: 'local', scopes: 'openid' },
+      { type: 'start' },
+      { type: 'finished', linkId: 'link-0', account, error: null },
+    );
+    expect(strays(early, 'link-1')).toEqual([{ linkId: 'link-0', account, error: null }]);
+    expect(strays(early, 'link-0')).toEqual([]);
+    const s = linkTransition(early, { type: 'started', linkId: 'link-1', expiresAt: '2026-01-01T00:10:00Z' });
+    expect(s).toMatchObject({ step: 'waiting', linkId: 'link-1' });
+    expect(claims(s, 'link-0')).toBe(false);
+    expect(claims(s, 'link-1')).toBe(true);
+    expect(claims(closed, 'link-1')).toBe(false);
   });
 
   it('cannot start without a provider', () => {
@@ -87,7 +125,7 @@ describe('link flow', () => {
     expect(s).toMatchObject({ step: 'setup', saving: true, fields });
     expect(linkTransition(s, { type: 'back' })).toBe(s); // not while saving
     s = linkTransition(s, { type: 'setup-done', providerId: 'github', scopes: 'read:user' });
-    expect(s).toEqual({ step: 'starting', providerId: 'github', scopes: 'read:user', relinkOf: null });
+    expect(s).toEqual({ step: 'starting', providerId: 'github', scopes: 'read:user', relinkOf: null, early: [] });
   });
 
   it('keeps the setup form and shows why saving failed', () => {

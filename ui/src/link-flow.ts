@@ -10,10 +10,21 @@ export type LinkState =
   | { step: 'choose'; providerId: string | null; scopes: string; relinkOf: string | null }
   /** Setting up GitHub or Google before linking; `saving` while the provider is added. */
   | { step: 'setup'; preset: PresetId; fields: PresetFields; saving: boolean; error: UiError | null }
-  | { step: 'starting'; providerId: string; scopes: string; relinkOf: string | null }
+  /**
+   * Rust is opening the browser. `early`: outcomes that arrived before the link's id did (an
+   * already-authorized app can redirect back before `start_link` returns).
+   */
+  | { step: 'starting'; providerId: string; scopes: string; relinkOf: string | null; early: LinkOutcome[] }
   | { step: 'waiting'; providerId: string; scopes: string; linkId: string; expiresAt: string; relinkOf: string | null }
   | { step: 'failed'; providerId: string; scopes: string; error: UiError; relinkOf: string | null }
   | { step: 'linked'; account: Account };
+
+/** What the shell reports when a link ends. */
+export interface LinkOutcome {
+  linkId: string;
+  account: Account | null;
+  error: UiError | null;
+}
 
 export type LinkEvent =
   | { type: 'open'; providerId: string | null; scopes: string; relinkOf?: string | null }
@@ -49,7 +60,13 @@ export function linkTransition(state: LinkState, event: LinkEvent): LinkState {
       if (event.type === 'pick') return { ...state, providerId: event.providerId, scopes: event.scopes };
       if (event.type === 'edit-scopes') return { ...state, scopes: event.scopes };
       if (event.type === 'start' && state.providerId !== null) {
-        return { step: 'starting', providerId: state.providerId, scopes: state.scopes, relinkOf: state.relinkOf };
+        return {
+          step: 'starting',
+          providerId: state.providerId,
+          scopes: state.scopes,
+          relinkOf: state.relinkOf,
+          early: [],
+        };
       }
       if (event.type === 'setup' && state.relinkOf === null) {
         return { step: 'setup', preset: event.preset, fields: event.fields, saving: false, error: null };
@@ -62,28 +79,27 @@ export function linkTransition(state: LinkState, event: LinkEvent): LinkState {
       if (event.type === 'setup-failed' && state.saving) return { ...state, saving: false, error: event.error };
       // The provider exists now: go straight on to the browser, as "Continue in browser" does.
       if (event.type === 'setup-done' && state.saving) {
-        return { step: 'starting', providerId: event.providerId, scopes: event.scopes, relinkOf: null };
+        return { step: 'starting', providerId: event.providerId, scopes: event.scopes, relinkOf: null, early: [] };
       }
       if (event.type === 'back' && !state.saving) return { step: 'choose', providerId: null, scopes: '', relinkOf: null };
       if (event.type === 'cancel') return closed;
       return state;
-    case 'starting':
+    case 'starting': {
+      const { providerId, scopes, relinkOf } = state;
+      // The id is not known yet: keep every outcome until it is.
+      if (event.type === 'finished') return { ...state, early: [...state.early, outcomeOf(event)] };
       if (event.type === 'started') {
-        return { ...state, step: 'waiting', linkId: event.linkId, expiresAt: event.expiresAt };
+        const known = state.early.find((o) => o.linkId === event.linkId);
+        if (known) return ended({ providerId, scopes, relinkOf }, known);
+        return { step: 'waiting', providerId, scopes, relinkOf, linkId: event.linkId, expiresAt: event.expiresAt };
       }
-      if (event.type === 'start-failed') return { ...state, step: 'failed', error: event.error };
+      if (event.type === 'start-failed') return { step: 'failed', providerId, scopes, relinkOf, error: event.error };
       return state;
+    }
     case 'waiting':
       // Outcomes of other links (an old tab, a forged callback) do not concern this one.
       if (event.type === 'finished' && event.linkId === state.linkId) {
-        if (event.account) return { step: 'linked', account: event.account };
-        return {
-          step: 'failed',
-          providerId: state.providerId,
-          scopes: state.scopes,
-          relinkOf: state.relinkOf,
-          error: event.error ?? { kind: 'other', message: 'The link failed.' },
-        };
+        return ended(state, outcomeOf(event));
       }
       if (event.type === 'expired') {
         return {
@@ -109,6 +125,38 @@ export function linkTransition(state: LinkState, event: LinkEvent): LinkState {
     case 'closed':
       return state;
   }
+}
+
+function outcomeOf(event: { linkId: string; account: Account | null; error: UiError | null }): LinkOutcome {
+  return { linkId: event.linkId, account: event.account, error: event.error };
+}
+
+/** Where this dialog's link ended up. */
+function ended(
+  link: { providerId: string; scopes: string; relinkOf: string | null },
+  outcome: LinkOutcome,
+): LinkState {
+  if (outcome.account) return { step: 'linked', account: outcome.account };
+  return {
+    step: 'failed',
+    providerId: link.providerId,
+    scopes: link.scopes,
+    relinkOf: link.relinkOf,
+    error: outcome.error ?? { kind: 'other', message: 'The link failed.' },
+  };
+}
+
+/**
+ * Whether the dialog in `state` takes this outcome; the window reports the others itself
+ * (a link it no longer waits for, a forged callback). While starting it takes them all.
+ */
+export function claims(state: LinkState, linkId: string): boolean {
+  return state.step === 'starting' || (state.step === 'waiting' && state.linkId === linkId);
+}
+
+/** Outcomes kept while starting that turned out to belong to other links. */
+export function strays(state: LinkState, startedId: string): LinkOutcome[] {
+  return state.step === 'starting' ? state.early.filter((o) => o.linkId !== startedId) : [];
 }
 
 /** What the user can do about a failed link, by error kind. */

@@ -3,7 +3,7 @@
 import './style.css';
 import { api, events, toUiError } from './api';
 import { clear } from './dom';
-import { closed, linkTransition, type LinkEvent, type LinkState } from './link-flow';
+import { claims, closed, linkTransition, strays, type LinkEvent, type LinkOutcome, type LinkState } from './link-flow';
 import { emptyModel, type Busy } from './model';
 import { emptyFields, setupProblem } from './presets';
 import { parseScopes } from './scopes';
@@ -86,6 +86,7 @@ async function beginLink(): Promise<void> {
   const scopes = parseScopes(link.scopes);
   try {
     const started = await api.startLink(link.providerId, scopes.length > 0 ? scopes : null);
+    for (const o of strays(link, started.linkId)) reportOtherLink(o);
     dispatch({ type: 'started', linkId: started.linkId, expiresAt: started.expiresAt });
   } catch (e) {
     dispatch({ type: 'start-failed', error: toUiError(e) });
@@ -243,6 +244,16 @@ const actions = {
   },
 };
 
+/** The outcome of a link the dialog does not wait for (closed, timed out, or forged). */
+function reportOtherLink(o: LinkOutcome): void {
+  if (o.account) {
+    // It still went through.
+    toast(`Linked ${o.account.display_name}`, 'success');
+  } else if (o.error) {
+    toast(`Ignored a sign-in response: ${o.error.message}`, 'error', 8000);
+  }
+}
+
 function tick(): void {
   const now = new Date();
   tickExpiries(app, now);
@@ -259,14 +270,11 @@ async function boot(): Promise<void> {
   await Promise.all([
     events.accountsChanged(() => void reload()),
     events.linkFinished((o) => {
-      if (link.step === 'waiting' && link.linkId === o.linkId) {
-        dispatch({ type: 'finished', linkId: o.linkId, account: o.account, error: o.error });
-      } else if (o.account) {
-        // A link this window no longer waits for (closed, timed out) still went through.
-        toast(`Linked ${o.account.display_name}`, 'success');
-      } else if (o.error) {
-        toast(`Ignored a sign-in response: ${o.error.message}`, 'error', 8000);
-      }
+      // Every outcome goes through the dialog's state machine: one that arrives before
+      // start_link has returned is kept until the link's id is known.
+      const claimed = claims(link, o.linkId);
+      dispatch({ type: 'finished', linkId: o.linkId, account: o.account, error: o.error });
+      if (!claimed) reportOtherLink(o);
     }),
     events.callbackRefused((message) => toast(`Ignored a sign-in response: ${message}`, 'error', 8000)),
   ]);

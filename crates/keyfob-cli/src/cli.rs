@@ -44,6 +44,9 @@ pub enum Command {
         /// Print the sign-in URL instead of opening the browser (to open it elsewhere)
         #[arg(long)]
         no_browser: bool,
+        /// Give up if the sign-in is not finished within this long (at most 10m)
+        #[arg(long, default_value = "10m", value_parser = parse_link_timeout)]
+        timeout: Duration,
     },
     /// Ask the provider whether an account's token still works (all accounts when none is
     /// named); a revoked one is marked "needs re-link"
@@ -212,4 +215,13 @@ pub fn split_scopes(text: &str) -> Vec<String> {
         .filter(|s| !s.is_empty())
         .map(String::from)
         .collect()
+}
+
+/// A link's lifetime: a duration of at most ten minutes, the lifetime of its `state`.
+fn parse_link_timeout(text: &str) -> Result<Duration, String> {
+    let d = parse_duration(text)?;
+    if d.is_zero() || d > Duration::from_secs(600) {
+        return Err("the link timeout must be more than 0 and at most 10m".into());
+    }
+    Ok(d)
 }

@@ -78,3 +78,166 @@ impl From<Error> for Failure {
         Failure::new(code, e.to_string())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keyfob_core::CallbackError;
+
+    /// One of every kind of core error, with the code the help text promises for it. The
+    /// match in `From<Error>` has no wildcard, so a new kind fails to compile until it is
+    /// classified; this table fails if one is classified against the help text.
+    #[test]
+    fn every_error_kind_has_the_documented_code() {
+        let s = String::new;
+        let io = || std::io::Error::other("x");
+        let table: Vec<(Error, u8)> = vec![
+            (Error::KeyringUnavailable(s()), KEYRING),
+            (Error::KeyringLocked(s()), KEYRING),
+            (Error::Keyring(s()), KEYRING),
+            (
+                Error::SecretMissing {
+                    account: s(),
+                    what: "access token",
+                },
+                NEEDS_RELINK,
+            ),
+            (
+                Error::Io {
+                    path: "p".into(),
+                    source: io(),
+                },
+                OTHER,
+            ),
+            (
+                Error::CorruptFile {
+                    path: "p".into(),
+                    reason: s(),
+                },
+                OTHER,
+            ),
+            (Error::NoHomeDirectory, OTHER),
+            (Error::ProviderNotFound(s()), NOT_FOUND),
+            (Error::ProviderExists(s()), USAGE),
+            (
+                Error::ProviderInvalid {
+                    provider: s(),
+                    reason: s(),
+                },
+                USAGE,
+            ),
+            (Error::ClientSecretMissing(s()), OTHER),
+            (
+                Error::Discovery {
+                    issuer: s(),
+                    reason: s(),
+                },
+                PROVIDER,
+            ),
+            (
+                Error::IssuerMismatch {
+                    expected: s(),
+                    found: s(),
+                },
+                PROVIDER,
+            ),
+            (Error::Callback(CallbackError::UnknownState), LINK),
+            (
+                Error::AuthorizationDenied {
+                    provider: s(),
+                    code: s(),
+                    description: None,
+                },
+                LINK,
+            ),
+            (Error::LinkTimedOut, LINK),
+            (Error::LinkNotFound(s()), NOT_FOUND),
+            (
+                Error::Network {
+                    endpoint: s(),
+                    reason: s(),
+                },
+                PROVIDER,
+            ),
+            (
+                Error::ProviderUnavailable {
+                    endpoint: s(),
+                    status: 503,
+                },
+                PROVIDER,
+            ),
+            (
+                Error::InvalidResponse {
+                    endpoint: s(),
+                    reason: s(),
+                },
+                PROVIDER,
+            ),
+            (
+                Error::AccessTokenRefused {
+                    endpoint: s(),
+                    message: None,
+                    invalid_token: true,
+                },
+                PROVIDER,
+            ),
+            (
+                Error::TokenRejected {
+                    endpoint: s(),
+                    code: s(),
+                    description: None,
+                },
+                PROVIDER,
+            ),
+            (
+                Error::InvalidIdToken {
+                    issuer: s(),
+                    reason: s(),
+                },
+                PROVIDER,
+            ),
+            (
+                Error::Identity {
+                    provider: s(),
+                    reason: s(),
+                },
+                PROVIDER,
+            ),
+            (Error::AccountNotFound(s()), NOT_FOUND),
+            (
+                Error::NeedsRelink {
+                    account: s(),
+                    reason: s(),
+                },
+                NEEDS_RELINK,
+            ),
+            (
+                Error::CannotRefresh {
+                    account: s(),
+                    reason: s(),
+                },
+                NEEDS_RELINK,
+            ),
+        ];
+        for (error, code) in table {
+            let shown = format!("{error:?}");
+            assert_eq!(Failure::from(error).code, code, "{shown}");
+        }
+        // Each code the help text lists is there, once.
+        for code in [
+            OTHER,
+            USAGE,
+            NOT_FOUND,
+            NEEDS_RELINK,
+            PROVIDER,
+            KEYRING,
+            LINK,
+        ] {
+            assert_eq!(
+                HELP.matches(&format!("\n  {code}  ")).count(),
+                1,
+                "exit code {code} in the help text"
+            );
+        }
+    }
+}

@@ -56,12 +56,14 @@ async fn run(command: Command) -> Result<(), Failure> {
             provider,
             scopes,
             no_browser,
+            timeout,
         } => {
             commands::link::run(
-                &kf,
+                &kf.with_link_lifetime(timeout),
                 &provider,
                 scopes.as_deref().map(split_scopes),
                 no_browser,
+                timeout,
             )
             .await
         }

@@ -90,6 +90,7 @@ mod tests {
             refresh_expires_at: None,
             linked_at: time::OffsetDateTime::UNIX_EPOCH,
             refreshed_at: None,
+            access_issued_at: None,
             status: AccountStatus::Ok,
         }
     }

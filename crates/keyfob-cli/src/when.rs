@@ -15,7 +15,8 @@ pub fn expiry(expires_at: Option<OffsetDateTime>, now: OffsetDateTime) -> String
     }
 }
 
-fn span(seconds: i64) -> String {
+/// A span of seconds in the largest unit that fits: "42 s", "5 min", "3 h", "2 days".
+pub fn span(seconds: i64) -> String {
     match seconds {
         s if s < 60 => format!("{s} s"),
         s if s < 3600 => format!("{} min", s / 60),

@@ -179,7 +179,7 @@ async fn link_opens_the_browser_named_by_the_browser_variable() -> Result<()> {
     std::fs::write(
         &script,
         format!(
-            "#!/bin/sh\nKEYFOB_TEST_BROWSER_URL=\"$1\" exec '{}' browser_process --exact --nocapture >'{}' 2>&1\n",
+            "#!/bin/sh\nKEYFOB_TEST_BROWSER_URL=\"$1\" exec '{}' browser_process --exact --ignored --nocapture >'{}' 2>&1\n",
             std::env::current_exe()?.display(),
             log.display()
         ),
@@ -223,8 +223,10 @@ async fn link_opens_the_browser_named_by_the_browser_variable() -> Result<()> {
     Ok(())
 }
 
-/// Not a test on its own: the "system browser" of the test above.
+/// Not a test on its own but the "system browser" of the test above: ignored, so the pass
+/// count stays honest, and run there with `--ignored`.
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "the system browser of link_opens_the_browser_named_by_the_browser_variable"]
 async fn browser_process() -> Result<()> {
     let Ok(url) = std::env::var("KEYFOB_TEST_BROWSER_URL") else {
         return Ok(());
@@ -354,28 +356,62 @@ async fn reqwest_form(url: &str, token: &str) -> Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn concurrent_token_processes_refresh_once() -> Result<()> {
+async fn the_app_and_cli_processes_refresh_once_together() -> Result<()> {
+    // A deadlock must fail the run, not hang it.
+    tokio::time::timeout(Duration::from_secs(120), refresh_together())
+        .await
+        .context("the concurrent refresh did not finish in 120 s")?
+}
+
+async fn refresh_together() -> Result<()> {
     let w = World::start(json!({"ttl": {"AccessToken": 1, "RefreshedAccessToken": 3600}})).await?;
     assert!(w.link("alice", Consent::Approve).await?.status.success());
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // The desktop app's side: the same engine, in this process, on the same profile.
+    let app = std::sync::Arc::new(keyfob_core::Keyfob::open(keyfob_core::Paths::under(
+        w.home.path(),
+    )));
+    let account = app.accounts()?.remove(0);
+    let expires = account.access_expires_at.context("1 s tokens")?;
+    while time::OffsetDateTime::now_utc() <= expires {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // A slow provider, so that a second refresh would overlap the first.
+    w.idp
+        .delay_token_endpoint(Duration::from_millis(300))
+        .await?;
     let before = w.idp.stats().await?.token.refresh_token;
-    // 20 processes at once, each with its own runtime, keyring connection and file lock.
+    // 20 processes, each with its own runtime, keyring connection and file lock, and 10
+    // "Copy token" calls of the app, all at once.
     let runs: Vec<_> = (0..20)
         .map(|_| {
             let mut command = w.command(&["token", "local"]);
             tokio::spawn(async move { command.stdin(Stdio::null()).output().await })
         })
         .collect();
+    let copies: Vec<_> = (0..10)
+        .map(|_| {
+            let (app, id) = (app.clone(), account.id.clone());
+            tokio::spawn(async move { app.access_token(&id, Duration::from_secs(60)).await })
+        })
+        .collect();
     let mut tokens = Vec::new();
     for run in runs {
         let out = run.await??;
         assert!(out.status.success(), "{}", text(&out.stderr));
-        tokens.push(text(&out.stdout));
+        tokens.push(text(&out.stdout).trim().to_string());
+    }
+    for copy in copies {
+        tokens.push(copy.await??.token.expose().to_string());
     }
     tokens.sort();
     tokens.dedup();
-    assert_eq!(tokens.len(), 1);
-    assert_eq!(w.idp.stats().await?.token.refresh_token - before, 1);
+    assert_eq!(tokens.len(), 1, "one token for everyone");
+    let stats = w.idp.stats().await?;
+    assert_eq!(stats.token.refresh_token - before, 1, "exactly one refresh");
+    assert_eq!(
+        stats.token_in_flight_max, 1,
+        "never two token requests at once"
+    );
     Ok(())
 }
 
@@ -458,5 +494,173 @@ async fn providers_and_completions() -> Result<()> {
     let version = w.run(&["--version"]).await?;
     assert!(text(&version.stdout).starts_with("keyfob "));
     assert!(Path::new(KEYFOB).exists());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn list_reads_no_secret_and_purge_no_revoke_stays_local() -> Result<()> {
+    let w = World::start(json!({})).await?;
+    let out = w.link("alice", Consent::Approve).await?;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let id = text(&out.stdout).trim().to_string();
+
+    // "keyfob list reads no secret": it works with no session bus, so no keyring at all.
+    let no_bus = |args: &[&str]| {
+        let mut c = w.command(args);
+        c.env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            "unix:path=/nonexistent/keyfob-test-bus",
+        )
+        .stdin(Stdio::null());
+        c
+    };
+    let list = no_bus(&["list"]).output().await?;
+    assert!(list.status.success(), "{}", text(&list.stderr));
+    assert!(text(&list.stdout).contains("alice@example.test"));
+    // The same machine without a keyring cannot hand out the token: that does read one.
+    let token = no_bus(&["token", "local"]).output().await?;
+    assert_eq!(token.status.code(), Some(6), "{}", text(&token.stderr));
+
+    // purge --no-revoke: nothing is asked of the provider, everything here is gone.
+    let access = text(&w.run(&["token", "local"]).await?.stdout)
+        .trim()
+        .to_string();
+    let store = keyfob_core::store::secrets::SecretStore::new(
+        keyfob_core::Paths::under(w.home.path()).keyring_service,
+    );
+    let refresh_key = keyfob_core::store::secrets::SecretKey::RefreshToken(id.clone());
+    assert!(store.get(refresh_key.clone()).await?.is_some());
+    let purge = w.run(&["purge", "--no-revoke", "--yes"]).await?;
+    assert!(purge.status.success(), "{}", text(&purge.stderr));
+    assert_eq!(w.idp.stats().await?.revocation, 0, "no revocation request");
+    assert!(
+        w.idp.is_active(&access).await?,
+        "still valid at the provider"
+    );
+    assert!(
+        store.get(refresh_key).await?.is_none(),
+        "gone from the keyring"
+    );
+    let list = w.run(&["list", "--json"]).await?;
+    assert_eq!(serde_json::from_slice::<Value>(&list.stdout)?, json!([]));
+    let providers = w.run(&["providers", "--json"]).await?;
+    assert_eq!(
+        serde_json::from_slice::<Value>(&providers.stdout)?,
+        json!([])
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_other_causes_behind_each_exit_code() -> Result<()> {
+    let w = World::start(json!({})).await?;
+    let code = |o: &Output| o.status.code().unwrap();
+
+    // 4 without a dead grant: no refresh token (no offline_access), and more validity asked
+    // for than the token has.
+    let mut child = w
+        .command(&["link", "local", "--no-browser", "--scopes", "openid email"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = loop {
+        let line = stderr.next_line().await?.context("no sign-in URL")?;
+        if let Some(rest) = line.trim().strip_prefix("http") {
+            break format!("http{rest}");
+        }
+    };
+    let browser = Browser::new();
+    let callback = browser.authorize(&url, "alice", Consent::Approve).await?;
+    assert_eq!(browser.deliver(&callback).await?.0, 200);
+    assert!(child.wait().await?.success());
+    let o = w.run(&["token", "local", "--min-valid", "2h"]).await?;
+    assert_eq!(code(&o), 4, "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("cannot be refreshed"));
+
+    // 5 for an answer that is not OAuth at all.
+    assert!(w.link("bob", Consent::Approve).await?.status.success());
+    w.idp.fail_next("token", "garbage200", 1).await?;
+    let o = w.run(&["token", "local:bob", "--min-valid", "2h"]).await?;
+    assert_eq!(code(&o), 5, "{}", text(&o.stderr));
+
+    // 7 when nobody signs in in time, and on Ctrl-C; neither leaves a link waiting.
+    let o = w
+        .run(&["link", "local", "--no-browser", "--timeout", "2s"])
+        .await?;
+    assert_eq!(code(&o), 7, "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("not completed in time"),
+        "{}",
+        text(&o.stderr)
+    );
+    let o = w.run(&["link", "local", "--timeout", "11m"]).await?;
+    assert_eq!(code(&o), 2, "at most ten minutes: {}", text(&o.stderr));
+    let mut child = w
+        .command(&["link", "local", "--no-browser"])
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
+    while let Some(line) = stderr.next_line().await? {
+        if line.contains("Ctrl-C cancels") {
+            break;
+        }
+    }
+    let pid = child.id().context("running")?.to_string();
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .await?
+        .success());
+    let mut rest = String::new();
+    while let Some(line) = stderr.next_line().await? {
+        rest.push_str(&line);
+    }
+    assert_eq!(child.wait().await?.code(), Some(7), "{rest}");
+    assert!(rest.contains("cancelled"), "{rest}");
+    let pending = std::fs::read_to_string(w.home.path().join("data/pending.json"))?;
+    assert!(!pending.contains("\"waiting\""), "{pending}");
+
+    // 1 for a client secret missing from the keyring, found before anyone signs in.
+    let added = w
+        .command(&[
+            "provider",
+            "add",
+            "secret",
+            "--issuer",
+            w.idp.issuer(),
+            "--client-id",
+            "keyfob-confidential",
+            "--client-secret-stdin",
+        ])
+        .stdin(Stdio::piped())
+        .spawn()?;
+    let mut added = added;
+    tokio::io::AsyncWriteExt::write_all(
+        added.stdin.as_mut().unwrap(),
+        b"confidential-secret-value\n",
+    )
+    .await?;
+    drop(added.stdin.take());
+    assert!(added.wait().await?.success());
+    // The keyring lost it (a reset keyring, another machine's copy of the files).
+    keyfob_core::store::secrets::SecretStore::new(
+        keyfob_core::Paths::under(w.home.path()).keyring_service,
+    )
+    .delete(keyfob_core::store::secrets::SecretKey::ClientSecret(
+        "secret".into(),
+    ))
+    .await?;
+    let o = w.run(&["link", "secret", "--no-browser"]).await?;
+    assert_eq!(code(&o), 1, "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("keyfob provider secret secret"));
+
+    // 1 for a damaged file, which is named, and nothing is overwritten.
+    let accounts = w.home.path().join("data/accounts.json");
+    std::fs::write(&accounts, "{ not json")?;
+    let o = w.run(&["list"]).await?;
+    assert_eq!(code(&o), 1, "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("accounts.json") && text(&o.stderr).contains("damaged"));
+    assert_eq!(std::fs::read_to_string(&accounts)?, "{ not json");
     Ok(())
 }

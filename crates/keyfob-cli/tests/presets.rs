@@ -402,3 +402,109 @@ async fn ghe_com_enterprises_get_their_api_subdomain() -> Result<()> {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("without a port or path"));
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn preset_options_without_an_id_take_the_documented_defaults() -> Result<()> {
+    let home = tempfile::tempdir()?;
+    let add = |args: &'static [&'static str]| {
+        let home = home.path().to_path_buf();
+        async move {
+            let mut all = vec!["provider"];
+            all.extend_from_slice(args);
+            all.push("--client-secret-stdin");
+            let out = run_with_stdin(&home, &all, "secret\n").await?;
+            anyhow::ensure!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            Ok::<_, anyhow::Error>(String::from_utf8_lossy(&out.stderr).into_owned())
+        }
+    };
+    let app = add(&["github", "--client-id", "Iv1.app", "--github-app"]).await?;
+    assert!(
+        app.contains("http://127.0.0.1:47213/oauth/github")
+            && app.contains("dev.keyfob.app:/oauth/github"),
+        "both callback URLs to register: {app}"
+    );
+    add(&[
+        "github",
+        "--client-id",
+        "Ov.x",
+        "--enterprise",
+        "https://ghe.example.com",
+    ])
+    .await?;
+    // Google's endpoints come from discovery: the local Google-like provider stands in.
+    let idp = Idp::start_with(json!({"google": true})).await?;
+    let mut args = vec![
+        "provider",
+        "google",
+        "--client-id",
+        "g.apps.googleusercontent.com",
+    ];
+    args.extend([
+        "--scheme",
+        "--issuer",
+        idp.issuer(),
+        "--client-secret-stdin",
+    ]);
+    let google = run_with_stdin(home.path(), &args, "secret\n").await?;
+    assert!(
+        google.status.success(),
+        "{}",
+        String::from_utf8_lossy(&google.stderr)
+    );
+    let providers = providers_json(home.path()).await?;
+    let by_id = |id: &str| {
+        providers
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("no provider {id} in {providers}"))
+    };
+    let github = by_id("github");
+    assert_eq!(github["redirect"], "scheme");
+    assert_eq!(github["loopback_port"], 47213);
+    let ghe = by_id("github-enterprise");
+    assert_eq!(
+        ghe["userinfo_endpoint"],
+        "https://ghe.example.com/api/v3/user"
+    );
+    assert_eq!(ghe["redirect"], "loopback");
+    assert_eq!(by_id("google")["redirect"], "scheme");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_github_unlink_sends_the_user_to_the_settings_page() -> Result<()> {
+    let github = keyfob_testkit::GitHubFake::start().await?;
+    let home = tempfile::tempdir()?;
+    let oauth_app = (
+        keyfob_testkit::GITHUB_OAUTH_APP_CLIENT_ID,
+        keyfob_testkit::GITHUB_OAUTH_APP_CLIENT_SECRET,
+    );
+    add_github_fake(home.path(), &github, oauth_app, &[]).await?;
+    assert!(link(home.path(), "github", "octocat")
+        .await?
+        .status
+        .success());
+    // A wrong client secret: GitHub refuses to delete the grant.
+    let set = run_with_stdin(home.path(), &["provider", "secret", "github"], "wrong\n").await?;
+    assert!(
+        set.status.success(),
+        "{}",
+        String::from_utf8_lossy(&set.stderr)
+    );
+    let unlink = keyfob(home.path(), &["unlink", "github"]).output().await?;
+    let stderr = String::from_utf8_lossy(&unlink.stderr);
+    assert!(unlink.status.success(), "the local part is done: {stderr}");
+    assert!(
+        stderr.contains("could not revoke")
+            && stderr.contains(&format!("{}/settings/applications", github.base())),
+        "{stderr}"
+    );
+    Ok(())
+}

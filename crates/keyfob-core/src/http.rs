@@ -242,6 +242,7 @@ fn normalise(
     } else {
         body
     };
+    let json = numbers_as_numbers(json);
     // An OAuth error with status 200 (GitHub) becomes the 400 that RFC 6749 section 5.2 expects.
     let status = if status == 200 && has_error_field(&json) {
         400
@@ -253,6 +254,34 @@ fn normalise(
         .header(http::header::CONTENT_TYPE, "application/json")
         .body(json)
         .map_err(|e| HttpFailure::Network(e.to_string()))
+}
+
+/// Lifetimes as numbers. A form-encoded answer has only strings, and some servers write
+/// `"expires_in": "3600"` in JSON too; the oauth2 crate reads numbers only. A lifetime that
+/// is not a whole number of seconds is dropped, as if the server had named none.
+fn numbers_as_numbers(json: Vec<u8>) -> Vec<u8> {
+    let Ok(serde_json::Value::Object(mut map)) = serde_json::from_slice(&json) else {
+        return json;
+    };
+    let mut changed = false;
+    for key in ["expires_in", "refresh_token_expires_in"] {
+        if let Some(serde_json::Value::String(text)) = map.get(key) {
+            match text.trim().parse::<u64>() {
+                Ok(n) => map.insert(key.to_string(), n.into()),
+                Err(_) => map.remove(key),
+            };
+            changed = true;
+        } else if map.get(key).is_some_and(|v| !v.is_u64()) {
+            // Negative, fractional or null: no usable lifetime.
+            map.remove(key);
+            changed = true;
+        }
+    }
+    if changed {
+        serde_json::to_vec(&map).expect("map serializes")
+    } else {
+        json
+    }
 }
 
 /// Whether a `WWW-Authenticate` challenge carries `error="invalid_token"` (RFC 6750 3.1).
@@ -360,6 +389,28 @@ fn is_loopback(url: &Url) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lifetimes_become_numbers_or_go() {
+        let read = |body: &str| -> serde_json::Value {
+            serde_json::from_slice(&numbers_as_numbers(body.as_bytes().to_vec())).unwrap()
+        };
+        assert_eq!(read(r#"{"expires_in":"3600"}"#)["expires_in"], 3600);
+        assert_eq!(read(r#"{"expires_in":3600}"#)["expires_in"], 3600);
+        assert_eq!(
+            read(r#"{"refresh_token_expires_in":" 60 "}"#)["refresh_token_expires_in"],
+            60
+        );
+        for dropped in [
+            r#"{"expires_in":"soon"}"#,
+            r#"{"expires_in":-1}"#,
+            r#"{"expires_in":1.5}"#,
+            r#"{"expires_in":null}"#,
+        ] {
+            assert!(read(dropped).get("expires_in").is_none(), "{dropped}");
+        }
+        assert_eq!(read(r#"{"access_token":"x"}"#)["access_token"], "x");
+    }
 
     #[test]
     fn invalid_token_challenges_are_recognised() {

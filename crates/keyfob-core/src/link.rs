@@ -321,6 +321,7 @@ impl Keyfob {
             },
             linked_at: existing.as_ref().map(|a| a.linked_at).unwrap_or(now),
             refreshed_at: None,
+            access_issued_at: Some(issued_at),
             status: AccountStatus::Ok,
         };
         self.modify_accounts(|accounts| {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use crate::error::{Error, Result};
-use crate::exchange::refresh;
+use crate::exchange::{refresh, Tokens};
 use crate::identity::verify_refreshed_id_token;
 use crate::provider::ProviderKind;
 use crate::secret::Secret;
@@ -154,13 +154,14 @@ impl Keyfob {
             .await?;
 
         let now = OffsetDateTime::now_utc();
-        let expires_at = tokens.access_expires_at(issued_at);
+        let expires_at = refreshed_expiry(account, &tokens, issued_at);
         self.modify_accounts(|accounts| {
             let a = accounts
                 .iter_mut()
                 .find(|a| a.id == id)
                 .ok_or_else(|| Error::AccountNotFound(id.clone()))?;
             a.access_expires_at = expires_at;
+            a.access_issued_at = Some(issued_at);
             a.refreshed_at = Some(now);
             if let Some(scopes) = &tokens.scopes {
                 a.scopes = scopes.clone();
@@ -223,6 +224,27 @@ impl Keyfob {
     }
 }
 
+/// When a refreshed access token expires. RFC 6749 section 5.1 only recommends `expires_in`:
+/// a refresh answer without one keeps the lifetime the previous token had, since taking it
+/// for "never expires" would serve a dead token for good. A token that never expired stays so.
+fn refreshed_expiry(
+    previous: &Account,
+    tokens: &Tokens,
+    issued_at: OffsetDateTime,
+) -> Option<OffsetDateTime> {
+    if tokens.expires_in.is_some() {
+        return tokens.access_expires_at(issued_at);
+    }
+    let expired_at = previous.access_expires_at?;
+    // Files from before `access_issued_at` was kept: the last refresh or the link.
+    let began = previous
+        .access_issued_at
+        .or(previous.refreshed_at)
+        .unwrap_or(previous.linked_at);
+    let lifetime = (expired_at - began).max(time::Duration::ZERO);
+    issued_at.checked_add(lifetime)
+}
+
 fn ensure_usable(account: &Account) -> Result<()> {
     match &account.status {
         AccountStatus::Ok => Ok(()),
@@ -264,5 +286,62 @@ mod tests {
         assert_eq!(whole_minutes(time::Duration::minutes(42)), "42 min");
         assert_eq!(whole_minutes(time::Duration::minutes(120)), "2 h");
         assert_eq!(whole_minutes(time::Duration::minutes(65)), "1 h 5 min");
+    }
+
+    fn answer(expires_in: Option<u64>) -> Tokens {
+        Tokens {
+            access_token: Secret::new("a"),
+            refresh_token: None,
+            id_token: None,
+            expires_in: expires_in.map(Duration::from_secs),
+            refresh_expires_in: None,
+            scopes: None,
+        }
+    }
+
+    #[test]
+    fn a_refresh_without_expires_in_keeps_the_previous_lifetime() {
+        let t0 = OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000);
+        let now = t0 + time::Duration::hours(2);
+        let hour = time::Duration::hours(1);
+        let mut previous = crate::store::accounts::tests::sample("a");
+        previous.access_issued_at = Some(t0);
+        previous.access_expires_at = Some(t0 + hour);
+
+        assert_eq!(
+            refreshed_expiry(&previous, &answer(Some(60)), now),
+            Some(now + time::Duration::minutes(1))
+        );
+        assert_eq!(
+            refreshed_expiry(&previous, &answer(Some(0)), now),
+            Some(now),
+            "0: expired at once"
+        );
+        assert_eq!(
+            refreshed_expiry(&previous, &answer(None), now),
+            Some(now + hour)
+        );
+
+        // Older files: the lifetime counts from the last refresh, else from the link.
+        previous.access_issued_at = None;
+        previous.refreshed_at = Some(t0 + time::Duration::minutes(30));
+        assert_eq!(
+            refreshed_expiry(&previous, &answer(None), now),
+            Some(now + time::Duration::minutes(30))
+        );
+        previous.refreshed_at = None;
+        previous.linked_at = t0 + hour * 2;
+        assert_eq!(
+            refreshed_expiry(&previous, &answer(None), now),
+            Some(now),
+            "never negative"
+        );
+
+        previous.access_expires_at = None;
+        assert_eq!(
+            refreshed_expiry(&previous, &answer(None), now),
+            None,
+            "never expired, still does not"
+        );
     }
 }

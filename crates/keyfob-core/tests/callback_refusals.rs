@@ -41,6 +41,11 @@ async fn forged_callbacks_change_nothing() -> anyhow::Result<()> {
         .find(|(k, _)| k == "state")
         .map(|(_, v)| v.into_owned())
         .expect("state");
+    let code = url::Url::parse(&genuine)?
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .expect("code");
 
     let other_path = genuine.replacen("/oauth/local?", "/oauth/other?", 1);
     let forged: Vec<(String, Expect)> = vec![
@@ -91,7 +96,7 @@ async fn forged_callbacks_change_nothing() -> anyhow::Result<()> {
         assert!(expected(&err), "{url:.120} gave: {err}");
         // The message names the problem and never echoes the code or the state.
         let text = Error::from(err).to_string();
-        assert!(!text.contains(&state), "{text}");
+        assert!(!text.contains(&state) && !text.contains(&code), "{text}");
         assert!(text.starts_with("refused a callback"), "{text}");
     }
     assert!(!accounts_file.exists(), "no account was written");
@@ -209,16 +214,24 @@ async fn the_authorization_request_carries_pkce_s256_state_and_nonce() -> anyhow
         .filter(|(k, _)| !k.starts_with("code_challenge"))
         .collect();
     stripped.query_pairs_mut().clear().extend_pairs(kept);
-    let result = w
+    let refused = w
         .browser
         .authorize(stripped.as_str(), "alice", Consent::Approve)
-        .await;
-    let text = format!("{result:?}");
-    assert!(
-        text.contains("code_challenge")
-            || text.contains("PKCE")
-            || text.contains("invalid_request"),
-        "{text}"
+        .await?;
+    let answer: std::collections::HashMap<String, String> = url::Url::parse(&refused)?
+        .query_pairs()
+        .into_owned()
+        .collect();
+    assert_eq!(
+        answer.get("error").map(String::as_str),
+        Some("invalid_request")
     );
+    assert!(
+        answer
+            .get("error_description")
+            .is_some_and(|d| d.contains("PKCE")),
+        "the refusal is about PKCE: {answer:?}"
+    );
+    assert!(!answer.contains_key("code"), "{answer:?}");
     Ok(())
 }

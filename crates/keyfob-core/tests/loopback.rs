@@ -106,21 +106,37 @@ async fn idle_connections_from_a_local_process_do_not_block_the_callback() -> an
     let w = World::start().await?;
     let (start, listener) = w.kf.begin_loopback_link("local", None).await?;
     let port = listener.redirect_uri().port().unwrap();
-    // More idle sockets than the listener reads at once; they never send a request.
-    let mut idle = Vec::new();
-    for _ in 0..40 {
-        idle.push(tokio::net::TcpStream::connect(("127.0.0.1", port)).await?);
-    }
+    // Two and a half times as many idle sockets as the listener reads at once (64), opened
+    // while it listens; they never send a request. The first 64 hold every reading slot until
+    // the listener gives up on them, the rest and then the real callback wait in the kernel's
+    // backlog (128 by Rust's default, so no more than 64 + 128 can wait at all).
     let browser = async {
+        let mut idle = Vec::new();
+        for _ in 0..160 {
+            idle.push(tokio::net::TcpStream::connect(("127.0.0.1", port)).await?);
+        }
         let callback = w
             .browser
             .authorize(start.authorization_url.as_str(), "alice", Consent::Approve)
             .await?;
-        w.browser.deliver(&callback).await
+        let page = w.browser.deliver(&callback).await;
+        drop(idle);
+        page
     };
-    let (account, page) = tokio::join!(listener.complete(&w.kf, &start), browser);
+    // Well within the link's lifetime, or the idle sockets have won.
+    let (account, page) = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        tokio::join!(listener.complete(&w.kf, &start), browser)
+    })
+    .await
+    .map_err(|_| anyhow::anyhow!("the callback was stuck behind idle connections"))?;
     assert_eq!(account?.subject, "alice");
     assert_eq!(page?.0, 200);
-    drop(idle);
+    // The listener is gone with its link: nothing answers on the port any more.
+    assert!(
+        tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err(),
+        "the port is closed"
+    );
     Ok(())
 }

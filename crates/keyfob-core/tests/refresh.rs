@@ -246,3 +246,70 @@ async fn server_and_format_errors_are_specific_and_leave_tokens_alone() -> anyho
     assert!(matches!(err, Error::Network { .. }), "{err}");
     Ok(())
 }
+
+/// Seconds from now until `at`.
+fn seconds_left(at: time::OffsetDateTime) -> i64 {
+    (at - time::OffsetDateTime::now_utc()).whole_seconds()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refresh_answer_without_expires_in_keeps_the_previous_lifetime() -> anyhow::Result<()> {
+    // RFC 6749 only recommends expires_in: a provider may leave it out of a refresh answer.
+    let w = World::start_with(json!({"ttl": {"AccessToken": 30}})).await?;
+    let account = w.link("local", "alice").await?;
+    let left = seconds_left(account.access_expires_at.expect("30 s tokens"));
+    assert!((20..=30).contains(&left), "{left}");
+
+    w.idp.next_expires_in(json!("omit"), 1).await?;
+    let fresh = w.kf.access_token(&account.id, MINUTE).await?;
+    assert!(fresh.refreshed);
+    let expires = fresh
+        .expires_at
+        .expect("not taken for a token that never expires");
+    let left = seconds_left(expires);
+    assert!(
+        (20..=30).contains(&left),
+        "the previous 30 s lifetime: {left}"
+    );
+    assert_eq!(w.kf.account(&account.id)?.access_expires_at, Some(expires));
+    // And so it is refreshed again when due, instead of being served for good.
+    assert!(w.kf.access_token(&account.id, MINUTE).await?.refreshed);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn zero_and_string_lifetimes_on_link_and_on_refresh() -> anyhow::Result<()> {
+    let w = World::start_with(json!({"ttl": {"AccessToken": 30}})).await?;
+
+    // A string is read as the number it holds.
+    w.idp.next_expires_in(json!("3600"), 1).await?;
+    let account = w.link("local", "alice").await?;
+    let left = seconds_left(account.access_expires_at.expect("an hour"));
+    assert!((3590..=3600).contains(&left), "{left}");
+    w.idp.next_expires_in(json!("7200"), 1).await?;
+    let fresh = w.kf.refresh_account(&account.id).await?;
+    let left = seconds_left(fresh.access_expires_at.expect("two hours"));
+    assert!((7190..=7200).contains(&left), "{left}");
+
+    // Zero: expired at once, so the next use refreshes.
+    w.idp.next_expires_in(json!(0), 1).await?;
+    let zero = w.kf.refresh_account(&account.id).await?;
+    assert!(seconds_left(zero.access_expires_at.expect("now")) <= 0);
+    let before = w.idp.stats().await?.token.refresh_token;
+    assert!(
+        w.kf.access_token(&account.id, Duration::ZERO)
+            .await?
+            .refreshed
+    );
+    assert_eq!(w.idp.stats().await?.token.refresh_token, before + 1);
+
+    // On a link: zero likewise; no expires_in at all means no expiry is known.
+    w.idp.next_expires_in(json!(0), 1).await?;
+    let bob = w.link("local", "bob").await?;
+    assert!(seconds_left(bob.access_expires_at.expect("now")) <= 0);
+    assert!(w.kf.access_token(&bob.id, Duration::ZERO).await?.refreshed);
+    w.idp.next_expires_in(json!("omit"), 1).await?;
+    let carol = w.link("local", "carol").await?;
+    assert_eq!(carol.access_expires_at, None);
+    Ok(())
+}

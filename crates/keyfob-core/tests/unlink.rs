@@ -94,7 +94,12 @@ async fn a_provider_without_revocation_says_so() -> anyhow::Result<()> {
 
     // A provider still in use cannot be removed; an unused one can.
     let again = w.link("local", "bob").await?;
-    assert!(w.kf.remove_provider("local").await.is_err());
+    let err = w.kf.remove_provider("local").await.unwrap_err();
+    assert!(
+        matches!(&err, Error::ProviderInvalid { reason, .. } if reason.contains("unlink them first")),
+        "{err}"
+    );
+    assert!(w.kf.provider("local").is_ok(), "still there");
     w.kf.unlink(&again.id).await?;
     w.kf.remove_provider("local").await?;
     assert!(matches!(

@@ -38,6 +38,9 @@ pub struct Stats {
     pub revocation: u64,
     pub userinfo: u64,
     pub introspection: u64,
+    /// The most token requests the server was answering at one time.
+    #[serde(default)]
+    pub token_in_flight_max: u64,
 }
 
 /// Token endpoint requests by `grant_type`.
@@ -171,6 +174,30 @@ impl Idp {
     pub async fn reset(&self) -> Result<()> {
         self.server
             .post_json(&self.url("/__test/reset"), &json!({}))
+            .await
+            .map(drop)
+    }
+
+    /// Makes every token request wait `delay` before the provider answers it (a slow
+    /// provider, so that concurrent refreshes would overlap); zero turns it off.
+    pub async fn delay_token_endpoint(&self, delay: std::time::Duration) -> Result<()> {
+        self.server
+            .post_json(
+                &self.url("/__test/delay"),
+                &json!({ "token_ms": delay.as_millis() as u64 }),
+            )
+            .await
+            .map(drop)
+    }
+
+    /// The next `count` token answers (code or refresh) carry `expires_in: value`, or none
+    /// at all for `"omit"`.
+    pub async fn next_expires_in(&self, value: Value, count: u32) -> Result<()> {
+        self.server
+            .post_json(
+                &self.url("/__test/expires_in"),
+                &json!({ "value": value, "count": count }),
+            )
             .await
             .map(drop)
     }

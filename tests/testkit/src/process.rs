@@ -142,17 +142,63 @@ impl From<serde_json::Error> for StartError {
     }
 }
 
+/// Whether the environment is a private keyring session of `scripts/with-keyring.sh`: its
+/// marker, its session directory, and a HOME inside that directory.
+fn private_keyring_session(
+    marker: Option<&std::ffi::OsStr>,
+    session_dir: Option<&Path>,
+    home: Option<&Path>,
+) -> bool {
+    match (marker, session_dir, home) {
+        (Some(m), Some(dir), Some(home)) => m == "1" && home.starts_with(dir),
+        _ => false,
+    }
+}
+
+/// The tests write tokens to the Secret Service of the session they run in: refuse unless it
+/// is a private one, so a developer's own keyring never fills up with test entries.
+pub fn ensure_private_keyring() -> Result<()> {
+    let marker = std::env::var_os("KEYFOB_IN_KEYRING_SESSION");
+    let dir = std::env::var_os("KEYFOB_SESSION_DIR").map(PathBuf::from);
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    if private_keyring_session(marker.as_deref(), dir.as_deref(), home.as_deref()) {
+        Ok(())
+    } else {
+        bail!(
+            "refusing to run outside a private keyring session: these tests write tokens to \
+             the Secret Service. Run them through scripts/with-keyring.sh, for example \
+             `scripts/with-keyring.sh cargo test`"
+        )
+    }
+}
+
+/// Notes a stalled start in the file named by `KEYFOB_STALL_LOG`, which the test command
+/// prints at the end (and fails on when there are too many).
+fn record_stalls(name: &str, stalls: &[String]) {
+    eprintln!("[testkit] {name} stalled at start and was restarted: {stalls:?}");
+    let Some(path) = std::env::var_os("KEYFOB_STALL_LOG") else {
+        return;
+    };
+    let line = format!(
+        "{name}: {} stalled start(s) before it came up\n",
+        stalls.len()
+    );
+    let _ = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, line.as_bytes()));
+}
+
 /// Starts the server, retrying a stalled start.
 pub(crate) async fn start(spec: &ServerSpec<'_>) -> Result<NodeServer> {
+    ensure_private_keyring()?;
     let mut stalls = Vec::new();
     for _ in 0..START_ATTEMPTS {
         match start_once(spec).await {
             Ok(server) => {
                 if !stalls.is_empty() {
-                    eprintln!(
-                        "[testkit] {} stalled at start and was restarted: {stalls:?}",
-                        spec.name
-                    );
+                    record_stalls(spec.name, &stalls);
                 }
                 return Ok(server);
             }
@@ -276,5 +322,25 @@ async fn collect_stderr(
             }
             logs.replace_range(..cut, "[...]\n");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_private_session_counts() {
+        let dir = Path::new("/tmp/keyfob-session.abc");
+        let inside = dir.join("home");
+        let m = Some(std::ffi::OsStr::new("1"));
+        assert!(private_keyring_session(m, Some(dir), Some(&inside)));
+        assert!(!private_keyring_session(
+            m,
+            Some(dir),
+            Some(Path::new("/root"))
+        ));
+        assert!(!private_keyring_session(None, Some(dir), Some(&inside)));
+        assert!(!private_keyring_session(m, None, Some(&inside)));
     }
 }

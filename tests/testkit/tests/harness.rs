@@ -998,3 +998,43 @@ fn check_id_token(jwt: &str, jwks: &Value) -> Result<Value> {
     );
     Ok(serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1])?)?)
 }
+
+#[tokio::test]
+async fn google_mode_refuses_the_offline_access_scope() -> Result<()> {
+    let idp = Idp::start_with(json!({"google": true})).await?;
+    let req = google_auth_request(&idp, &[]);
+    let with_scope = |scope: &str| -> Result<String> {
+        let mut u = Url::parse(&req.url)?;
+        let pairs: Vec<(String, String)> = u
+            .query_pairs()
+            .into_owned()
+            .filter(|(k, _)| k != "scope")
+            .chain([("scope".to_string(), scope.to_string())])
+            .collect();
+        u.query_pairs_mut().clear().extend_pairs(pairs);
+        Ok(u.to_string())
+    };
+    let response = http()
+        .get(with_scope("openid email offline_access")?)
+        .send()
+        .await?;
+    assert_eq!(response.status(), 400, "an error page, not a redirect");
+    let page = response.text().await?;
+    assert!(page.contains("Error 400: invalid_scope"), "{page}");
+    assert!(page.contains("invalid=[offline_access]"), "{page}");
+    // Without it, the same request goes on to the sign-in page (oidc-provider's interaction
+    // redirect within the provider, not an error sent back to the client).
+    let ok = http().get(with_scope("openid email")?).send().await?;
+    let location = ok
+        .headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        ok.status().is_redirection() && !location.starts_with(GOOGLE_REDIRECT_URI),
+        "{} {location}",
+        ok.status()
+    );
+    Ok(())
+}

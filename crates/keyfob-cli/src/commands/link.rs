@@ -11,6 +11,7 @@ pub async fn run(
     provider: &str,
     scopes: Option<Vec<String>>,
     no_browser: bool,
+    timeout: std::time::Duration,
 ) -> Result<(), Failure> {
     let name = kf.provider(provider)?.name;
     kf.check_keyring().await?;
@@ -26,7 +27,8 @@ pub async fn run(
         eprintln!("Your browser is opening the {name} sign-in page.");
     }
     eprintln!(
-        "Waiting for you to finish signing in (the link expires in 10 minutes; Ctrl-C cancels)..."
+        "Waiting for you to finish signing in (the link expires in {}; Ctrl-C cancels)...",
+        crate::when::span(i64::try_from(timeout.as_secs()).unwrap_or(i64::MAX))
     );
 
     let account = tokio::select! {

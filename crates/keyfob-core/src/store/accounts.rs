@@ -59,6 +59,11 @@ pub struct Account {
     /// When its tokens were last refreshed.
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub refreshed_at: Option<OffsetDateTime>,
+    /// When the current access token was asked for (link or refresh): with
+    /// `access_expires_at`, its lifetime, kept when a refresh answer names none. Absent in
+    /// files written before it was recorded.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub access_issued_at: Option<OffsetDateTime>,
     /// Whether it still works.
     pub status: AccountStatus,
 }
@@ -146,6 +151,7 @@ pub(crate) mod tests {
             refresh_expires_at: None,
             linked_at: OffsetDateTime::UNIX_EPOCH,
             refreshed_at: None,
+            access_issued_at: None,
             status: AccountStatus::Ok,
         }
     }
