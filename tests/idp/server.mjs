@@ -288,13 +288,14 @@ async function handleTestHook(req, res, path) {
     tokenDelayMs = 0;
     return sendJson(res, 200, { ok: true });
   }
+  // The other hooks take a JSON body.
+  let body;
+  try {
+    body = await readJsonBody(req);
+  } catch (err) {
+    return sendJson(res, 400, { error: `invalid JSON: ${err.message}` });
+  }
   if (path === '/__test/delay' && req.method === 'POST') {
-    let body;
-    try {
-      body = await readJsonBody(req);
-    } catch (err) {
-      return sendJson(res, 400, { error: `invalid JSON: ${err.message}` });
-    }
     const ms = Number(body.token_ms);
     if (!Number.isInteger(ms) || ms < 0 || ms > 60000) {
       return sendJson(res, 400, { error: 'token_ms must be a whole number of milliseconds up to 60000' });
@@ -303,12 +304,6 @@ async function handleTestHook(req, res, path) {
     return sendJson(res, 200, { ok: true });
   }
   if (path === '/__test/expires_in' && req.method === 'POST') {
-    let body;
-    try {
-      body = await readJsonBody(req);
-    } catch (err) {
-      return sendJson(res, 400, { error: `invalid JSON: ${err.message}` });
-    }
     const count = body.count === undefined ? 1 : Number(body.count);
     if (!('value' in body) || !Number.isInteger(count) || count < 0) {
       return sendJson(res, 400, { error: 'send {"value": ..., "count": n}' });
@@ -317,12 +312,6 @@ async function handleTestHook(req, res, path) {
     return sendJson(res, 200, { ok: true });
   }
   if (path === '/__test/fail' && req.method === 'POST') {
-    let body;
-    try {
-      body = await readJsonBody(req);
-    } catch (err) {
-      return sendJson(res, 400, { error: `invalid JSON: ${err.message}` });
-    }
     const { endpoint, mode } = body;
     const count = body.count === undefined ? 1 : Number(body.count);
     if (!FAIL_ENDPOINTS.has(endpoint)) {

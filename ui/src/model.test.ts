@@ -17,6 +17,7 @@ function account(over: Partial<Account>): Account {
     refresh_expires_at: null,
     linked_at: '2026-01-01T00:00:00Z',
     refreshed_at: null,
+    access_issued_at: null,
     status: { state: 'ok' },
     ...over,
   };

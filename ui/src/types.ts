@@ -18,6 +18,8 @@ export interface Account {
   refresh_expires_at: string | null;
   linked_at: string;
   refreshed_at: string | null;
+  /** RFC 3339: when the current access token was asked for; null in older files. */
+  access_issued_at: string | null;
   status: AccountStatus;
 }
 
