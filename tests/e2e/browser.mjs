@@ -18,6 +18,9 @@
 //   E2E_BROWSER_GATE optional file to wait for before delivering (lets the test look at the
 //                    waiting state first)
 //   E2E_LOGIN        the user name to sign in as
+//   E2E_BROWSER_SECRETS optional file to append, per sign-in, the values that must never reach
+//                    Keyfob's webview: the request's state and nonce, the callback URL and its
+//                    code and state (JSON lines; the test checks the page's IPC against them)
 //   E2E_BROWSER_PLAN optional JSON file read at each run:
 //                    {"consent": "approve" | "deny", "login": "user name (default E2E_LOGIN)"}
 //
@@ -62,7 +65,7 @@ async function signIn(authorizationUrl, loopback) {
         }
         if (loopback && response.url().startsWith(loopback)) {
           callback = response.url();
-          resolve({ status: response.status() });
+          resolve({ status: response.status(), url: callback });
         }
       });
     });
@@ -110,6 +113,22 @@ async function signIn(authorizationUrl, loopback) {
   }
 }
 
+/** Notes what the test must never find in the page (see E2E_BROWSER_SECRETS). */
+function noteSecrets(authorizationUrl, callback) {
+  const file = process.env.E2E_BROWSER_SECRETS;
+  if (!file) return;
+  const request = new URL(authorizationUrl).searchParams;
+  const answer = callback ? new URL(callback).searchParams : new URLSearchParams();
+  const line = {
+    state: request.get('state'),
+    nonce: request.get('nonce'),
+    callback,
+    code: answer.get('code'),
+    callbackState: answer.get('state'),
+  };
+  appendFileSync(file, `${JSON.stringify(line)}\n`);
+}
+
 async function waitForGate() {
   const gate = process.env.E2E_BROWSER_GATE;
   if (!gate) return;
@@ -127,9 +146,11 @@ async function main() {
   log('opened', { host: new URL(url).host, loopback: loopback !== null });
   const result = await signIn(url, loopback);
   if (loopback) {
-    log('loopback-answered', result);
+    noteSecrets(url, result.url);
+    log('loopback-answered', { status: result.status });
     return;
   }
+  noteSecrets(url, result);
   log('redirected', { scheme: new URL(result).protocol });
   await waitForGate();
   // What the OS does with a private-use scheme URL: start the registered app with it. A

@@ -7,16 +7,29 @@
 // copies a token (checked at the provider), sees a forged callback refused, and unlinks.
 // Then it sets up the GitHub preset from the link dialog (against the local GitHub stand-in as
 // a GitHub Enterprise Server), links octocat through the loopback redirect and unlinks.
+// It also refreshes from the row, tries the Google preset (which only knows Google's own
+// issuer), removes a provider, and links, copies and unlinks with the keyboard alone. Every
+// IPC call and event of the page is recorded (lib/ipc.mjs) and checked against every token,
+// code, state, verifier and callback URL the test saw: none may cross into the webview.
 // Screenshots of each state go to tests/artifacts/e2e/.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { appPids, keyfobRunning, readClipboard, registerBrowser, writeClipboard } from './lib/desktop.mjs';
+import {
+  appPids,
+  keyfobRunning,
+  keyringItems,
+  keyringService,
+  readClipboard,
+  registerBrowser,
+  writeClipboard,
+} from './lib/desktop.mjs';
 import { startGithub } from './lib/github.mjs';
 import { startIdp } from './lib/idp.mjs';
+import { IpcLog } from './lib/ipc.mjs';
 import { newSession, sleep, startDriver, until } from './lib/webdriver.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -37,6 +50,9 @@ const EMAIL = 'alice@example.test';
 const GITHUB_CLIENT_ID = 'Iv-oauth-app';
 const GITHUB_CLIENT_SECRET = 'oauth-app-secret';
 const GITHUB_CALLBACK = 'http://127.0.0.1/oauth/github-enterprise';
+// The Google preset's "Desktop app" client of the local provider's Google mode.
+const GOOGLE_CLIENT_ID = 'google-desktop.apps.googleusercontent.test';
+const GOOGLE_CLIENT_SECRET = 'google-desktop-secret';
 
 const cleanups = [];
 let step = 'start';
@@ -84,6 +100,7 @@ async function main() {
   failureLog = () => existsSync(browserLog) && copyFileSync(browserLog, join(artifacts, 'failure-browser.log'));
   const gate = join(work, 'gate');
   const plan = join(work, 'browser-plan.json');
+  const browserSecrets = join(work, 'browser-secrets.jsonl');
   registerBrowser(join(here, 'browser.mjs'));
 
   const env = {
@@ -95,6 +112,7 @@ async function main() {
     E2E_BROWSER_GATE: gate,
     E2E_LOGIN: LOGIN,
     E2E_BROWSER_PLAN: plan,
+    E2E_BROWSER_SECRETS: browserSecrets,
   };
   const accountsFile = join(home, 'data/accounts.json');
   const browserEvents = () =>
@@ -102,18 +120,67 @@ async function main() {
       ? readFileSync(browserLog, 'utf8').trim().split('\n').map((l) => JSON.parse(l))
       : [];
 
-  // Ends a WebDriver session and makes sure its Keyfob is gone, so that the next launch does
-  // not hand over to it (single instance). Deleting the session usually closes the window and
-  // the app with it; if the app lingers, it is stopped the way the desktop would.
-  const closeApp = async (session, driver) => {
-    await session.close();
-    try {
-      await until(async () => !keyfobRunning(), 5000, 'Keyfob to quit');
-    } catch {
-      console.log('e2e: (the app outlived its WebDriver session; stopping it)');
-      for (const pid of appPids(binary, home)) process.kill(pid, 'SIGTERM');
-      await until(async () => !keyfobRunning(), 10000, 'Keyfob to quit after SIGTERM');
+  // What must never cross into the page, collected as the test goes: value -> what it is.
+  // From the browser: each request's state and nonce, each callback URL with its code. From
+  // the keyring (where Keyfob keeps them): access, refresh and ID tokens, and a waiting link's
+  // state, PKCE verifier and nonce. From the clipboard: each copied token. Client secrets are
+  // not among them: the user types those into the page's setup forms.
+  const secrets = new Map();
+  const remember = (value, what) => {
+    if (typeof value === 'string' && value.length >= 8 && !secrets.has(value)) secrets.set(value, what);
+  };
+  const rememberBrowser = () => {
+    if (!existsSync(browserSecrets)) return;
+    for (const line of readFileSync(browserSecrets, 'utf8').trim().split('\n').filter(Boolean)) {
+      const seen = JSON.parse(line);
+      remember(seen.state, 'state');
+      remember(seen.nonce, 'nonce');
+      remember(seen.callback, 'callback URL');
+      remember(seen.code, 'authorization code');
+      remember(seen.callbackState, 'state');
     }
+  };
+  /** Remembers what the keyring holds now; returns the item names. */
+  const rememberKeyring = () => {
+    const items = keyringItems(keyringService(home));
+    for (const { username, secret } of items) {
+      if (username.startsWith('provider/')) continue;
+      if (username.startsWith('pending/')) {
+        for (const [field, value] of Object.entries(JSON.parse(secret))) remember(value, `pending link's ${field}`);
+      } else {
+        remember(secret, username.replace(/^account\/[^/]+\//, 'stored '));
+      }
+    }
+    return items.map((i) => i.username);
+  };
+  const ipc = new IpcLog();
+  /** Checks everything the page sent and received so far against every secret seen so far. */
+  const checkIpc = async (when) => {
+    await ipc.drain(s);
+    rememberBrowser();
+    rememberKeyring();
+    check(ipc.entries.length > 0 && ipc.commands().length > 0, `the IPC recorder saw the page's calls ${when}`);
+    for (const [value, what] of secrets) {
+      const found = ipc.containing(value);
+      const where = found[0] && (found[0].entry.cmd ?? found[0].entry.data?.event ?? found[0].entry.kind);
+      check(found.length === 0, `no ${what} crossed the IPC ${when} (found in ${where})`);
+    }
+    const withCode = ipc.entries.find((e) => /[?&#]code=/.test(e.line));
+    check(!withCode, `no URL with code= crossed the IPC ${when} (${withCode?.entry.cmd ?? withCode?.entry.kind})`);
+    console.log(`e2e:   (${secrets.size} secret values checked against ${ipc.entries.length} IPC records)`);
+  };
+
+  // Ends a WebDriver session and makes sure its Keyfob is gone, so that the next launch does
+  // not hand over to it (single instance). Deleting the session closes the window, and the
+  // app must quit with it: one that lingers fails the test (the cleanup then stops it).
+  const closeApp = async (session, driver) => {
+    await ipc.drain(session); // the window's IPC records go with it
+    await session.close();
+    const quit = await until(async () => !keyfobRunning(), 10000, 'Keyfob to quit').then(
+      () => true,
+      () => false,
+    );
+    check(quit, 'Keyfob quit when its window was closed');
     driver.stop();
   };
 
@@ -122,6 +189,7 @@ async function main() {
   cleanups.push(() => driver.stop());
   let s = await newSession(driver, binary);
   cleanups.push(() => s.close());
+  check((await ipc.install(s)) === 'installed', 'the IPC recorder is installed before the first action');
   const shot = async (name) => writeFileSync(join(artifacts, `${name}.png`), await s.screenshot());
   failureShot = async () => writeFileSync(join(artifacts, 'failure.png'), await s.screenshot());
 
@@ -146,6 +214,36 @@ async function main() {
     });
     check(answer !== 'allowed' && /not allowed/i.test(answer), `the page may not call ${command} (${answer})`);
   }
+  // Nor write the clipboard, open a file or a URL, or register itself for a URL scheme; each
+  // is called with arguments that would work, and nothing may happen.
+  const PAGE_TEXT = 'written by the page';
+  const pageFile = join(work, 'opened-by-the-page.html');
+  writeFileSync(pageFile, '<title>opened by the page</title>');
+  const applications = join(process.env.XDG_DATA_HOME, 'applications');
+  const desktopFiles = () => (existsSync(applications) ? readdirSync(applications).sort().join(',') : '');
+  const desktopBefore = desktopFiles();
+  const eventsBefore = browserEvents().length;
+  writeClipboard(USER_TEXT);
+  for (const [command, args] of [
+    ['plugin:clipboard-manager|write_text', { text: PAGE_TEXT }],
+    ['plugin:opener|open_path', { path: pageFile }],
+    ['plugin:opener|open_url', { url: `${idp.issuer}/opened-by-the-page` }],
+    ['plugin:deep-link|register', { protocol: 'keyfob-e2e-page' }],
+  ]) {
+    const answer = await s.cmd('POST', '/execute/async', {
+      script: `const done = arguments[arguments.length - 1];
+        window.__TAURI_INTERNALS__.invoke(arguments[0], arguments[1])
+          .then(() => done('allowed'), (e) => done(String(e)));`,
+      args: [command, args],
+    });
+    check(answer !== 'allowed' && /not allowed/i.test(answer), `the page may not call ${command} (${answer})`);
+  }
+  await sleep(1500); // an opened file or URL would reach the test browser by now
+  check(readClipboard() === USER_TEXT, 'the page wrote nothing to the clipboard');
+  check(browserEvents().length === eventsBefore, 'the page opened no file and no URL');
+  check(desktopFiles() === desktopBefore, 'the page registered no URL scheme handler');
+  const schemeHandler = spawnSync('xdg-mime', ['query', 'default', 'x-scheme-handler/keyfob-e2e-page'], { encoding: 'utf8' });
+  check(schemeHandler.stdout.trim() === '', `no handler for the page's scheme (${schemeHandler.stdout.trim()})`);
 
   say('adding the provider through the settings UI');
   await s.click('#open-providers');
@@ -188,6 +286,7 @@ async function main() {
   check(!failed, `the browser signed in (${failed?.error})`);
   check(browserEvents().some((e) => e.event === 'login-page'), 'the provider showed its real login page');
   await shot('05-waiting-for-browser');
+  check(rememberKeyring().some((n) => n.startsWith('pending/')), 'the waiting link’s state and PKCE verifier are in the keyring');
   writeFileSync(gate, '');
 
   const row = await s.waitFor('.account-row', { timeout: 30000, what: 'the new account row' });
@@ -208,12 +307,18 @@ async function main() {
   const handedOver = await until(async () => browserEvents().find((e) => e.event === 'delivered'), 15000, 'the hand-over report');
   check(handedOver.exitCode === 0, `the second instance handed over and exited (${JSON.stringify(handedOver)})`);
   await shot('06-account-linked');
+  const stored = rememberKeyring();
+  check(
+    ['access_token', 'refresh_token', 'id_token'].every((t) => stored.includes(`account/${accountId}/${t}`)),
+    `the account’s tokens are in the keyring (${stored})`,
+  );
 
   say('copying a token');
   await s.click(`[data-key="copy-${accountId}"]`);
   await until(async () => (await (await s.find(`[data-key="copy-${accountId}"]`)).text()).includes('Copied'), 5000, 'the Copied confirmation');
   const token = readClipboard();
   check(token.length > 20, 'the clipboard holds a token');
+  remember(token, 'copied access token');
   const html = await s.script('return document.documentElement.outerHTML');
   check(!html.includes(token), 'the token never reached the webview');
   const userinfo = await idp.userinfo(token);
@@ -233,6 +338,41 @@ async function main() {
   writeClipboard(USER_TEXT);
   await sleep((CLIPBOARD_CLEAR_SECONDS + 2) * 1000);
   check(readClipboard() === USER_TEXT, 'the clipboard is cleared only while it holds the token');
+
+  say('refreshing the account from its row');
+  // The provider's next token answer says the token lasts 2 h, so the row visibly changes.
+  const refreshesBefore = (await idp.stats()).token.refresh_token;
+  const expiresBefore = await (await s.find('.account-row .expiry')).attr('data-expires');
+  const expiryBefore = await (await s.find('.account-row .expiry')).text();
+  await idp.expiresIn(7200);
+  await s.click(`[data-key="refresh-${accountId}"]`);
+  await until(
+    async () => /^expires in (2 h|1 h 59 min)$/.test(await (await s.find('.account-row .expiry')).text()),
+    10000,
+    'the new expiry in the row',
+  );
+  const refreshedToast = await until(
+    async () => (await s.script("return [...document.querySelectorAll('.toast')].map((t) => t.textContent).join('\\n')")).match(/Refreshed .*/)?.[0],
+    5000,
+    'the Refreshed notice',
+  );
+  check(refreshedToast.includes(EMAIL), `the UI says the account was refreshed (${refreshedToast})`);
+  const expiresAfter = await (await s.find('.account-row .expiry')).attr('data-expires');
+  check(Date.parse(expiresAfter) - Date.parse(expiresBefore) > 3000 * 1000, `the expiry moved from ${expiresBefore} (${expiryBefore}) to ${expiresAfter}`);
+  check((await idp.stats()).token.refresh_token === refreshesBefore + 1, 'the provider answered exactly one more refresh');
+  const refreshedAccount = JSON.parse(readFileSync(accountsFile, 'utf8')).accounts[0];
+  check(!!refreshedAccount.refreshed_at, `the account file records the refresh (${refreshedAccount.refreshed_at})`);
+  check((await s.findAll('.account-row .badge-ok')).length === 1, 'the row is Active again after Refreshing…');
+  await s.waitGone('.toast');
+  await shot('08b-account-refreshed');
+
+  say('checking the recorded IPC: no secret crossed into the page');
+  await checkIpc('after linking, copying and refreshing');
+  for (const command of ['list_accounts', 'start_link', 'copy_token', 'refresh_account']) {
+    check(ipc.commands().includes(command), `the recorder saw ${command} (${[...new Set(ipc.commands())]})`);
+  }
+  check(ipc.events().some((e) => e.event === 'link-finished' && e.payload?.account?.id === accountId), 'the recorder saw the link-finished event');
+  check(ipc.entries.some((e) => e.entry.kind === 'result' && e.entry.cmd === 'refresh_account' && e.entry.ok), 'the recorder saw refresh_account’s answer');
 
   say('delivering a forged callback');
   const before = readFileSync(accountsFile, 'utf8');
@@ -273,6 +413,7 @@ async function main() {
   await (await s.waitFor('#link-start')).click();
   await s.waitFor('#link-cancel');
   await until(async () => since().find((e) => e.event === 'redirected'), 45000, 'Chromium to sign in');
+  rememberKeyring(); // this link's state and verifier
   await s.click('#link-cancel');
   await s.waitGone('#link-dialog[open]');
   writeFileSync(gate, '');
@@ -296,6 +437,7 @@ async function main() {
   await s.waitFor('#link-cancel');
   await until(async () => since().find((e) => e.event === 'redirected' || e.event === 'failed'), 45000, 'Chromium to sign in again');
   check(!since().some((e) => e.event === 'failed'), 'the browser signed in again');
+  rememberKeyring();
   const codesBefore = (await idp.stats()).token.authorization_code;
   const linkedBefore = readFileSync(accountsFile, 'utf8');
   check(keyfobRunning(), 'Keyfob holds its single-instance name while it runs');
@@ -317,6 +459,7 @@ async function main() {
   const dark = await startDriver({ ...env, GTK_THEME: 'Adwaita:dark' });
   cleanups.push(() => dark.stop());
   s = await newSession(dark, binary);
+  check((await ipc.install(s)) === 'installed', 'the IPC recorder is installed in the new window');
   await s.waitFor('.account-row');
   check(await s.script('return matchMedia("(prefers-color-scheme: dark)").matches'), 'the window follows the dark theme');
   await shot('12-dark-account-list');
@@ -357,6 +500,8 @@ async function main() {
     return t !== '' && t !== token && t !== USER_TEXT ? t : null;
   }, 10000, 'the new token on the clipboard');
   check((await idp.introspect(latest)).active === true, 'the token of the loopback link works');
+  remember(latest, 'copied access token');
+  rememberKeyring();
 
   say('reopening in the light theme with the default clipboard delay');
   await closeApp(s, dark);
@@ -364,6 +509,7 @@ async function main() {
   const light = await startDriver(defaults);
   cleanups.push(() => light.stop());
   s = await newSession(light, binary);
+  check((await ipc.install(s)) === 'installed', 'the IPC recorder is installed in the new window');
   await s.waitFor('.account-row');
   const note = await s.script("return document.querySelector('.list-note').textContent");
   check(/after 30 s/.test(note), `copied tokens are cleared after 30 s by default (${note})`);
@@ -453,6 +599,7 @@ async function main() {
   const providersToml = readFileSync(join(home, 'config/providers.toml'), 'utf8');
   check(providersToml.includes('github-enterprise'), 'the GitHub Enterprise provider was added');
   check(!providersToml.includes(GITHUB_CLIENT_SECRET), 'the client secret is not in the providers file');
+  check(rememberKeyring().includes(`account/${githubAccountId}/access_token`), 'the GitHub token is in the keyring');
   await s.waitGone('.toast');
   await shot('19-github-linked');
 
@@ -465,6 +612,171 @@ async function main() {
   await s.waitFor('#empty-state', { timeout: 10000, what: 'the window to show the account gone' });
   await shot('20-unlinked-from-the-cli');
   rmSync(plan);
+
+  say('setting up the Google preset from the link dialog');
+  // The form has no issuer field: the preset always discovers https://accounts.google.com
+  // (keyfob-core GoogleOptions::new), so it cannot be pointed at the local provider's Google
+  // mode, and this machine cannot reach Google. The test fills in the form as a user would
+  // and checks the failure the form shows.
+  const providersFile = join(home, 'config/providers.toml');
+  const providersBeforeGoogle = readFileSync(providersFile, 'utf8');
+  await s.waitGone('.toast');
+  await s.click('#link-account');
+  await (await s.waitFor('#link-dialog .provider-option[data-preset="google"]', { what: 'the Google preset' })).click();
+  await s.waitFor('#preset-client-id', { what: 'the Google setup form' });
+  const googleFields = await s.script("return [...document.querySelectorAll('#link-dialog input')].map((i) => i.id)");
+  check(
+    JSON.stringify(googleFields) === JSON.stringify(['preset-client-id', 'preset-client-secret']),
+    `the Google form asks for the client ID and secret only, no issuer (${googleFields})`,
+  );
+  await fill('#preset-client-id', GOOGLE_CLIENT_ID);
+  await fill('#preset-client-secret', GOOGLE_CLIENT_SECRET);
+  await shot('21-google-setup');
+  await s.click('#preset-save');
+  const googleError = await (await s.waitFor('#preset-error', { timeout: 30000, what: 'the Google setup error' })).text();
+  check(
+    /accounts\.google\.com/.test(googleError) && /discovery|cannot reach/i.test(googleError),
+    `the form says Google's discovery document could not be read (${googleError})`,
+  );
+  check((await s.findAll('#preset-client-id')).length === 1, 'the form stays open to try again');
+  check(readFileSync(providersFile, 'utf8') === providersBeforeGoogle, 'no Google provider was added');
+  await shot('22-google-setup-failed');
+  await s.click('#link-dialog .dialog-buttons .btn:not(.btn-primary):not(#preset-back)'); // Cancel
+  await s.waitGone('#link-dialog[open]');
+
+  say('removing a provider in the providers dialog');
+  const secretName = 'provider/github-enterprise/client_secret';
+  check(keyringItems(keyringService(home)).some((i) => i.username === secretName), 'the GitHub client secret is in the keyring');
+  await s.click('#open-providers');
+  await (await s.waitFor('#providers-dialog .provider-row[data-provider-id="github-enterprise"] button')).click();
+  await (await s.waitFor('#providers-dialog .btn-danger-quiet', { what: 'Remove provider' })).click();
+  await s.waitFor('#confirm-ok');
+  await shot('23-confirm-remove-provider');
+  await s.click('#confirm-ok');
+  await s.waitGone('#providers-dialog .provider-row[data-provider-id="github-enterprise"]');
+  await s.waitFor('#providers-dialog .provider-row[data-provider-id="local"]', { what: 'the other provider still listed' });
+  check(!readFileSync(providersFile, 'utf8').includes('github-enterprise'), 'the provider is gone from providers.toml');
+  check(readFileSync(providersFile, 'utf8').includes(idp.issuer), 'the other provider stays in providers.toml');
+  check(!keyringItems(keyringService(home)).some((i) => i.username === secretName), 'its client secret left the keyring');
+  await shot('24-provider-removed');
+  await s.click('#providers-dialog .dialog-buttons .btn-primary');
+  await s.waitGone('#providers-dialog[open]');
+
+  say('linking, copying and unlinking with the keyboard only');
+  // Tab, Enter and Escape as WebDriver key actions; at every stop the focused control must
+  // show its focus ring (:focus-visible, here a box-shadow: the outline is none).
+  const focused = () =>
+    s.script(`const el = document.activeElement;
+      if (!el || el === document.body || el === document.documentElement) return null;
+      const style = getComputedStyle(el);
+      const r = el.getBoundingClientRect();
+      const outline = style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0;
+      return {
+        what: el.id || el.dataset.key || el.tagName + ' ' + el.textContent.trim().slice(0, 30),
+        focusVisible: el.matches(':focus-visible'),
+        ring: outline ? 'outline' : style.boxShadow !== 'none' ? 'box-shadow' : null,
+        onScreen: r.width > 0 && r.height > 0 && r.bottom > 0 && r.right > 0 && r.top < innerHeight && r.left < innerWidth,
+      };`);
+  const ringed = (f, what) => check(!!f && f.focusVisible && !!f.ring && f.onScreen, `${what} has a visible focus ring (${JSON.stringify(f)})`);
+  /** Presses Tab until `css` has the focus, checking the ring at every stop. */
+  const tabTo = async (css, what) => {
+    for (let i = 0; i < 30; i++) {
+      await s.press('Tab');
+      const f = await focused();
+      if (f) ringed(f, `${f.what} (Tab on the way to ${what})`);
+      if (await s.script('return !!document.activeElement && document.activeElement.matches(arguments[0])', [css])) return f;
+    }
+    throw new Error(`Tab never reached ${what}`);
+  };
+  mark = browserEvents().length;
+  const codesBeforeKeys = (await idp.stats()).token.authorization_code;
+  await s.waitGone('.toast');
+  await tabTo('#link-account', 'Link account');
+  await s.press('Enter');
+  await s.waitFor('#link-dialog[open] #link-start', { what: 'the link dialog opened by Enter' });
+  if (!(await s.findAll('#link-dialog .provider-option[data-provider-id="local"][aria-checked="true"]')).length) {
+    await tabTo('#link-dialog .provider-option[data-provider-id="local"]', 'the local provider');
+    await s.press('Enter');
+    await s.waitFor('#link-dialog .provider-option[data-provider-id="local"][aria-checked="true"]');
+  }
+  await tabTo('#link-start', 'Continue in browser');
+  await shot('25-keyboard-focus-continue');
+  await s.press('Enter');
+  const keysAnswer = await until(
+    async () => since().find((e) => e.event === 'loopback-answered' || e.event === 'failed'),
+    45000,
+    'Chromium to sign in for the keyboard link',
+  );
+  check(keysAnswer.event === 'loopback-answered' && keysAnswer.status === 200, `the keyboard link reached the listener (${JSON.stringify(keysAnswer)})`);
+  const keysRow = await s.waitFor('.account-row.highlight', { timeout: 30000, what: 'the account linked with the keyboard' });
+  await s.waitGone('#link-dialog[open]');
+  const keysAccountId = await keysRow.attr('data-account-id');
+  check((await idp.stats()).token.authorization_code === codesBeforeKeys + 1, 'the keyboard link exchanged one code');
+  rememberKeyring();
+
+  await tabTo(`[data-key="copy-${keysAccountId}"]`, 'Copy token');
+  await s.press('Enter');
+  const keysToken = await until(async () => {
+    const t = readClipboard();
+    return t.length > 20 && t !== USER_TEXT ? t : null;
+  }, 10000, 'the token copied with Enter');
+  remember(keysToken, 'copied access token');
+  check((await idp.introspect(keysToken)).active === true, 'the token copied with the keyboard works');
+  await until(async () => (await (await s.find(`[data-key="copy-${keysAccountId}"]`)).text()).includes('Copied'), 5000, 'Copied');
+  // While copying, the button is disabled and the row re-rendered; the focus comes back to it
+  // afterwards, so a keyboard user keeps their place.
+  const afterCopy = await until(async () => {
+    const f = await focused();
+    return f?.what === `copy-${keysAccountId}` ? f : null;
+  }, 5000, 'the focus back on Copy token after copying');
+  ringed(afterCopy, 'Copy token (Copied)');
+  await shot('26-keyboard-focus-copied');
+
+  await tabTo(`[data-key="unlink-${keysAccountId}"]`, 'Unlink');
+  await s.press('Enter');
+  await s.waitFor('#confirm-cancel', { what: 'the unlink question' });
+  const safe = await focused();
+  check(safe?.what === 'confirm-cancel', `the question starts on Cancel (${JSON.stringify(safe)})`);
+  ringed(safe, 'Cancel in the unlink question');
+  await s.press('Escape');
+  await s.waitGone('#confirm-cancel');
+  check((await s.findAll(`.account-row[data-account-id="${keysAccountId}"]`)).length === 1, 'Escape kept the account');
+  check(JSON.parse(readFileSync(accountsFile, 'utf8')).accounts.length === 1, 'Escape changed nothing in the file');
+  const revocationsBeforeKeys = (await idp.stats()).revocation;
+  await tabTo(`[data-key="unlink-${keysAccountId}"]`, 'Unlink');
+  await s.press('Enter');
+  await s.waitFor('#confirm-ok');
+  await tabTo('#confirm-ok', 'Unlink in the question');
+  await shot('27-keyboard-focus-confirm');
+  await s.press('Enter');
+  await s.waitFor('#empty-state', { what: 'the empty state after unlinking with Enter' });
+  check((await idp.stats()).revocation === revocationsBeforeKeys + 1, 'the keyboard unlink revoked at the provider');
+  check(JSON.parse(readFileSync(accountsFile, 'utf8')).accounts.length === 0, 'the keyboard unlink removed the account from the file');
+  check((await idp.introspect(keysToken)).active === false, 'the token copied with the keyboard no longer works');
+
+  say('checking the whole run’s recorded IPC: no secret crossed into the page');
+  await checkIpc('during the whole run');
+  for (const command of ['list_accounts', 'unlink_account', 'remove_provider', 'add_github_provider', 'add_google_provider']) {
+    check(ipc.commands().includes(command), `the recorder saw ${command}`);
+  }
+  check(
+    ipc.entries.some((e) => e.entry.kind === 'result' && e.entry.cmd === 'add_google_provider' && !e.entry.ok),
+    'the recorder saw add_google_provider fail',
+  );
+  check(ipc.events().filter((e) => e.event === 'link-finished').length >= 3, 'the recorder saw the link-finished events of every window');
+  check(
+    ipc.events().some((e) => e.event === 'callback-refused' || (e.event === 'link-finished' && e.payload?.error)),
+    'the recorder saw the refused callbacks’ events',
+  );
+  // Controls: the search does find what does cross (the client secret typed into the GitHub
+  // form travels in add_github_provider's arguments), and every kind of secret was collected.
+  check(ipc.containing(GITHUB_CLIENT_SECRET).some((e) => e.entry.cmd === 'add_github_provider'), 'the recorder sees command arguments');
+  const kinds = new Set(secrets.values());
+  for (const kind of ['state', 'authorization code', 'callback URL', "pending link's verifier", 'stored access_token', 'stored refresh_token', 'copied access token']) {
+    check(kinds.has(kind), `the test collected a ${kind} to look for (${[...kinds]})`);
+  }
+  const recorder = ipc.entries.find((e) => e.entry.kind === 'recorder')?.entry;
+  console.log(`e2e:   (invoke writable: ${recorder?.invokeWritable}; transformCallback writable: ${recorder?.transformCallbackWritable})`);
   await closeApp(s, light);
 
   console.log(`e2e: passed; screenshots in ${artifacts}`);

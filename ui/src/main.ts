@@ -21,12 +21,18 @@ const model = emptyModel();
 let link: LinkState = closed;
 const app = document.getElementById('app') as HTMLElement;
 
+/** A button that is disabled while its action runs cannot hold the focus: it gets it back. */
+let pendingFocus: string | null = null;
+
 function render(): void {
   // Re-rendering replaces the buttons: put focus back on the equivalent one.
-  const focusKey = (document.activeElement as HTMLElement | null)?.dataset?.key;
+  const focusKey = (document.activeElement as HTMLElement | null)?.dataset?.key ?? pendingFocus;
   clear(app);
   app.append(...mainView(model, actions));
-  if (focusKey) app.querySelector<HTMLElement>(`[data-key="${CSS.escape(focusKey)}"]`)?.focus();
+  if (!focusKey) return;
+  const target = app.querySelector<HTMLElement>(`[data-key="${CSS.escape(focusKey)}"]`);
+  target?.focus();
+  pendingFocus = target?.matches(':disabled') ? focusKey : null;
 }
 
 async function reload(): Promise<void> {

@@ -2,7 +2,8 @@
 // desktops do it (a .desktop file plus mimeapps.list), and the X clipboard.
 
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, readdirSync, readlinkSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** Makes `script` the default handler of http(s) URLs in this (private) XDG session. */
@@ -21,12 +22,14 @@ export function registerBrowser(script) {
       'Type=Application',
       'Name=Keyfob test browser (Chromium)',
       `Exec=${script} %u`,
-      'MimeType=x-scheme-handler/http;x-scheme-handler/https;',
+      // text/html too: a local page opened by path (the opener plugin's open_path) lands here
+      // as well, so the test sees it if anything opens one.
+      'MimeType=x-scheme-handler/http;x-scheme-handler/https;text/html;',
       'NoDisplay=true',
       '',
     ].join('\n'),
   );
-  execFileSync('xdg-mime', ['default', name, 'x-scheme-handler/http', 'x-scheme-handler/https']);
+  execFileSync('xdg-mime', ['default', name, 'x-scheme-handler/http', 'x-scheme-handler/https', 'text/html']);
   const now = execFileSync('xdg-mime', ['query', 'default', 'x-scheme-handler/https']).toString().trim();
   if (now !== name) throw new Error(`xdg-mime still names ${now} as the web browser`);
 }
@@ -71,4 +74,22 @@ export function writeClipboard(text) {
 export function readClipboard() {
   const r = spawnSync('xclip', ['-selection', 'clipboard', '-o'], { timeout: 5000 });
   return r.status === 0 ? r.stdout.toString() : '';
+}
+
+/** The keyring service of the Keyfob profile at `home` (keyfob-core's `Paths::under`). */
+export function keyringService(home) {
+  const tag = createHash('sha256').update(realpathSync(home)).digest('hex').slice(0, 12);
+  return `dev.keyfob.app.profile-${tag}`;
+}
+
+/** Every item the keyring holds for `service`: [{ username, secret }] (Secret Service). */
+export function keyringItems(service) {
+  // secret-tool prints each item's path, label and secret on stdout and its attributes on
+  // stderr, both in the same item order: pair them up by position.
+  const r = spawnSync('secret-tool', ['search', '--all', '--unlock', 'service', service], { timeout: 10000 });
+  const lines = (out) => out.toString().split('\n');
+  const secrets = lines(r.stdout).filter((l) => l.startsWith('secret = ')).map((l) => l.slice('secret = '.length));
+  const users = lines(r.stderr).filter((l) => l.startsWith('attribute.username = ')).map((l) => l.slice('attribute.username = '.length));
+  if (secrets.length !== users.length) throw new Error(`secret-tool listed ${secrets.length} secrets for ${users.length} items`);
+  return users.map((username, i) => ({ username, secret: secrets[i] }));
 }

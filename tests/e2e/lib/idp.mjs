@@ -74,5 +74,15 @@ async function connect(child, ready) {
     async stats() {
       return (await fetch(`${ready.issuer}/__test/stats`)).json();
     },
+
+    /** The next `count` token answers say `expires_in: value` (the test hook of that name). */
+    async expiresIn(value, count = 1) {
+      const r = await fetch(`${ready.issuer}/__test/expires_in`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ value, count }),
+      });
+      if (!r.ok) throw new Error(`expires_in hook answered ${r.status}`);
+    },
   };
 }

@@ -6,6 +6,8 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 
 const ELEMENT = 'element-6066-11e4-a52e-4f735466cecf';
+/** WebDriver's code points of the keys the test presses. */
+const KEYS = { Tab: '\uE004', Enter: '\uE007', Escape: '\uE00C', Space: '\uE00D' };
 
 export async function freePort() {
   return new Promise((resolve, reject) => {
@@ -143,6 +145,17 @@ export class Session {
       // Best effort: WebKitWebDriver occasionally fails to read an async script's result.
       await sleep(ms);
     }
+  }
+
+  /** Presses `keys` one after another (WebDriver key actions: Tab, Enter, Escape, ...). */
+  async press(...keys) {
+    for (const key of keys) {
+      const value = KEYS[key] ?? key;
+      await this.cmd('POST', '/actions', {
+        actions: [{ type: 'key', id: 'keyboard', actions: [{ type: 'keyDown', value }, { type: 'keyUp', value }] }],
+      });
+    }
+    await this.cmd('DELETE', '/actions').catch(() => undefined);
   }
 
   async screenshot() {
