@@ -299,7 +299,16 @@ async function main() {
     check(chips.includes(scope), `scope ${scope} is shown as a chip (${chips})`);
   }
   const expiry = await (await s.find('.account-row .expiry')).text();
-  check(/^expires in (1 h|59 min)$/.test(expiry), `the expiry is shown (${expiry})`);
+  // The row shows the expiry the account file holds, in words that fit the hour-long token
+  // (however long the link took).
+  const storedExpiry = JSON.parse(readFileSync(accountsFile, 'utf8')).accounts[0].access_expires_at;
+  const shownAt = await (await s.find('.account-row .expiry')).attr('data-expires');
+  check(Date.parse(shownAt) === Date.parse(storedExpiry), `the row shows the stored expiry (${shownAt} vs ${storedExpiry})`);
+  const minutesLeft = (Date.parse(storedExpiry) - Date.now()) / 60000;
+  check(
+    /^expires in (1 h|[1-5]?\d min)$/.test(expiry) && minutesLeft > 0 && minutesLeft <= 60.1,
+    `the expiry is shown (${expiry}, ${minutesLeft.toFixed(1)} min left)`,
+  );
   check((await s.findAll('.account-row.highlight')).length === 1, 'the new account is highlighted');
   check((await s.findAll(`[data-key="refresh-${accountId}"]`)).length === 1, 'an account with a refresh token offers Refresh');
   // The running app may show the account before the process that handed the URL over has
@@ -365,6 +374,34 @@ async function main() {
   check((await s.findAll('.account-row .badge-ok')).length === 1, 'the row is Active again after Refreshing…');
   await s.waitGone('.toast');
   await shot('08b-account-refreshed');
+
+  say('copying a token with less than a minute left: Keyfob refreshes it first');
+  // A refresh whose answer says the token lasts 30 s, then Copy.
+  await idp.expiresIn(30);
+  await s.click(`[data-key="refresh-${accountId}"]`);
+  await until(
+    async () => /^expires in (less than a minute|\d+ s)$/.test(await (await s.find('.account-row .expiry')).text()),
+    10000,
+    'the short expiry in the row',
+  );
+  await s.waitGone('.toast');
+  const refreshesBeforeCopy = (await idp.stats()).token.refresh_token;
+  const clipboardBefore = readClipboard();
+  await s.click(`[data-key="copy-${accountId}"]`);
+  const refreshedCopy = await until(async () => {
+    const t = readClipboard();
+    return t.length > 20 && t !== clipboardBefore ? t : null;
+  }, 10000, 'the refreshed token on the clipboard');
+  remember(refreshedCopy, 'copied access token');
+  check((await idp.stats()).token.refresh_token === refreshesBeforeCopy + 1, 'Copy refreshed the token first');
+  const copyToast = await until(
+    async () => (await s.script("return [...document.querySelectorAll('.toast')].map((t) => t.textContent).join('\\n')")).match(/Refreshed and copied .*/)?.[0],
+    5000,
+    'the Refreshed and copied notice',
+  );
+  check(copyToast.includes(EMAIL), `the UI says the token was refreshed before copying (${copyToast})`);
+  check((await idp.introspect(refreshedCopy)).active === true, 'the refreshed token works');
+  await s.waitGone('.toast');
 
   say('checking the recorded IPC: no secret crossed into the page');
   await checkIpc('after linking, copying and refreshing');
