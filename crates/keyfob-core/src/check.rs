@@ -13,15 +13,51 @@ use crate::Keyfob;
 
 impl Keyfob {
     /// Refreshes the account if its token has expired, then reads the provider's userinfo
-    /// endpoint with it. A 401 marks the account as needing a new link, with the reason.
+    /// endpoint with it. A token the provider refuses is refreshed once if it can be; a grant
+    /// that is gone marks the account as needing a new link, with the reason.
     pub async fn check_account(&self, account_id: &str) -> Result<Account> {
         let fresh = self.access_token(account_id, Duration::ZERO).await?;
         let account = self.account(account_id)?;
         let provider = self.provider(&account.provider)?;
+        let Err(refusal) = self.ask_userinfo(&provider, &fresh.token).await? else {
+            return Ok(account);
+        };
+        let _turn = self.account_turn(account_id).await?;
+        // A refresh in another process may have replaced the token meanwhile: only the
+        // token that was refused condemns the account.
+        let current = self
+            .secrets
+            .get(SecretKey::AccessToken(account_id.to_string()))
+            .await?;
+        if current.as_ref() != Some(&fresh.token) {
+            return self.account(account_id);
+        }
+        let account = self.account(account_id)?;
+        let refusal = if account.has_refresh_token {
+            // A dead access token with a live refresh token is one refresh away from working;
+            // a dead grant fails the refresh, which marks the account itself.
+            let renewed = self.refresh_now(&account).await?;
+            match self.ask_userinfo(&provider, &renewed.token).await? {
+                Ok(()) => return self.account(account_id),
+                Err(refusal) => refusal,
+            }
+        } else {
+            refusal
+        };
+        Err(self.mark_needs_relink(account_id, &refused_reason(&provider, refusal.as_deref()))?)
+    }
+
+    /// `Ok(Err(message))` when the provider refuses `token` in a way that condemns it; other
+    /// failures are errors, and the account is left as it is.
+    async fn ask_userinfo(
+        &self,
+        provider: &Provider,
+        token: &crate::secret::Secret,
+    ) -> Result<Result<(), Option<String>>> {
         let endpoint =
             provider
                 .userinfo_endpoint
-                .clone()
+                .as_ref()
                 .ok_or_else(|| Error::ProviderInvalid {
                     provider: provider.id.clone(),
                     reason: "it has no userinfo endpoint, so Keyfob cannot ask whether a token \
@@ -30,41 +66,19 @@ impl Keyfob {
                 })?;
         let asked = self
             .http()
-            .get_json::<serde_json::Value>(
-                &endpoint,
-                Some(&fresh.token),
-                userinfo_headers(&provider),
-            )
+            .get_json::<serde_json::Value>(endpoint, Some(token), userinfo_headers(provider))
             .await;
-        let message = match asked {
-            Ok(_) => return Ok(account),
+        match asked {
+            Ok(_) => Ok(Ok(())),
             Err(Error::AccessTokenRefused {
-                endpoint,
                 message,
                 invalid_token,
-            }) if !condemns_token(&provider, invalid_token) => {
-                // A 401 that does not say the token is dead (a userinfo endpoint of another
-                // audience, say) is reported, and the account is left as it is.
-                return Err(Error::AccessTokenRefused {
-                    endpoint,
-                    message,
-                    invalid_token,
-                });
-            }
-            Err(Error::AccessTokenRefused { message, .. }) => message,
-            Err(e) => return Err(e),
-        };
-        // A refresh in another process may have replaced the token meanwhile: only the
-        // token that was refused condemns the account.
-        let _turn = self.account_turn(account_id).await?;
-        let current = self
-            .secrets
-            .get(SecretKey::AccessToken(account_id.to_string()))
-            .await?;
-        if current.as_ref() != Some(&fresh.token) {
-            return self.account(account_id);
+                ..
+            }) if condemns_token(provider, invalid_token) => Ok(Err(message)),
+            // A 401 that does not say the token is dead (a userinfo endpoint of another
+            // audience, say) is reported as it is.
+            Err(e) => Err(e),
         }
-        Err(self.mark_needs_relink(account_id, &refused_reason(&provider, message.as_deref()))?)
     }
 }
 

@@ -313,3 +313,64 @@ async fn zero_and_string_lifetimes_on_link_and_on_refresh() -> anyhow::Result<()
     assert_eq!(carol.access_expires_at, None);
     Ok(())
 }
+
+/// Revokes `token` at the local provider, as a user or an administrator would.
+async fn revoke_at_provider(w: &World, token: &str, hint: &str) -> anyhow::Result<()> {
+    let answer = reqwest::Client::new()
+        .post(w.idp.revocation_endpoint())
+        .form(&[
+            ("token", token),
+            ("token_type_hint", hint),
+            ("client_id", keyfob_testkit::NATIVE_CLIENT_ID),
+        ])
+        .send()
+        .await?;
+    anyhow::ensure!(answer.status() == 200, "revocation: {}", answer.status());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_refreshes_a_refused_token_and_marks_a_dead_grant() -> anyhow::Result<()> {
+    // The provider's tokens live 2 s, but the link's answer claims an hour: Keyfob takes the
+    // token for valid while the provider already refuses it, as after a server-side cut.
+    let w =
+        World::start_with(json!({"ttl": {"AccessToken": 2, "RefreshedAccessToken": 3600}})).await?;
+    w.idp.next_expires_in(json!(3600), 1).await?;
+    let account = w.link("local", "alice").await?;
+    let access = w.kf.access_token(&account.id, Duration::ZERO).await?.token;
+    // Wait until the provider's userinfo endpoint refuses it (bounded).
+    let refused = async {
+        loop {
+            let answer = reqwest::Client::new()
+                .get(w.idp.userinfo_endpoint())
+                .bearer_auth(access.expose())
+                .send()
+                .await?;
+            if answer.status() == 401 {
+                return anyhow::Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(60), refused).await??;
+    // The provider refuses it with invalid_token, and one refresh brings a working token, so
+    // the account stays as it is.
+    let refreshes = w.idp.stats().await?.token.refresh_token;
+    let checked = w.kf.check_account(&account.id).await?;
+    assert_eq!(checked.status, AccountStatus::Ok);
+    assert_eq!(w.idp.stats().await?.token.refresh_token, refreshes + 1);
+    let renewed = w.kf.access_token(&account.id, Duration::ZERO).await?.token;
+    assert_ne!(renewed, access);
+    assert!(w.idp.is_active(renewed.expose()).await?);
+
+    // Revoking a token at this provider ends every token of the grant: the refresh fails
+    // too, and the account needs a new link.
+    revoke_at_provider(&w, renewed.expose(), "access_token").await?;
+    let err = w.kf.check_account(&account.id).await.unwrap_err();
+    assert!(matches!(err, Error::NeedsRelink { .. }), "{err}");
+    assert!(matches!(
+        w.kf.account(&account.id)?.status,
+        AccountStatus::NeedsRelink { .. }
+    ));
+    Ok(())
+}
