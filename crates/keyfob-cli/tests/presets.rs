@@ -45,6 +45,34 @@ async fn providers_json(home: &std::path::Path) -> Result<Value> {
     Ok(serde_json::from_slice(&out.stdout)?)
 }
 
+/// `keyfob provider github` for the fake, with extra arguments; its messages.
+async fn add_github_fake(
+    home: &std::path::Path,
+    github: &keyfob_testkit::GitHubFake,
+    app: (&str, &str),
+    extra: &[&str],
+) -> Result<String> {
+    let mut args = vec![
+        "provider",
+        "github",
+        "--enterprise",
+        github.base(),
+        "--id",
+        "github",
+        "--client-id",
+        app.0,
+        "--client-secret-stdin",
+    ];
+    args.extend_from_slice(extra);
+    let added = run_with_stdin(home, &args, &format!("{}\n", app.1)).await?;
+    anyhow::ensure!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    Ok(String::from_utf8_lossy(&added.stderr).into_owned())
+}
+
 /// `keyfob link PROVIDER --no-browser` with the scripted browser signing in.
 pub async fn link(
     home: &std::path::Path,
@@ -179,24 +207,11 @@ async fn presets_without_a_client_id_explain_what_to_register() -> Result<()> {
 async fn github_preset_from_the_command_line() -> Result<()> {
     let github = keyfob_testkit::GitHubFake::start().await?;
     let home = tempfile::tempdir()?;
-    let added = run_with_stdin(
-        home.path(),
-        &[
-            "provider",
-            "github",
-            "--enterprise",
-            github.base(),
-            "--id",
-            "github",
-            "--client-id",
-            keyfob_testkit::GITHUB_OAUTH_APP_CLIENT_ID,
-            "--client-secret-stdin",
-        ],
-        &format!("{}\n", keyfob_testkit::GITHUB_OAUTH_APP_CLIENT_SECRET),
-    )
-    .await?;
-    let stderr = String::from_utf8_lossy(&added.stderr);
-    assert!(added.status.success(), "{stderr}");
+    let oauth_app = (
+        keyfob_testkit::GITHUB_OAUTH_APP_CLIENT_ID,
+        keyfob_testkit::GITHUB_OAUTH_APP_CLIENT_SECRET,
+    );
+    let stderr = add_github_fake(home.path(), &github, oauth_app, &[]).await?;
     assert!(
         stderr.contains("http://127.0.0.1/oauth/github (any port works"),
         "{stderr}"
@@ -229,34 +244,6 @@ async fn github_preset_from_the_command_line() -> Result<()> {
     let unlink = keyfob(home.path(), &["unlink", "github"]).output().await?;
     assert!(String::from_utf8_lossy(&unlink.stderr).contains("revoked its tokens"));
     assert_eq!(github.stats().await?.delete_grant, 1);
-    Ok(())
-}
-
-/// `keyfob provider github` for the fake, with extra arguments.
-async fn add_github_fake(
-    home: &std::path::Path,
-    github: &keyfob_testkit::GitHubFake,
-    app: (&str, &str),
-    extra: &[&str],
-) -> Result<()> {
-    let mut args = vec![
-        "provider",
-        "github",
-        "--enterprise",
-        github.base(),
-        "--id",
-        "github",
-        "--client-id",
-        app.0,
-        "--client-secret-stdin",
-    ];
-    args.extend_from_slice(extra);
-    let added = run_with_stdin(home, &args, &format!("{}\n", app.1)).await?;
-    anyhow::ensure!(
-        added.status.success(),
-        "{}",
-        String::from_utf8_lossy(&added.stderr)
-    );
     Ok(())
 }
 

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use crate::error::{Error, Result};
-use crate::identity::userinfo_headers;
+use crate::identity::userinfo;
 use crate::provider::{Flavor, Provider};
 use crate::store::accounts::Account;
 use crate::store::secrets::SecretKey;
@@ -64,11 +64,7 @@ impl Keyfob {
                          still works"
                         .into(),
                 })?;
-        let asked = self
-            .http()
-            .get_json::<serde_json::Value>(endpoint, Some(token), userinfo_headers(provider))
-            .await;
-        match asked {
+        match userinfo(self.http(), provider, endpoint, token).await {
             Ok(_) => Ok(Ok(())),
             Err(Error::AccessTokenRefused {
                 message,

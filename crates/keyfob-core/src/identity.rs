@@ -64,7 +64,7 @@ pub async fn establish(
             let expected = Nonce::new(nonce.expose().to_string());
             let mut identity = verify_id_token(http, provider, secret, raw, &expected).await?;
             if let Some(endpoint) = &provider.userinfo_endpoint {
-                let info = userinfo(http, provider, endpoint, tokens).await?;
+                let info = userinfo(http, provider, endpoint, &tokens.access_token).await?;
                 let sub = info.get("sub").and_then(Value::as_str);
                 // OIDC Core section 5.3.2: userinfo must describe the same user.
                 if sub != Some(identity.subject.as_str()) {
@@ -85,7 +85,7 @@ pub async fn establish(
                     provider: provider.name.clone(),
                     reason: "no userinfo endpoint is configured".into(),
                 })?;
-            let info = userinfo(http, provider, endpoint, tokens).await?;
+            let info = userinfo(http, provider, endpoint, &tokens.access_token).await?;
             let subject = subject_of(&info).ok_or_else(|| Error::Identity {
                 provider: provider.name.clone(),
                 reason: "the userinfo response has neither 'sub' nor 'id'".into(),
@@ -205,22 +205,19 @@ async fn verify<N: openidconnect::NonceVerifier>(
     })
 }
 
-async fn userinfo(
+/// Reads the provider's userinfo endpoint with an access token.
+pub(crate) async fn userinfo(
     http: &Http,
     provider: &Provider,
     endpoint: &url::Url,
-    tokens: &Tokens,
+    token: &Secret,
 ) -> Result<Value> {
-    http.get_json(
-        endpoint,
-        Some(&tokens.access_token),
-        userinfo_headers(provider),
-    )
-    .await
+    http.get_json(endpoint, Some(token), userinfo_headers(provider))
+        .await
 }
 
 /// Headers the userinfo request needs beyond the bearer token.
-pub(crate) fn userinfo_headers(provider: &Provider) -> &'static [(&'static str, &'static str)] {
+fn userinfo_headers(provider: &Provider) -> &'static [(&'static str, &'static str)] {
     match provider.flavor {
         // https://docs.github.com/en/rest/using-the-rest-api/getting-started-with-the-rest-api
         // (media type and API version; the User-Agent is set on every request by `Http`).
