@@ -10,7 +10,8 @@ use tauri::AppHandle;
 use tauri_plugin_clipboard_manager::ClipboardExt;
 
 use crate::error::UiError;
-use crate::state::fingerprint;
+use crate::events;
+use crate::fingerprint::fingerprint;
 
 /// The default time a copied token stays on the clipboard.
 pub const DEFAULT_CLEAR_AFTER: Duration = Duration::from_secs(30);
@@ -34,14 +35,15 @@ impl ClipboardPolicy {
 
     /// From `KEYFOB_CLIPBOARD_CLEAR_SECONDS` (0 = never clear), else 30 s.
     pub fn from_env() -> Self {
-        let clear_after = match std::env::var("KEYFOB_CLIPBOARD_CLEAR_SECONDS") {
-            Ok(v) => match v.trim().parse::<u64>() {
-                Ok(0) => None,
-                Ok(secs) => Some(Duration::from_secs(secs)),
-                Err(_) => Some(DEFAULT_CLEAR_AFTER),
-            },
-            Err(_) => Some(DEFAULT_CLEAR_AFTER),
-        };
+        let setting = std::env::var("KEYFOB_CLIPBOARD_CLEAR_SECONDS").ok();
+        let clear_after = clear_after_setting(setting.as_deref()).unwrap_or_else(|bad| {
+            eprintln!(
+                "keyfob: KEYFOB_CLIPBOARD_CLEAR_SECONDS={bad:?} is not a number of seconds; \
+                 clearing copied tokens after {} s",
+                DEFAULT_CLEAR_AFTER.as_secs()
+            );
+            Some(DEFAULT_CLEAR_AFTER)
+        });
         Self::new(clear_after)
     }
 
@@ -80,10 +82,41 @@ impl ClipboardPolicy {
                 .clipboard()
                 .read_text()
                 .is_ok_and(|text| fingerprint(&text) == print);
-            if still_ours {
-                let _ = app.clipboard().clear();
-            }
+            let cleared = still_ours && app.clipboard().clear().is_ok();
+            events::clipboard_expired(&app, cleared);
         });
         Ok(())
+    }
+}
+
+/// The clear delay a `KEYFOB_CLIPBOARD_CLEAR_SECONDS` value asks for: unset means the default,
+/// `0` never clears. A value that is not a number of seconds is returned as the error.
+fn clear_after_setting(value: Option<&str>) -> Result<Option<Duration>, String> {
+    let Some(value) = value else {
+        return Ok(Some(DEFAULT_CLEAR_AFTER));
+    };
+    match value.trim().parse::<u64>() {
+        Ok(0) => Ok(None),
+        Ok(secs) => Ok(Some(Duration::from_secs(secs))),
+        Err(_) => Err(value.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_clear_delay_comes_from_the_setting() {
+        assert_eq!(clear_after_setting(None), Ok(Some(DEFAULT_CLEAR_AFTER)));
+        assert_eq!(clear_after_setting(Some("0")), Ok(None));
+        assert_eq!(clear_after_setting(Some(" 0 ")), Ok(None));
+        assert_eq!(
+            clear_after_setting(Some("6")),
+            Ok(Some(Duration::from_secs(6)))
+        );
+        assert_eq!(clear_after_setting(Some("")), Err(String::new()));
+        assert_eq!(clear_after_setting(Some("-1")), Err("-1".into()));
+        assert_eq!(clear_after_setting(Some("30s")), Err("30s".into()));
     }
 }

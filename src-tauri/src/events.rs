@@ -14,6 +14,17 @@ pub const LINK_FINISHED: &str = "link-finished";
 /// A callback arrived that belongs to no link Keyfob started: `Notice`.
 pub const CALLBACK_REFUSED: &str = "callback-refused";
 
+/// A copied token's clear delay ran out: `ClipboardExpired`.
+pub const CLIPBOARD_EXPIRED: &str = "clipboard-expired";
+
+/// What the clear timer of the latest copy found.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClipboardExpired {
+    /// True when the clipboard still held the token and was cleared; false when the user had
+    /// copied something else since, which Keyfob leaves alone.
+    pub cleared: bool,
+}
+
 /// How a started link ended.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -63,6 +74,10 @@ pub fn callback_refused(app: &AppHandle, error: UiError) {
             message: error.message,
         },
     );
+}
+
+pub fn clipboard_expired(app: &AppHandle, cleared: bool) {
+    emit(app, CLIPBOARD_EXPIRED, ClipboardExpired { cleared });
 }
 
 fn emit<T: Serialize + Clone>(app: &AppHandle, event: &str, payload: T) {

@@ -6,6 +6,7 @@ mod commands;
 mod deep_link;
 mod error;
 mod events;
+mod fingerprint;
 mod state;
 mod store_watch;
 mod views;

@@ -5,6 +5,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use crate::clipboard::ClipboardPolicy;
+use crate::fingerprint::fingerprint;
 
 /// Managed Tauri state.
 pub struct AppState {
@@ -57,12 +58,6 @@ impl AppState {
         let mut tasks = self.loopback_tasks.lock().expect("task map poisoned");
         tasks.remove(link_id)
     }
-}
-
-/// SHA-256 of a secret-bearing string, so it is compared without being kept.
-pub fn fingerprint(value: &str) -> [u8; 32] {
-    use sha2::{Digest, Sha256};
-    Sha256::digest(value.as_bytes()).into()
 }
 
 #[cfg(test)]

@@ -143,7 +143,8 @@ async function main() {
   if (!url) throw new Error('usage: browser.mjs URL');
   const redirect = new URL(url).searchParams.get('redirect_uri') ?? '';
   const loopback = redirect.startsWith('http://127.0.0.1:') ? new URL(redirect).origin : null;
-  log('opened', { host: new URL(url).host, loopback: loopback !== null });
+  // Where, not what: the query carries the state.
+  log('opened', { host: new URL(url).host, path: new URL(url).pathname, loopback: loopback !== null });
   const result = await signIn(url, loopback);
   if (loopback) {
     noteSecrets(url, result.url);
@@ -155,18 +156,13 @@ async function main() {
   await waitForGate();
   // What the OS does with a private-use scheme URL: start the registered app with it. A
   // running Keyfob takes it over and this process exits at once; otherwise this process
-  // becomes Keyfob (a cold start) and keeps running.
+  // becomes Keyfob (a cold start) and keeps running. The test tells the two apart by what it
+  // sees (an exit, or the process holding Keyfob's name), so this waits for the exit however
+  // long it takes and reports both moments.
   const app = spawn(process.env.E2E_APP_BINARY, [result], { stdio: 'ignore', detached: true });
-  const code = await Promise.race([
-    new Promise((resolve) => app.on('exit', resolve)),
-    new Promise((resolve) => setTimeout(() => resolve(null), 10000)),
-  ]);
-  if (code === null) {
-    app.unref();
-    log('delivered', { stillRunning: true, pid: app.pid });
-  } else {
-    log('delivered', { exitCode: code });
-  }
+  log('launched', { pid: app.pid });
+  const [code, signal] = await new Promise((resolve) => app.on('exit', (c, s) => resolve([c, s])));
+  log('delivered', { exitCode: code, signal, pid: app.pid });
 }
 
 main().catch((e) => {

@@ -170,6 +170,15 @@ async function main() {
     console.log(`e2e:   (${secrets.size} secret values checked against ${ipc.entries.length} IPC records)`);
   };
 
+  /** Waits for the shell's `count`-th clipboard-expired event (the clear timer ran) and returns its payload. */
+  const clipboardExpired = async (count) => {
+    const seen = async () => {
+      await ipc.drain(s);
+      return ipc.events().filter((e) => e.event === 'clipboard-expired')[count - 1];
+    };
+    return (await until(seen, (CLIPBOARD_CLEAR_SECONDS + 10) * 1000, `clipboard timer #${count}`)).payload;
+  };
+
   // Ends a WebDriver session and makes sure its Keyfob is gone, so that the next launch does
   // not hand over to it (single instance). Deleting the session closes the window, and the
   // app must quit with it: one that lingers fails the test (the cleanup then stops it).
@@ -238,9 +247,10 @@ async function main() {
     });
     check(answer !== 'allowed' && /not allowed/i.test(answer), `the page may not call ${command} (${answer})`);
   }
-  await sleep(1500); // an opened file or URL would reach the test browser by now
+  // Each refusal came back before the plugin ran, so the clipboard and the scheme handlers are
+  // as they were. Whether the page opened a file or a URL shows at the next link: the first
+  // thing the test browser is asked to open from here on must be that link's sign-in page.
   check(readClipboard() === USER_TEXT, 'the page wrote nothing to the clipboard');
-  check(browserEvents().length === eventsBefore, 'the page opened no file and no URL');
   check(desktopFiles() === desktopBefore, 'the page registered no URL scheme handler');
   const schemeHandler = spawnSync('xdg-mime', ['query', 'default', 'x-scheme-handler/keyfob-e2e-page'], { encoding: 'utf8' });
   check(schemeHandler.stdout.trim() === '', `no handler for the page's scheme (${schemeHandler.stdout.trim()})`);
@@ -284,6 +294,12 @@ async function main() {
   );
   const failed = browserEvents().find((e) => e.event === 'failed');
   check(!failed, `the browser signed in (${failed?.error})`);
+  const firstOpened = browserEvents().slice(eventsBefore)[0];
+  const signInPage = new URL(idp.discovery.authorization_endpoint);
+  check(
+    firstOpened?.event === 'opened' && firstOpened.host === signInPage.host && firstOpened.path === signInPage.pathname,
+    `the page opened no file and no URL: the first thing opened since is the sign-in page (${JSON.stringify(firstOpened)})`,
+  );
   check(browserEvents().some((e) => e.event === 'login-page'), 'the provider showed its real login page');
   await shot('05-waiting-for-browser');
   check(rememberKeyring().some((n) => n.startsWith('pending/')), 'the waiting link’s state and PKCE verifier are in the keyring');
@@ -313,7 +329,7 @@ async function main() {
   check((await s.findAll(`[data-key="refresh-${accountId}"]`)).length === 1, 'an account with a refresh token offers Refresh');
   // The running app may show the account before the process that handed the URL over has
   // exited and been reaped, so wait for that report instead of expecting it already.
-  const handedOver = await until(async () => browserEvents().find((e) => e.event === 'delivered'), 15000, 'the hand-over report');
+  const handedOver = await until(async () => browserEvents().find((e) => e.event === 'delivered'), 30000, 'the hand-over report');
   check(handedOver.exitCode === 0, `the second instance handed over and exited (${JSON.stringify(handedOver)})`);
   await shot('06-account-linked');
   const stored = rememberKeyring();
@@ -337,7 +353,14 @@ async function main() {
   await shot('07-token-copied');
 
   say(`waiting for the clipboard to be cleared (${CLIPBOARD_CLEAR_SECONDS} s)`);
-  await until(async () => readClipboard() === '', (CLIPBOARD_CLEAR_SECONDS + 5) * 1000, 'the clipboard to be cleared');
+  const firstExpiry = await clipboardExpired(1);
+  check(firstExpiry.cleared === true, `the clear timer cleared the token (${JSON.stringify(firstExpiry)})`);
+  check(readClipboard() === '', 'the clipboard is empty');
+  await until(
+    async () => (await s.script("return [...document.querySelectorAll('.toast')].map((t) => t.textContent).join('\\n')")).includes('Cleared the copied token'),
+    5000,
+    'the notice that the clipboard was cleared',
+  );
   await s.waitGone('.toast'); // the README shows this calm state
   await shot('08-account-list');
 
@@ -345,7 +368,8 @@ async function main() {
   await s.click(`[data-key="copy-${accountId}"]`);
   await until(async () => readClipboard().length > 20, 5000, 'the token on the clipboard');
   writeClipboard(USER_TEXT);
-  await sleep((CLIPBOARD_CLEAR_SECONDS + 2) * 1000);
+  const secondExpiry = await clipboardExpired(2);
+  check(secondExpiry.cleared === false, `the clear timer left the user's text alone (${JSON.stringify(secondExpiry)})`);
   check(readClipboard() === USER_TEXT, 'the clipboard is cleared only while it holds the token');
 
   say('refreshing the account from its row');
@@ -480,25 +504,34 @@ async function main() {
   check(keyfobRunning(), 'Keyfob holds its single-instance name while it runs');
   await closeApp(s, driver);
   writeFileSync(gate, '');
-  const delivered = await until(async () => since().find((e) => e.event === 'delivered'), 30000, 'the delivery');
-  check(delivered.stillRunning === true, 'with no Keyfob running, the callback URL started it');
+  const launched = await until(async () => since().find((e) => e.event === 'launched'), 30000, 'the callback URL to start Keyfob');
   await until(
     async () => (await idp.stats()).token.authorization_code === codesBefore + 1 && readFileSync(accountsFile, 'utf8') !== linkedBefore,
     20000,
     'the cold-started app to complete the link',
   );
+  // The process the callback URL started is the one that completed the link, and it is still
+  // Keyfob: it did not hand the URL to another instance.
+  check(!since().some((e) => e.event === 'delivered'), `with no Keyfob running, the callback URL started it (${JSON.stringify(since())})`);
+  check(appPids(binary, home).includes(launched.pid) && keyfobRunning(), `the started process is the running Keyfob (${launched.pid})`);
   check(JSON.parse(readFileSync(accountsFile, 'utf8')).accounts.length === 1, 're-linking kept one account');
-  process.kill(delivered.pid, 'SIGTERM');
-  await until(async () => !alive(delivered.pid), 10000, 'the cold-started app to exit');
+  process.kill(launched.pid, 'SIGTERM');
+  const ended = await until(async () => since().find((e) => e.event === 'delivered'), 10000, 'the cold-started app to exit');
+  check(ended.pid === launched.pid && !alive(launched.pid), `the cold-started app exited (${JSON.stringify(ended)})`);
   await until(async () => !keyfobRunning(), 15000, 'Keyfob to release its name');
 
-  say('switching the provider to a loopback redirect in the settings (dark theme)');
-  const dark = await startDriver({ ...env, GTK_THEME: 'Adwaita:dark' });
+  say('switching the provider to a loopback redirect in the settings (dark theme, tokens kept on the clipboard)');
+  const dark = await startDriver({ ...env, GTK_THEME: 'Adwaita:dark', KEYFOB_CLIPBOARD_CLEAR_SECONDS: '0' });
   cleanups.push(() => dark.stop());
   s = await newSession(dark, binary);
   check((await ipc.install(s)) === 'installed', 'the IPC recorder is installed in the new window');
   await s.waitFor('.account-row');
   check(await s.script('return matchMedia("(prefers-color-scheme: dark)").matches'), 'the window follows the dark theme');
+  const keptNote = await until(async () => {
+    const text = await s.script("return document.querySelector('.list-note')?.textContent ?? ''");
+    return /after \d+ s|until you copy/.test(text) && text;
+  }, 5000, 'the note on copied tokens');
+  check(/stays on the clipboard until you copy something else/.test(keptNote), `with KEYFOB_CLIPBOARD_CLEAR_SECONDS=0 copied tokens are kept (${keptNote})`);
   await shot('12-dark-account-list');
   await s.click('#open-providers');
   await (await s.waitFor('#providers-dialog .provider-row[data-provider-id="local"] button')).click();
@@ -539,6 +572,15 @@ async function main() {
   check((await idp.introspect(latest)).active === true, 'the token of the loopback link works');
   remember(latest, 'copied access token');
   rememberKeyring();
+  const keptToast = await until(
+    async () => (await s.script("return [...document.querySelectorAll('.toast')].map((t) => t.textContent).join('\\n')")).match(/Copied .*/)?.[0],
+    5000,
+    'the Copied notice',
+  );
+  check(!/cleared/.test(keptToast), `no clear is announced when tokens are kept (${keptToast})`);
+  await ipc.drain(s);
+  const keptCopy = ipc.entries.filter((e) => e.entry.kind === 'result' && e.entry.cmd === 'copy_token').at(-1);
+  check(keptCopy?.entry.ok && JSON.parse(keptCopy.entry.body).clearsIn === null, `the shell schedules no clear (${keptCopy?.entry.body})`);
 
   say('reopening in the light theme with the default clipboard delay');
   await closeApp(s, dark);

@@ -6,6 +6,7 @@ import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 import type {
   Account,
   AppStatus,
+  ClipboardExpired,
   Copied,
   GithubProviderInput,
   GoogleProviderInput,
@@ -42,6 +43,8 @@ export const events = {
     listen<LinkOutcome>('link-finished', (e) => f(e.payload)),
   callbackRefused: (f: (message: string) => void): Promise<UnlistenFn> =>
     listen<{ message: string }>('callback-refused', (e) => f(e.payload.message)),
+  clipboardExpired: (f: (e: ClipboardExpired) => void): Promise<UnlistenFn> =>
+    listen<ClipboardExpired>('clipboard-expired', (e) => f(e.payload)),
 };
 
 /** Commands reject with a `UiError`; anything else (a bug, IPC failure) is wrapped. */

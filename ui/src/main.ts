@@ -283,6 +283,8 @@ async function boot(): Promise<void> {
       if (!claimed) reportOtherLink(o);
     }),
     events.callbackRefused((message) => toast(`Ignored a sign-in response: ${message}`, 'error', 8000)),
+    // Whatever the user copied since is theirs: the shell left it, and so says nothing.
+    events.clipboardExpired(({ cleared }) => cleared && toast('Cleared the copied token from the clipboard.', 'info')),
   ]);
   model.status = await api.appStatus().catch(() => null);
   await reload();

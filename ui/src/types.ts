@@ -74,6 +74,11 @@ export interface LinkOutcome {
   error: UiError | null;
 }
 
+/** The latest copy's clear delay ran out; `cleared` is false when the user had copied something else. */
+export interface ClipboardExpired {
+  cleared: boolean;
+}
+
 export interface Copied {
   expiresAt: string | null;
   refreshed: boolean;

@@ -84,9 +84,12 @@ function body(model: Model, actions: AccountActions): Node {
     list.appendChild(accountRow(account, model, actions));
   }
   const clears = model.status?.clipboardClearSeconds;
+  const kept = 'Tokens stay in your system keyring. A copied token is refreshed when it has less than a minute left';
   const note = clears
-    ? `Tokens stay in your system keyring. A copied token is refreshed when it has less than a minute left, and cleared from the clipboard after ${clears} s.`
-    : 'Tokens stay in your system keyring. A copied token is refreshed when it has less than a minute left.';
+    ? `${kept}, and cleared from the clipboard after ${clears} s.`
+    : model.status && clears === null
+      ? `${kept}, and stays on the clipboard until you copy something else.`
+      : `${kept}.`;
   const wrap = document.createDocumentFragment();
   wrap.append(list, h('p', { class: 'list-note' }, note));
   return wrap;
