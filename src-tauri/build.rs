@@ -15,6 +15,7 @@ fn main() {
         "add_github_provider",
         "add_google_provider",
         "remove_provider",
+        "redirect_registrations",
         "start_link",
         "cancel_link",
         "app_status",

@@ -63,6 +63,7 @@ pub fn run() {
             commands::providers::add_github_provider,
             commands::providers::add_google_provider,
             commands::providers::remove_provider,
+            commands::providers::redirect_registrations,
             commands::links::start_link,
             commands::links::cancel_link,
             commands::app::app_status,

@@ -264,14 +264,24 @@ async function main() {
     await el.clear();
     await el.type(text);
   };
+  /** Waits until the list at `css` shows exactly `expected` (the core's answer arrives over IPC). */
+  const expectUris = async (css, expected, what) => {
+    let seen = null;
+    const ok = await until(async () => {
+      seen = await s.script(`const list = document.querySelector(arguments[0]);
+        return list && !list.hasAttribute('aria-busy') ? [...list.querySelectorAll('code')].map((c) => c.textContent) : null;`, [css]);
+      return JSON.stringify(seen) === JSON.stringify(expected);
+    }, 5000, what).then(() => true, () => false);
+    check(ok, `${what} (${JSON.stringify(seen)})`);
+  };
   await fill('#provider-name', 'Local IdP');
   await fill('#provider-id', 'local');
   await fill('#provider-issuer', idp.issuer);
   await fill('#provider-client-id', 'keyfob-native');
   await fill('#provider-scopes', 'openid email profile offline_access');
   await fill('#provider-params', 'prompt=consent');
-  const redirectShown = await (await s.find('#provider-redirect-uri')).text();
-  check(redirectShown === 'dev.keyfob.app:/oauth/local', `the form shows the redirect URI (${redirectShown})`);
+  // The app's scheme URI, and the any-port loopback URI the keyfob command uses.
+  await expectUris('#provider-redirect-uris', ['dev.keyfob.app:/oauth/local', 'http://127.0.0.1/oauth/local'], 'the form shows the redirect URIs');
   await shot('02-add-provider');
   await s.click('#provider-save');
   await s.waitFor('#providers-dialog .provider-row[data-provider-id="local"]', { what: 'the provider in the list' });
@@ -537,8 +547,7 @@ async function main() {
   await (await s.waitFor('#providers-dialog .provider-row[data-provider-id="local"] button')).click();
   await s.waitFor('#provider-redirect');
   await s.click('#provider-redirect option[value="loopback"]');
-  const loopbackShown = await (await s.find('#provider-redirect-uri')).text();
-  check(loopbackShown === 'http://127.0.0.1/oauth/local', `the form shows the loopback redirect URI (${loopbackShown})`);
+  await expectUris('#provider-redirect-uris', ['http://127.0.0.1/oauth/local'], 'the form shows the loopback redirect URI');
   await shot('13-dark-edit-provider');
   await s.click('#provider-save');
   await s.waitFor('#providers-dialog .provider-row[data-provider-id="local"]');
@@ -633,20 +642,18 @@ async function main() {
   await shot('17-link-picker-presets'); // the README shows this one
   await presetTile.click();
   await s.waitFor('#preset-client-id', { what: 'the GitHub setup form' });
-  const oauthAppCallback = await s.script("return document.querySelector('#preset-callbacks code').textContent");
-  check(oauthAppCallback === 'http://127.0.0.1/oauth/github', `the form shows the OAuth App callback (${oauthAppCallback})`);
+  await expectUris('#preset-callbacks', ['http://127.0.0.1/oauth/github'], 'the form shows the OAuth App callback');
   await s.click('#preset-github-app');
-  const appCallbacks = await s.script("return [...document.querySelectorAll('#preset-callbacks code')].map((c) => c.textContent)");
-  check(
-    JSON.stringify(appCallbacks) === JSON.stringify(['dev.keyfob.app:/oauth/github', 'http://127.0.0.1:47213/oauth/github']),
-    `a GitHub App needs both exact callbacks (${appCallbacks})`,
+  await expectUris(
+    '#preset-callbacks',
+    ['dev.keyfob.app:/oauth/github', 'http://127.0.0.1:47213/oauth/github'],
+    'a GitHub App needs both exact callbacks',
   );
   await s.click('#preset-github-app');
   await fill('#preset-client-id', GITHUB_CLIENT_ID);
   await fill('#preset-client-secret', GITHUB_CLIENT_SECRET);
   await fill('#preset-enterprise-url', github.base);
-  const enterpriseCallback = await s.script("return document.querySelector('#preset-callbacks code').textContent");
-  check(enterpriseCallback === GITHUB_CALLBACK, `the callback follows the Enterprise provider id (${enterpriseCallback})`);
+  await expectUris('#preset-callbacks', [GITHUB_CALLBACK], 'the callback follows the Enterprise provider id');
   await shot('18-github-setup');
   // Back returns to the picker; the tile opens a fresh form again.
   await s.click('#preset-back');
@@ -722,6 +729,32 @@ async function main() {
   await shot('22-google-setup-failed');
   await s.click('#link-dialog .dialog-buttons .btn:not(.btn-primary):not(#preset-back)'); // Cancel
   await s.waitGone('#link-dialog[open]');
+
+  say('a GitHub App added by the keyfob command with its own loopback port: the window shows that port');
+  // `keyfob provider github --github-app --loopback-port 5000`: the app signs in through the
+  // scheme, the command through port 5000, and both are what the user registers at GitHub.
+  const added = spawnSync(
+    cli,
+    ['provider', 'github', '--id', 'gh-app', '--enterprise', github.base, '--github-app', '--loopback-port', '5000', '--client-id', 'Iv1.port', '--client-secret-stdin'],
+    { env, encoding: 'utf8', input: 'port-app-secret\n', timeout: 30000 },
+  );
+  check(added.status === 0, `keyfob provider github --loopback-port 5000 (${added.status}: ${added.stderr})`);
+  check(added.stderr.includes('http://127.0.0.1:5000/oauth/gh-app'), `the command names the port to register (${added.stderr})`);
+  await s.click('#open-providers');
+  await (await s.waitFor('#providers-dialog .provider-row[data-provider-id="gh-app"] button', { what: 'the command’s provider in the window' })).click();
+  await expectUris(
+    '#provider-redirect-uris',
+    ['dev.keyfob.app:/oauth/gh-app', 'http://127.0.0.1:5000/oauth/gh-app'],
+    'the window shows the GitHub App’s callbacks with its port',
+  );
+  await shot('22b-github-app-port');
+  await s.script("[...document.querySelectorAll('#providers-dialog .dialog-buttons .btn')].find((b) => b.textContent === 'Cancel').click()");
+  await s.waitFor('#providers-dialog .provider-row[data-provider-id="gh-app"]', { what: 'the provider list again' });
+  const removed = spawnSync(cli, ['provider', 'remove', 'gh-app'], { env, encoding: 'utf8', timeout: 30000 });
+  check(removed.status === 0, `keyfob provider remove gh-app (${removed.stderr})`);
+  await s.waitGone('#providers-dialog .provider-row[data-provider-id="gh-app"]');
+  await s.click('#providers-dialog .dialog-buttons .btn-primary');
+  await s.waitGone('#providers-dialog[open]');
 
   say('removing a provider in the providers dialog');
   const secretName = 'provider/github-enterprise/client_secret';

@@ -15,6 +15,8 @@ import type {
   OpenidProviderInput,
   Provider,
   ProviderView,
+  RedirectRegistration,
+  RegistrationQuery,
   SecretInput,
   UiError,
   Unlinked,
@@ -32,6 +34,8 @@ export const api = {
   addGithubProvider: (input: GithubProviderInput) => invoke<ProviderView>('add_github_provider', { input }),
   addGoogleProvider: (input: GoogleProviderInput) => invoke<ProviderView>('add_google_provider', { input }),
   removeProvider: (providerId: string) => invoke<void>('remove_provider', { providerId }),
+  redirectRegistrations: (query: RegistrationQuery) =>
+    invoke<RedirectRegistration[]>('redirect_registrations', { query }),
   startLink: (providerId: string, scopes: string[] | null) => invoke<LinkStarted>('start_link', { providerId, scopes }),
   cancelLink: (linkId: string) => invoke<void>('cancel_link', { linkId }),
   appStatus: () => invoke<AppStatus>('app_status'),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { callbackUrls, configuredPreset, emptyFields, presetProviderId, setupProblem, unconfiguredPresets } from './presets';
+import { configuredPreset, emptyFields, registrationNote, registrationQuery, setupProblem, unconfiguredPresets } from './presets';
 import type { ProviderView } from './types';
 
 const provider = (id: string, flavor: 'standard' | 'github' | 'google') => ({ id, flavor }) as unknown as ProviderView;
@@ -13,26 +13,20 @@ describe('presets', () => {
     expect(configuredPreset(providers, 'google')).toBeNull();
   });
 
-  it('shows one any-port loopback callback for a GitHub OAuth App', () => {
-    expect(callbackUrls('github', emptyFields).map((c) => c.url)).toEqual(['http://127.0.0.1/oauth/github']);
+  // Which URIs a choice needs is the core's answer (src-tauri commands/providers.rs tests it
+  // for every form); the form only asks the right question and labels the answer.
+  it('asks the core about the choices that decide the callbacks', () => {
+    expect(registrationQuery('github', emptyFields)).toEqual({ form: 'github', githubApp: false, enterpriseUrl: null });
+    const fields = { ...emptyFields, githubApp: true, enterpriseUrl: ' https://ghe.example.com ', clientSecret: 's' };
+    expect(registrationQuery('github', fields)).toEqual({ form: 'github', githubApp: true, enterpriseUrl: 'https://ghe.example.com' });
+    expect(registrationQuery('google', fields)).toEqual({ form: 'google' });
   });
 
-  it('shows the scheme and the fixed-port loopback callbacks for a GitHub App', () => {
-    expect(callbackUrls('github', { ...emptyFields, githubApp: true }).map((c) => c.url)).toEqual([
-      'dev.keyfob.app:/oauth/github',
-      'http://127.0.0.1:47213/oauth/github',
-    ]);
-  });
-
-  it('names the callback path after the Enterprise provider id', () => {
-    const fields = { ...emptyFields, enterpriseUrl: ' https://ghe.example.com ' };
-    expect(presetProviderId('github', fields)).toBe('github-enterprise');
-    expect(callbackUrls('github', fields).map((c) => c.url)).toEqual(['http://127.0.0.1/oauth/github-enterprise']);
-  });
-
-  it('shows no callback for Google desktop clients', () => {
-    expect(callbackUrls('google', emptyFields)).toEqual([]);
-    expect(presetProviderId('google', { ...emptyFields, enterpriseUrl: 'x' })).toBe('google');
+  it('labels each callback with who sends it and whether any port works', () => {
+    const r = (app: boolean, cli: boolean, any_port: boolean) => ({ uri: 'u', app, cli, any_port });
+    expect(registrationNote(r(true, true, true))).toBe('any port works, for the app and the keyfob command');
+    expect(registrationNote(r(true, false, false))).toBe('for this desktop app');
+    expect(registrationNote(r(false, true, false))).toBe('for the keyfob command');
   });
 
   it('asks for the secret with a client id, and for a full Enterprise URL', () => {

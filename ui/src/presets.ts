@@ -1,7 +1,7 @@
 // GitHub and Google as ready-made providers: which ones still need setting up, and what the
 // setup form tells the user to register at the provider. Pure, so it is unit-tested.
 
-import type { ProviderView } from './types';
+import type { ProviderView, RedirectRegistration, RegistrationQuery } from './types';
 
 export type PresetId = 'github' | 'google';
 
@@ -29,9 +29,6 @@ export interface PresetFields {
 
 export const emptyFields: PresetFields = { clientId: '', clientSecret: '', githubApp: false, enterpriseUrl: '' };
 
-/** The CLI's fixed loopback port for GitHub Apps (keyfob-core's GITHUB_APP_LOOPBACK_PORT). */
-export const GITHUB_APP_LOOPBACK_PORT = 47213;
-
 /** A configured provider made from the preset (by its flavor), if any. */
 export function configuredPreset(providers: ProviderView[], preset: PresetId): ProviderView | null {
   return providers.find((p) => p.flavor === preset) ?? null;
@@ -42,32 +39,17 @@ export function unconfiguredPresets(providers: ProviderView[]): Preset[] {
   return PRESETS.filter((p) => configuredPreset(providers, p.id) === null);
 }
 
-/** The provider id the preset will get (keyfob-core's defaults); it names the callback path. */
-export function presetProviderId(preset: PresetId, fields: PresetFields): string {
-  if (preset === 'google') return 'google';
-  return fields.enterpriseUrl.trim() !== '' ? 'github-enterprise' : 'github';
+/** What the setup form asks the core about the redirect URIs to register. */
+export function registrationQuery(preset: PresetId, fields: PresetFields): RegistrationQuery {
+  if (preset === 'google') return { form: 'google' };
+  const enterpriseUrl = fields.enterpriseUrl.trim();
+  return { form: 'github', githubApp: fields.githubApp, enterpriseUrl: enterpriseUrl === '' ? null : enterpriseUrl };
 }
 
-export interface CallbackUrl {
-  url: string;
-  /** Who uses it, shown next to it. */
-  note: string;
-}
-
-/** Exactly which callback URLs to register at the provider for this choice. */
-export function callbackUrls(preset: PresetId, fields: PresetFields): CallbackUrl[] {
-  // Google "Desktop app" clients have no redirect URIs to register: any loopback port works.
-  if (preset === 'google') return [];
-  const path = `/oauth/${presetProviderId(preset, fields)}`;
-  if (fields.githubApp) {
-    // GitHub Apps match callback URLs exactly, port included.
-    return [
-      { url: `dev.keyfob.app:${path}`, note: 'for this desktop app' },
-      { url: `http://127.0.0.1:${GITHUB_APP_LOOPBACK_PORT}${path}`, note: 'for the keyfob command' },
-    ];
-  }
-  // OAuth Apps accept any port on a loopback callback.
-  return [{ url: `http://127.0.0.1${path}`, note: 'any port works, for the app and the keyfob command' }];
+/** The line under a redirect URI: whether any port works, and who sends it. */
+export function registrationNote(r: RedirectRegistration): string {
+  const who = r.app && r.cli ? 'the app and the keyfob command' : r.app ? 'this desktop app' : 'the keyfob command';
+  return `${r.any_port ? 'any port works, ' : ''}for ${who}`;
 }
 
 /** A problem to fix before saving, or null. Empty client ids fall back to built-in ones. */

@@ -50,9 +50,26 @@ export interface Provider {
 
 export type Flavor = 'standard' | 'github' | 'google';
 
-/** A provider plus the redirect URI to register at it. */
+/** One redirect URI to register at the provider, and who sends it (keyfob-core's RedirectRegistration). */
+export interface RedirectRegistration {
+  uri: string;
+  /** No port in the URI: the provider must accept any loopback port. */
+  any_port: boolean;
+  /** The desktop app sends it. */
+  app: boolean;
+  /** The keyfob command sends it. */
+  cli: boolean;
+}
+
+/** What a setup form asks the shell about redirect URIs before anything is saved. */
+export type RegistrationQuery =
+  | { form: 'provider'; providerId: string; redirect: RedirectMode }
+  | { form: 'github'; githubApp: boolean; enterpriseUrl: string | null }
+  | { form: 'google' };
+
+/** A provider plus the redirect URIs to register at it. */
 export interface ProviderView extends Provider {
-  redirect_uri: string;
+  redirect_uris: RedirectRegistration[];
   /** Whether a client secret is stored in the keyring (the secret itself never comes here). */
   has_client_secret: boolean;
 }

@@ -37,6 +37,9 @@ pub use crate::manage::SecretUpdate;
 pub use crate::paths::Paths;
 pub use crate::provider::discovery::OpenidProviderDraft;
 pub use crate::provider::presets::{GithubOptions, GoogleOptions};
+pub use crate::provider::registration::{
+    redirect_registrations, RedirectRegistration, RedirectSetup,
+};
 pub use crate::provider::{ClientAuth, Flavor, Provider, ProviderKind, RedirectMode};
 pub use crate::purge::PurgeReport;
 pub use crate::secret::Secret;

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use keyfob_core::provider::presets;
 use keyfob_core::{
-    ClientAuth, GithubOptions, GoogleOptions, OpenidProviderDraft, Provider, RedirectMode, Secret,
-    SecretUpdate,
+    ClientAuth, Flavor, GithubOptions, GoogleOptions, Keyfob, OpenidProviderDraft, Provider,
+    RedirectMode, RedirectRegistration, RedirectSetup, Secret, SecretUpdate,
 };
 use serde::Deserialize;
 use tauri::State;
@@ -118,15 +118,105 @@ pub async fn add_github_provider(
 ) -> Result<ProviderView, UiError> {
     let client_id = client_id_or(input.client_id, presets::GITHUB_CLIENT_ID, "GitHub")?;
     let secret = secret_or(input.client_secret, presets::GITHUB_CLIENT_SECRET);
-    let mut options = match filled(input.enterprise_url) {
+    let options = github_options(input.github_app, input.enterprise_url, client_id)?;
+    let provider = state.keyfob.add_github(options, secret).await?;
+    Ok(ProviderView::of(&state.keyfob, provider).await?)
+}
+
+/// The GitHub preset the form describes: github.com or an Enterprise, an OAuth App or a
+/// GitHub App.
+fn github_options(
+    github_app: bool,
+    enterprise_url: Option<String>,
+    client_id: String,
+) -> Result<GithubOptions, keyfob_core::Error> {
+    let options = match filled(enterprise_url) {
         Some(base) => GithubOptions::enterprise(&base, client_id)?,
         None => GithubOptions::github_com(client_id),
     };
-    if input.github_app {
-        options = options.github_app();
-    }
-    let provider = state.keyfob.add_github(options, secret).await?;
-    Ok(ProviderView::of(&state.keyfob, provider).await?)
+    Ok(if github_app {
+        options.github_app()
+    } else {
+        options
+    })
+}
+
+/// A setup form asking, before anything is saved, which redirect URIs the user must
+/// register at the provider.
+#[derive(Debug, Deserialize)]
+#[serde(
+    tag = "form",
+    rename_all = "snake_case",
+    rename_all_fields = "camelCase"
+)]
+pub enum RegistrationQuery {
+    /// The provider editor, for a new provider or an existing one (whose flavor and fixed
+    /// loopback port then apply).
+    Provider {
+        provider_id: String,
+        redirect: RedirectMode,
+    },
+    /// The GitHub preset form.
+    Github {
+        #[serde(default)]
+        github_app: bool,
+        enterprise_url: Option<String>,
+    },
+    /// The Google preset form.
+    Google,
+}
+
+/// The core's answer to "what must be registered" for a form's current choices.
+#[tauri::command]
+pub async fn redirect_registrations(
+    state: State<'_, AppState>,
+    query: RegistrationQuery,
+) -> Result<Vec<RedirectRegistration>, UiError> {
+    Ok(registrations_for(&state.keyfob, query)?)
+}
+
+fn registrations_for(
+    keyfob: &Keyfob,
+    query: RegistrationQuery,
+) -> Result<Vec<RedirectRegistration>, keyfob_core::Error> {
+    Ok(match query {
+        RegistrationQuery::Provider {
+            provider_id,
+            redirect,
+        } => {
+            let stored = keyfob
+                .providers()?
+                .into_iter()
+                .find(|p| p.id == provider_id);
+            keyfob_core::redirect_registrations(RedirectSetup {
+                id: &provider_id,
+                flavor: stored.as_ref().map_or(Flavor::Standard, |p| p.flavor),
+                redirect,
+                loopback_port: stored.and_then(|p| p.loopback_port),
+            })
+        }
+        RegistrationQuery::Github {
+            github_app,
+            enterprise_url,
+        } => {
+            let o = github_options(github_app, enterprise_url, String::new())?;
+            keyfob_core::redirect_registrations(RedirectSetup {
+                id: &o.id,
+                flavor: Flavor::Github,
+                redirect: o.redirect,
+                loopback_port: o.loopback_port,
+            })
+        }
+        RegistrationQuery::Google => {
+            let o = GoogleOptions::new(String::new());
+            keyfob_core::redirect_registrations(RedirectSetup {
+                id: &o.id,
+                flavor: Flavor::Google,
+                redirect: o.redirect,
+                loopback_port: None,
+            })
+        }
+    })
 }
 
 /// The Google preset form (a "Desktop app" OAuth client).
@@ -207,6 +297,76 @@ mod tests {
             e.message.starts_with("Enter the client ID"),
             "{}",
             e.message
+        );
+    }
+
+    fn uris(keyfob: &Keyfob, query: RegistrationQuery) -> Vec<String> {
+        registrations_for(keyfob, query)
+            .expect("registrations")
+            .into_iter()
+            .map(|r| r.uri)
+            .collect()
+    }
+
+    /// The forms' answers come from the core's one function, with the preset's own id,
+    /// redirect mode and port; a stored provider's fixed port is shown when it is edited.
+    #[test]
+    fn each_form_gets_the_core_answer() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let keyfob = Keyfob::open(keyfob_core::Paths::under(dir.path()));
+        let github = |github_app, enterprise_url: Option<&str>| RegistrationQuery::Github {
+            github_app,
+            enterprise_url: enterprise_url.map(str::to_string),
+        };
+        assert_eq!(
+            uris(&keyfob, github(false, None)),
+            ["http://127.0.0.1/oauth/github"]
+        );
+        assert_eq!(
+            uris(&keyfob, github(true, None)),
+            [
+                "dev.keyfob.app:/oauth/github",
+                "http://127.0.0.1:47213/oauth/github"
+            ]
+        );
+        assert_eq!(
+            uris(&keyfob, github(false, Some("https://ghe.example.com"))),
+            ["http://127.0.0.1/oauth/github-enterprise"]
+        );
+        assert_eq!(
+            uris(&keyfob, github(false, Some(" "))),
+            ["http://127.0.0.1/oauth/github"]
+        );
+        assert!(registrations_for(&keyfob, github(false, Some("ghe:99999"))).is_err());
+        assert!(uris(&keyfob, RegistrationQuery::Google).is_empty());
+        let editor = |id: &str, redirect| RegistrationQuery::Provider {
+            provider_id: id.into(),
+            redirect,
+        };
+        assert_eq!(
+            uris(&keyfob, editor("new", RedirectMode::Loopback)),
+            ["http://127.0.0.1/oauth/new"]
+        );
+
+        // A GitHub App saved with its own port (as `keyfob provider github --github-app
+        // --loopback-port 5000` does) shows that port in the editor.
+        let mut options = GithubOptions::github_com("Iv1.app").github_app();
+        options.loopback_port = Some(5000);
+        let provider = keyfob_core::provider::presets::github(options);
+        std::fs::create_dir_all(dir.path().join("config")).expect("config dir");
+        keyfob_core::provider::config::ProviderConfig::new(keyfob.paths().providers_file())
+            .save(&[provider])
+            .expect("save provider");
+        assert_eq!(
+            uris(&keyfob, editor("github", RedirectMode::Scheme)),
+            [
+                "dev.keyfob.app:/oauth/github",
+                "http://127.0.0.1:5000/oauth/github"
+            ]
+        );
+        assert_eq!(
+            uris(&keyfob, editor("github", RedirectMode::Loopback)),
+            ["http://127.0.0.1:5000/oauth/github"]
         );
     }
 }

@@ -3,9 +3,10 @@
 import { clear, h, uid } from '../dom';
 import { icon, providerIcon } from '../icons';
 import { adviceFor, type LinkState } from '../link-flow';
-import { PRESETS, callbackUrls, emptyFields, unconfiguredPresets, type PresetFields, type PresetId } from '../presets';
+import { PRESETS, emptyFields, registrationQuery, unconfiguredPresets, type PresetFields, type PresetId } from '../presets';
 import { expiryText } from '../time';
 import type { ProviderView } from '../types';
+import { registrationList } from './registrations';
 
 export interface LinkDialogActions {
   pick(provider: ProviderView): void;
@@ -218,12 +219,14 @@ export class LinkDialog {
       'aria-describedby': 'preset-enterprise-url-hint',
     });
 
-    const callbacks = h('div', { class: 'callback-list', id: 'preset-callbacks', 'aria-live': 'polite' });
+    const { el: callbacks, show } = registrationList('preset-callbacks');
+    // Only the fields that decide the callbacks ask again (not every key of the secret).
+    let asked = '';
     const showCallbacks = (f: PresetFields) => {
-      clear(callbacks);
-      for (const c of callbackUrls(preset, f)) {
-        callbacks.append(h('code', { class: 'redirect-uri' }, c.url), h('span', { class: 'port-note' }, c.note));
-      }
+      const query = registrationQuery(preset, f);
+      if (JSON.stringify(query) === asked) return;
+      asked = JSON.stringify(query);
+      show(query);
     };
     showCallbacks(current);
     const read = (): PresetFields => ({

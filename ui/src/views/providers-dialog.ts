@@ -8,6 +8,7 @@ import { icon, providerIcon } from '../icons';
 import { formatParams, parseParams, parseScopes, slugify } from '../scopes';
 import type { ClientAuth, Provider, ProviderView, RedirectMode, SecretInput } from '../types';
 import { confirmDialog } from './confirm';
+import { registrationList } from './registrations';
 import { toast } from './toast';
 
 type Mode = { view: 'list' } | { view: 'add' } | { view: 'edit'; provider: ProviderView };
@@ -144,13 +145,10 @@ export class ProvidersDialog {
       placeholder: 'prompt=consent',
       hint: 'key=value per line, e.g. access_type=offline',
     });
-    const redirectUri = h('code', { class: 'redirect-uri', id: 'provider-redirect-uri' });
-    const portNote = h('span', { class: 'port-note' }, 'Keyfob adds a free port each time; the provider must accept any port (RFC 8252).');
+    const { el: redirectUris, show } = registrationList('provider-redirect-uris');
     const showRedirect = () => {
-      const pid = existing?.id ?? (id.input.value || slugify(name.input.value) || '<id>');
-      const loopback = redirect.input.value === 'loopback';
-      redirectUri.textContent = loopback ? `http://127.0.0.1/oauth/${pid}` : `dev.keyfob.app:/oauth/${pid}`;
-      portNote.hidden = !loopback;
+      const providerId = existing?.id ?? (id.input.value || slugify(name.input.value) || '<id>');
+      show({ form: 'provider', providerId, redirect: redirect.input.value as RedirectMode });
     };
     const syncSecret = () => {
       const needs = auth.input.value !== 'none';
@@ -179,7 +177,7 @@ export class ProvidersDialog {
         'ol',
         {},
         h('li', {}, 'In the provider’s developer console, create an OAuth client of type “Desktop app” or “Native”.'),
-        h('li', {}, 'Enter this redirect URI exactly:', redirectUri, portNote),
+        h('li', {}, 'Enter each redirect URI below exactly, as it is written:', redirectUris),
         h('li', {}, 'Copy the client ID it shows into this form. A client secret is optional: Keyfob uses PKCE.'),
       ),
     );
@@ -325,7 +323,7 @@ export class ProvidersDialog {
 }
 
 function stripView(v: ProviderView): Provider {
-  const { redirect_uri: _ignored, ...provider } = v;
+  const { redirect_uris: _ignored, has_client_secret: _secret, ...provider } = v;
   return provider;
 }
 

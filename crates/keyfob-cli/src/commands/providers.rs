@@ -5,7 +5,7 @@ use std::io::Read;
 
 use keyfob_core::provider::presets;
 use keyfob_core::{
-    ClientAuth, GithubOptions, GoogleOptions, Keyfob, OpenidProviderDraft, ProviderKind,
+    ClientAuth, GithubOptions, GoogleOptions, Keyfob, OpenidProviderDraft, Provider, ProviderKind,
     RedirectMode, Secret, SecretUpdate,
 };
 
@@ -82,11 +82,10 @@ pub async fn add(kf: &Keyfob, args: AddArgs) -> Result<(), Failure> {
     };
     let provider = kf.add_openid_provider(draft, secret).await?;
     eprintln!(
-        "Added {} ({}). Register these redirect URIs with the provider: {} (desktop app) and http://127.0.0.1{} with any port (command line).",
+        "Added {} ({}). {}",
         provider.name,
         provider.issuer,
-        provider.scheme_redirect_uri(),
-        provider.redirect_path()
+        to_register(&provider)
     );
     Ok(())
 }
@@ -124,22 +123,7 @@ pub async fn add_github(kf: &Keyfob, args: GithubArgs) -> Result<(), Failure> {
         options.loopback_port = args.loopback_port;
     }
     let provider = kf.add_github(options, secret).await?;
-    let loopback = match provider.loopback_port {
-        Some(port) => format!("http://127.0.0.1:{port}{}", provider.redirect_path()),
-        None => format!(
-            "http://127.0.0.1{} (any port works for an OAuth App)",
-            provider.redirect_path()
-        ),
-    };
-    let mut urls = vec![loopback];
-    if provider.redirect == RedirectMode::Scheme {
-        urls.push(provider.scheme_redirect_uri().to_string());
-    }
-    eprintln!(
-        "Added {}. Register as callback URL(s) in the app's settings on GitHub: {}.",
-        provider.name,
-        urls.join(" and ")
-    );
+    eprintln!("Added {}. {}", provider.name, to_register(&provider));
     Ok(())
 }
 
@@ -167,8 +151,38 @@ pub async fn add_google(kf: &Keyfob, args: GoogleArgs) -> Result<(), Failure> {
         options.redirect = RedirectMode::Scheme;
     }
     let provider = kf.add_google(options, secret).await?;
-    eprintln!("Added {}: Desktop app clients need no redirect URI registration (Google accepts any loopback port).", provider.name);
+    eprintln!("Added {}. {}", provider.name, to_register(&provider));
     Ok(())
+}
+
+/// What to register at the provider, in the core's words (`Provider::redirect_registrations`).
+fn to_register(provider: &Provider) -> String {
+    let registrations = provider.redirect_registrations();
+    if registrations.is_empty() {
+        return "It needs no redirect URI registered: Desktop app clients accept any loopback port."
+            .into();
+    }
+    let list: Vec<String> = registrations
+        .iter()
+        .map(|r| {
+            let who = match (r.app, r.cli) {
+                (true, true) => "the desktop app and the keyfob command",
+                (true, false) => "the desktop app",
+                _ => "the keyfob command",
+            };
+            let port = if r.any_port { "any port works, " } else { "" };
+            format!("{} ({port}for {who})", r.uri)
+        })
+        .collect();
+    format!(
+        "Register {} at the provider: {}.",
+        if list.len() == 1 {
+            "this redirect URI"
+        } else {
+            "these redirect URIs"
+        },
+        list.join(" and ")
+    )
 }
 
 fn client_id_or(

@@ -3,6 +3,7 @@
 pub mod config;
 pub mod discovery;
 pub mod presets;
+pub mod registration;
 
 use std::collections::BTreeMap;
 
@@ -11,7 +12,6 @@ use url::Url;
 
 use crate::error::{Error, Result};
 use crate::http::ensure_secure_url;
-use crate::paths::APP_ID;
 
 /// How the provider tells us who the user is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -123,7 +123,12 @@ const RESERVED_PARAMS: &[&str] = &[
 impl Provider {
     /// The private-use scheme redirect URI of this provider.
     pub fn scheme_redirect_uri(&self) -> Url {
-        Url::parse(&format!("{APP_ID}:/oauth/{}", self.id)).expect("valid redirect URI")
+        Url::parse(&registration::scheme_redirect_uri(&self.id)).expect("valid redirect URI")
+    }
+
+    /// Every redirect URI the user must register at the provider for this definition.
+    pub fn redirect_registrations(&self) -> Vec<registration::RedirectRegistration> {
+        registration::redirect_registrations(self.into())
     }
 
     /// Where the user can revoke Keyfob's access when the provider offers no RFC 7009 endpoint.
@@ -164,7 +169,7 @@ impl Provider {
 
     /// The path component shared by both redirect modes.
     pub fn redirect_path(&self) -> String {
-        format!("/oauth/{}", self.id)
+        registration::redirect_path(&self.id)
     }
 
     /// Checks the definition; every problem is reported in words a user can act on.
