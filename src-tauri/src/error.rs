@@ -1,6 +1,7 @@
 //! The one error type the UI sees: a kind to branch on and a message to show. Core errors are
 //! converted here, once, at the boundary; their messages already say what the user can do.
 
+use keyfob_core::ErrorKind;
 use serde::Serialize;
 
 /// A serializable error for the webview.
@@ -23,39 +24,30 @@ impl UiError {
 
 impl From<keyfob_core::Error> for UiError {
     fn from(e: keyfob_core::Error) -> Self {
-        UiError::new(kind_of(&e), e.to_string())
+        UiError::new(kind_of(e.kind()), e.to_string())
     }
 }
 
 /// Groups core errors by what the UI does about them (colour, wording, offered action).
-fn kind_of(e: &keyfob_core::Error) -> &'static str {
-    use keyfob_core::Error as E;
-    match e {
-        E::KeyringUnavailable(_) | E::KeyringLocked(_) | E::Keyring(_) => "keyring",
-        E::SecretMissing { .. } | E::NeedsRelink { .. } => "needs_relink",
-        E::CannotRefresh { .. } => "cannot_refresh",
-        E::ProviderNotFound(_)
-        | E::ProviderExists(_)
-        | E::ClientSecretMissing(_)
-        | E::ProviderInvalid { .. }
-        | E::Discovery { .. }
-        | E::IssuerMismatch { .. } => "provider",
-        E::Callback(_) => "callback",
-        E::AuthorizationDenied { .. } => "denied",
-        E::LinkTimedOut => "timeout",
-        E::LinkNotFound(_) => "link_not_found",
-        E::Network { .. } | E::ProviderUnavailable { .. } => "network",
-        E::InvalidResponse { .. }
-        | E::AccessTokenRefused { .. }
-        | E::TokenRejected { .. }
-        | E::InvalidIdToken { .. }
-        | E::Identity { .. } => "provider_response",
-        E::AccountNotFound(_) => "account_not_found",
-        E::Io { .. } | E::CorruptFile { .. } | E::NoHomeDirectory => "storage",
-        // The core grows variants (for example loopback time-outs); they still carry a
-        // readable message.
-        #[allow(unreachable_patterns)]
-        _ => "other",
+fn kind_of(kind: ErrorKind) -> &'static str {
+    // No wildcard: a new kind fails to compile until the UI is told what it is.
+    match kind {
+        ErrorKind::Keyring => "keyring",
+        ErrorKind::NeedsRelink => "needs_relink",
+        ErrorKind::CannotRefresh => "cannot_refresh",
+        // Problems with how a provider is set up, as opposed to what it answered.
+        ErrorKind::ProviderNotFound
+        | ErrorKind::ProviderSetup
+        | ErrorKind::ClientSecretMissing
+        | ErrorKind::Discovery => "provider",
+        ErrorKind::Callback => "callback",
+        ErrorKind::Denied => "denied",
+        ErrorKind::TimedOut => "timeout",
+        ErrorKind::LinkNotFound => "link_not_found",
+        ErrorKind::Network => "network",
+        ErrorKind::ProviderResponse => "provider_response",
+        ErrorKind::AccountNotFound => "account_not_found",
+        ErrorKind::Storage => "storage",
     }
 }
 
@@ -85,6 +77,32 @@ mod tests {
             keyfob_core::Error::Callback(keyfob_core::CallbackError::UnknownState).into();
         assert_eq!(e.kind, "callback");
         assert!(e.message.starts_with("Refused a callback whose state"));
+    }
+
+    /// The kind strings the UI branches on stay what they were when they were derived from the
+    /// core's variants directly.
+    #[test]
+    fn every_kind_keeps_its_ui_string() {
+        let table = [
+            (ErrorKind::Keyring, "keyring"),
+            (ErrorKind::NeedsRelink, "needs_relink"),
+            (ErrorKind::CannotRefresh, "cannot_refresh"),
+            (ErrorKind::AccountNotFound, "account_not_found"),
+            (ErrorKind::ProviderNotFound, "provider"),
+            (ErrorKind::LinkNotFound, "link_not_found"),
+            (ErrorKind::ProviderSetup, "provider"),
+            (ErrorKind::ClientSecretMissing, "provider"),
+            (ErrorKind::Discovery, "provider"),
+            (ErrorKind::Callback, "callback"),
+            (ErrorKind::Denied, "denied"),
+            (ErrorKind::TimedOut, "timeout"),
+            (ErrorKind::Network, "network"),
+            (ErrorKind::ProviderResponse, "provider_response"),
+            (ErrorKind::Storage, "storage"),
+        ];
+        for (kind, ui) in table {
+            assert_eq!(kind_of(kind), ui, "{kind:?}");
+        }
     }
 
     #[test]

@@ -125,11 +125,231 @@ fn describe_oauth_error(code: &str, description: Option<&str>) -> String {
     }
 }
 
+/// What kind of failure an [`Error`] is: the one classification the CLI's exit codes and the
+/// UI's error kinds are both derived from, so a new variant is classified once, here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The keyring is unavailable, locked or failed.
+    Keyring,
+    /// The account's grant or one of its secrets is gone; it must be linked again.
+    NeedsRelink,
+    /// The account has no refresh token, so what was asked for needs a new link.
+    CannotRefresh,
+    /// No account matches.
+    AccountNotFound,
+    /// No provider with that id is configured.
+    ProviderNotFound,
+    /// No pending link has that id.
+    LinkNotFound,
+    /// A provider cannot be added as given (it exists already, or its definition is unusable).
+    ProviderSetup,
+    /// The keyring holds no client secret for a provider that needs one.
+    ClientSecretMissing,
+    /// Discovering an OpenID provider failed or named another issuer.
+    Discovery,
+    /// A callback URL was refused.
+    Callback,
+    /// The provider did not authorize the link.
+    Denied,
+    /// The sign-in was not completed before the link expired.
+    TimedOut,
+    /// The provider could not be reached or answered with a server error.
+    Network,
+    /// The provider answered, but refused the request or gave an unusable answer.
+    ProviderResponse,
+    /// Keyfob's own files cannot be found, read or written.
+    Storage,
+}
+
 impl Error {
+    /// The kind of failure this is (see [`ErrorKind`]).
+    pub fn kind(&self) -> ErrorKind {
+        // No wildcard: a new variant fails to compile until it is given a kind.
+        match self {
+            Error::KeyringUnavailable(_) | Error::KeyringLocked(_) | Error::Keyring(_) => {
+                ErrorKind::Keyring
+            }
+            Error::SecretMissing { .. } | Error::NeedsRelink { .. } => ErrorKind::NeedsRelink,
+            Error::CannotRefresh { .. } => ErrorKind::CannotRefresh,
+            Error::AccountNotFound(_) => ErrorKind::AccountNotFound,
+            Error::ProviderNotFound(_) => ErrorKind::ProviderNotFound,
+            Error::LinkNotFound(_) => ErrorKind::LinkNotFound,
+            Error::ProviderExists(_) | Error::ProviderInvalid { .. } => ErrorKind::ProviderSetup,
+            Error::ClientSecretMissing(_) => ErrorKind::ClientSecretMissing,
+            Error::Discovery { .. } | Error::IssuerMismatch { .. } => ErrorKind::Discovery,
+            Error::Callback(_) => ErrorKind::Callback,
+            Error::AuthorizationDenied { .. } => ErrorKind::Denied,
+            Error::LinkTimedOut => ErrorKind::TimedOut,
+            Error::Network { .. } | Error::ProviderUnavailable { .. } => ErrorKind::Network,
+            Error::InvalidResponse { .. }
+            | Error::AccessTokenRefused { .. }
+            | Error::TokenRejected { .. }
+            | Error::InvalidIdToken { .. }
+            | Error::Identity { .. } => ErrorKind::ProviderResponse,
+            Error::Io { .. } | Error::CorruptFile { .. } | Error::NoHomeDirectory => {
+                ErrorKind::Storage
+            }
+        }
+    }
+
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),
             source,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One of every variant with its kind: the CLI's exit codes and the UI's kinds rest on it.
+    #[test]
+    fn every_variant_has_its_kind() {
+        let s = String::new;
+        let table: Vec<(Error, ErrorKind)> = vec![
+            (Error::KeyringUnavailable(s()), ErrorKind::Keyring),
+            (Error::KeyringLocked(s()), ErrorKind::Keyring),
+            (Error::Keyring(s()), ErrorKind::Keyring),
+            (
+                Error::SecretMissing {
+                    account: s(),
+                    what: "access token",
+                },
+                ErrorKind::NeedsRelink,
+            ),
+            (
+                Error::io("p", std::io::Error::other("x")),
+                ErrorKind::Storage,
+            ),
+            (
+                Error::CorruptFile {
+                    path: "p".into(),
+                    reason: s(),
+                },
+                ErrorKind::Storage,
+            ),
+            (Error::NoHomeDirectory, ErrorKind::Storage),
+            (Error::ProviderNotFound(s()), ErrorKind::ProviderNotFound),
+            (Error::ProviderExists(s()), ErrorKind::ProviderSetup),
+            (
+                Error::ProviderInvalid {
+                    provider: s(),
+                    reason: s(),
+                },
+                ErrorKind::ProviderSetup,
+            ),
+            (
+                Error::ClientSecretMissing(s()),
+                ErrorKind::ClientSecretMissing,
+            ),
+            (
+                Error::Discovery {
+                    issuer: s(),
+                    reason: s(),
+                },
+                ErrorKind::Discovery,
+            ),
+            (
+                Error::IssuerMismatch {
+                    expected: s(),
+                    found: s(),
+                },
+                ErrorKind::Discovery,
+            ),
+            (
+                Error::Callback(CallbackError::UnknownState),
+                ErrorKind::Callback,
+            ),
+            (
+                Error::AuthorizationDenied {
+                    provider: s(),
+                    code: s(),
+                    description: None,
+                },
+                ErrorKind::Denied,
+            ),
+            (Error::LinkTimedOut, ErrorKind::TimedOut),
+            (Error::LinkNotFound(s()), ErrorKind::LinkNotFound),
+            (
+                Error::Network {
+                    endpoint: s(),
+                    reason: s(),
+                },
+                ErrorKind::Network,
+            ),
+            (
+                Error::ProviderUnavailable {
+                    endpoint: s(),
+                    status: 503,
+                },
+                ErrorKind::Network,
+            ),
+            (
+                Error::InvalidResponse {
+                    endpoint: s(),
+                    reason: s(),
+                },
+                ErrorKind::ProviderResponse,
+            ),
+            (
+                Error::AccessTokenRefused {
+                    endpoint: s(),
+                    message: None,
+                    invalid_token: true,
+                },
+                ErrorKind::ProviderResponse,
+            ),
+            (
+                Error::TokenRejected {
+                    endpoint: s(),
+                    code: s(),
+                    description: None,
+                },
+                ErrorKind::ProviderResponse,
+            ),
+            (
+                Error::InvalidIdToken {
+                    issuer: s(),
+                    reason: s(),
+                },
+                ErrorKind::ProviderResponse,
+            ),
+            (
+                Error::Identity {
+                    provider: s(),
+                    reason: s(),
+                },
+                ErrorKind::ProviderResponse,
+            ),
+            (Error::AccountNotFound(s()), ErrorKind::AccountNotFound),
+            (
+                Error::NeedsRelink {
+                    account: s(),
+                    reason: s(),
+                },
+                ErrorKind::NeedsRelink,
+            ),
+            (
+                Error::CannotRefresh {
+                    account: s(),
+                    reason: s(),
+                },
+                ErrorKind::CannotRefresh,
+            ),
+        ];
+        for (error, kind) in table {
+            assert_eq!(error.kind(), kind, "{error:?}");
+        }
+    }
+
+    /// The kinds serialize as stable snake_case names.
+    #[test]
+    fn kinds_serialize_in_snake_case() {
+        let name = |k| serde_json::to_string(&k).unwrap();
+        assert_eq!(name(ErrorKind::NeedsRelink), "\"needs_relink\"");
+        assert_eq!(name(ErrorKind::TimedOut), "\"timed_out\"");
     }
 }

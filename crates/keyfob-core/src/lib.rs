@@ -30,7 +30,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 pub use crate::authorize::pending::{PendingLink, LINK_LIFETIME};
 pub use crate::callback::CallbackError;
-pub use crate::error::{Error, Result};
+pub use crate::error::{Error, ErrorKind, Result};
 pub use crate::link::{LinkOptions, LinkStart};
 pub use crate::loopback::LoopbackListener;
 pub use crate::manage::SecretUpdate;
