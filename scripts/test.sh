@@ -17,6 +17,10 @@ cargo fmt --all -- --check
 echo "== cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+echo "== module import cycles"
+python3 scripts/check-cycles.py --self-test
+python3 scripts/check-cycles.py
+
 echo "== tests (real OpenID provider, real Secret Service)"
 # Test servers that stalled at start and were restarted are noted here and reported after
 # the tests; more than MAX_STALLS of them fail the run instead of hiding a real problem.

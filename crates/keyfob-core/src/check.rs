@@ -5,11 +5,11 @@
 use std::time::Duration;
 
 use crate::error::{Error, Result};
+use crate::facade::Keyfob;
 use crate::identity::userinfo;
 use crate::provider::{Flavor, Provider};
 use crate::store::accounts::Account;
 use crate::store::secrets::SecretKey;
-use crate::Keyfob;
 
 impl Keyfob {
     /// Refreshes the account if its token has expired, then reads the provider's userinfo

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::callback::CallbackError;
+use crate::callback_error::CallbackError;
 
 /// Everything that can go wrong in Keyfob's engine.
 #[derive(Debug, thiserror::Error)]

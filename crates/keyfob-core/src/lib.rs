@@ -17,20 +17,19 @@ pub mod secret;
 pub mod store;
 
 mod bare_issuer;
+mod callback_error;
 mod check;
+mod facade;
 mod link;
 mod manage;
 mod purge;
 mod token;
 mod unlink;
 
-use std::collections::HashMap;
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex, OnceLock};
-
 pub use crate::authorize::pending::{PendingLink, LINK_LIFETIME};
 pub use crate::callback::CallbackError;
 pub use crate::error::{Error, ErrorKind, Result};
+pub use crate::facade::Keyfob;
 pub use crate::link::{LinkOptions, LinkStart};
 pub use crate::loopback::LoopbackListener;
 pub use crate::manage::SecretUpdate;
@@ -42,171 +41,8 @@ pub use crate::provider::registration::{
 };
 pub use crate::provider::{ClientAuth, Flavor, Provider, ProviderKind, RedirectMode};
 pub use crate::purge::PurgeReport;
+pub use crate::revocation::Revocation;
 pub use crate::secret::Secret;
 pub use crate::store::accounts::{Account, AccountStatus};
 pub use crate::token::FreshToken;
-pub use crate::unlink::{Revocation, UnlinkReport};
-
-use crate::authorize::pending::PendingStore;
-use crate::http::Http;
-use crate::provider::config::ProviderConfig;
-use crate::store::accounts::AccountStore;
-use crate::store::lock::FileLock;
-use crate::store::secrets::SecretStore;
-
-/// One Keyfob profile: its providers, accounts, pending links and keyring namespace.
-#[derive(Debug)]
-pub struct Keyfob {
-    paths: Paths,
-    // Built on first use: a cached token needs no HTTP client (nor its TLS roots).
-    http: OnceLock<Http>,
-    secrets: SecretStore,
-    accounts: AccountStore,
-    providers: ProviderConfig,
-    pending: PendingStore,
-    refresh_turns: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
-    link_lifetime: time::Duration,
-}
-
-impl Keyfob {
-    /// Opens the profile at `paths`; nothing is read or created until it is used.
-    pub fn open(paths: Paths) -> Self {
-        Keyfob {
-            http: OnceLock::new(),
-            secrets: SecretStore::new(paths.keyring_service.clone()),
-            accounts: AccountStore::new(paths.accounts_file()),
-            providers: ProviderConfig::new(paths.providers_file()),
-            pending: PendingStore::new(paths.pending_file()),
-            refresh_turns: Mutex::new(HashMap::new()),
-            link_lifetime: LINK_LIFETIME,
-            paths,
-        }
-    }
-
-    /// Opens the profile named by the environment (`KEYFOB_HOME`) or the platform default.
-    pub fn from_env() -> Result<Self> {
-        Ok(Self::open(Paths::from_env()?))
-    }
-
-    /// Changes how long a started link waits for its callback (default: [`LINK_LIFETIME`]).
-    pub fn with_link_lifetime(mut self, lifetime: std::time::Duration) -> Self {
-        self.link_lifetime = time::Duration::try_from(lifetime).unwrap_or(LINK_LIFETIME);
-        self
-    }
-
-    /// Where this profile keeps its files.
-    pub fn paths(&self) -> &Paths {
-        &self.paths
-    }
-
-    /// All linked accounts. Reads no secret.
-    pub fn accounts(&self) -> Result<Vec<Account>> {
-        self.accounts.load()
-    }
-
-    /// One account by id.
-    pub fn account(&self, id: &str) -> Result<Account> {
-        self.accounts
-            .load()?
-            .into_iter()
-            .find(|a| a.id == id)
-            .ok_or_else(|| Error::AccountNotFound(id.to_string()))
-    }
-
-    /// Fails with a clear error unless the keyring can be used right now.
-    pub async fn check_keyring(&self) -> Result<()> {
-        self.secrets.check_available().await
-    }
-
-    fn http(&self) -> &Http {
-        self.http.get_or_init(Http::new)
-    }
-
-    fn lock_path(&self, name: &str) -> PathBuf {
-        self.paths.locks_dir().join(format!("{name}.lock"))
-    }
-
-    /// Runs a read-modify-write of the accounts file under its lock.
-    fn modify_accounts<T>(&self, f: impl FnOnce(&mut Vec<Account>) -> Result<T>) -> Result<T> {
-        let _lock = FileLock::acquire(&self.lock_path("accounts"))?;
-        let mut accounts = self.accounts.load()?;
-        let out = f(&mut accounts)?;
-        self.accounts.save(&accounts)?;
-        Ok(out)
-    }
-
-    /// Exclusive use of one account's tokens, across threads (a mutex) and processes (a
-    /// lock file). Everything that writes an account's secrets holds it: refresh, relink,
-    /// unlink, purge.
-    async fn account_turn(&self, account: &str) -> Result<AccountTurn> {
-        // Ids come from the account store, but a shell may pass anything: keep lock files
-        // inside the locks directory.
-        if account.is_empty()
-            || !account
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            return Err(Error::AccountNotFound(account.to_string()));
-        }
-        let mutex = {
-            let mut turns = self.refresh_turns.lock().expect("refresh map poisoned");
-            turns.entry(account.to_string()).or_default().clone()
-        };
-        let guard = mutex.lock_owned().await;
-        let file = FileLock::acquire_async(self.lock_path(&format!("account-{account}"))).await?;
-        Ok(AccountTurn {
-            _file: file,
-            _guard: guard,
-        })
-    }
-
-    /// Deletes an account's tokens from the keyring; the caller holds its turn.
-    async fn delete_account_secrets(&self, account: &str) -> Result<()> {
-        for key in [
-            store::secrets::SecretKey::RefreshToken(account.to_string()),
-            store::secrets::SecretKey::AccessToken(account.to_string()),
-            store::secrets::SecretKey::IdToken(account.to_string()),
-        ] {
-            self.secrets.delete(key).await?;
-        }
-        Ok(())
-    }
-}
-
-/// Held while one account's tokens are being changed; released on drop (file lock first).
-struct AccountTurn {
-    _file: FileLock,
-    _guard: tokio::sync::OwnedMutexGuard<()>,
-}
-
-#[cfg(test)]
-mod send_tests {
-    use super::*;
-
-    fn assert_send<T: Send>(_: T) {}
-
-    // The desktop shell spawns these futures on a multi-threaded runtime.
-    #[allow(dead_code)]
-    fn futures_are_send(kf: &'static Keyfob) {
-        assert_send(kf.access_token("a", std::time::Duration::ZERO));
-        assert_send(kf.refresh_account("a"));
-        assert_send(kf.complete_link("u"));
-        assert_send(kf.begin_link("p", LinkOptions::default()));
-        assert_send(kf.cancel_link("l"));
-        assert_send(kf.unlink("a"));
-        assert_send(kf.add_provider(provider_sample(), None));
-        assert_send(kf.check_keyring());
-        assert_send(
-            kf.secrets
-                .get(crate::store::secrets::SecretKey::AccessToken("a".into())),
-        );
-        let p: &'static Provider = Box::leak(Box::new(provider_sample()));
-        let s: &'static Secret = Box::leak(Box::new(Secret::new("s")));
-        assert_send(crate::exchange::refresh(kf.http(), p, None, s));
-        assert_send(kf.client_secret(p));
-    }
-
-    fn provider_sample() -> Provider {
-        crate::provider::tests::sample()
-    }
-}
+pub use crate::unlink::UnlinkReport;

@@ -10,6 +10,7 @@ use crate::authorize::request::{authorization_url, RequestSecrets};
 use crate::callback::{CallbackError, Outcome, ParsedCallback};
 use crate::error::{Error, Result};
 use crate::exchange::{exchange_code, Tokens};
+use crate::facade::Keyfob;
 use crate::identity::{establish, Identity};
 use crate::provider::{ClientAuth, Flavor, Provider, ProviderKind, RedirectMode};
 use crate::revocation::delete_github_token;
@@ -17,7 +18,6 @@ use crate::secret::Secret;
 use crate::store::accounts::{account_id, Account, AccountStatus};
 use crate::store::lock::FileLock;
 use crate::store::secrets::SecretKey;
-use crate::Keyfob;
 
 /// Choices for one link.
 #[derive(Debug, Clone, Default)]

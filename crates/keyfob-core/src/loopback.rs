@@ -11,10 +11,10 @@ use tokio::sync::mpsc;
 use url::Url;
 
 use crate::error::{Error, Result};
+use crate::facade::Keyfob;
 use crate::link::{LinkOptions, LinkStart};
 use crate::provider::Provider;
 use crate::store::accounts::Account;
-use crate::Keyfob;
 
 /// Longest request head read from the browser.
 const MAX_REQUEST: usize = 16 * 1024;

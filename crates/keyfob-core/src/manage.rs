@@ -1,13 +1,13 @@
 //! Adding, changing and removing providers; their client secrets go to the keyring.
 
 use crate::error::{Error, Result};
+use crate::facade::Keyfob;
 use crate::provider::discovery::{discover, Discovered, OpenidProviderDraft};
 use crate::provider::presets::{self, GithubOptions, GoogleOptions};
 use crate::provider::{ClientAuth, Flavor, Provider};
 use crate::secret::Secret;
 use crate::store::lock::FileLock;
 use crate::store::secrets::SecretKey;
-use crate::Keyfob;
 
 /// What to do with a provider's stored client secret when saving it.
 #[derive(Debug, Clone)]

@@ -3,9 +3,9 @@
 
 use crate::authorize::pending::PendingStatus;
 use crate::error::{Error, Result};
+use crate::facade::Keyfob;
+use crate::revocation::Revocation;
 use crate::store::secrets::SecretKey;
-use crate::unlink::Revocation;
-use crate::Keyfob;
 
 /// What a purge did.
 #[derive(Debug, Clone, Default)]

@@ -10,7 +10,21 @@ use crate::exchange::transport_error;
 use crate::http::{endpoint_name, Http, HttpFailure};
 use crate::provider::{ClientAuth, Flavor, Provider};
 use crate::secret::Secret;
-use crate::unlink::Revocation;
+
+/// What happened at the provider when an account was unlinked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Revocation {
+    /// The provider revoked the grant.
+    Revoked,
+    /// The provider no longer knew the token (Google's 400 `invalid_token`): the grant had
+    /// already ended, so nothing was left to revoke.
+    AlreadyRevoked,
+    /// The provider has no revocation endpoint: the token stays valid there until it expires
+    /// or the user revokes it in the provider's settings.
+    NotSupported,
+    /// Revocation failed; local secrets were deleted anyway.
+    Failed(String),
+}
 
 /// A token to revoke.
 #[derive(Debug, Clone)]

@@ -8,12 +8,12 @@ use time::OffsetDateTime;
 
 use crate::error::{Error, Result};
 use crate::exchange::{refresh, Tokens};
+use crate::facade::Keyfob;
 use crate::identity::verify_refreshed_id_token;
 use crate::provider::ProviderKind;
 use crate::secret::Secret;
 use crate::store::accounts::{Account, AccountStatus};
 use crate::store::secrets::SecretKey;
-use crate::Keyfob;
 
 /// An access token ready to use.
 #[derive(Debug, Clone)]

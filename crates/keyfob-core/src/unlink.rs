@@ -4,26 +4,11 @@
 use time::OffsetDateTime;
 
 use crate::error::Result;
+use crate::facade::Keyfob;
 use crate::provider::{Flavor, Provider};
-use crate::revocation::{revoke, token_to_revoke};
+use crate::revocation::{revoke, token_to_revoke, Revocation};
 use crate::store::accounts::Account;
 use crate::store::secrets::SecretKey;
-use crate::Keyfob;
-
-/// What happened at the provider when an account was unlinked.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Revocation {
-    /// The provider revoked the grant.
-    Revoked,
-    /// The provider no longer knew the token (Google's 400 `invalid_token`): the grant had
-    /// already ended, so nothing was left to revoke.
-    AlreadyRevoked,
-    /// The provider has no revocation endpoint: the token stays valid there until it expires
-    /// or the user revokes it in the provider's settings.
-    NotSupported,
-    /// Revocation failed; local secrets were deleted anyway.
-    Failed(String),
-}
 
 /// The result of an unlink.
 #[derive(Debug, Clone)]
