@@ -9,7 +9,7 @@ use keyfob_core::Secret;
 use tauri::AppHandle;
 use tauri_plugin_clipboard_manager::ClipboardExt;
 
-use crate::error::UiError;
+use crate::error::{UiError, UiErrorKind};
 use crate::events;
 use crate::fingerprint::fingerprint;
 
@@ -59,7 +59,10 @@ impl ClipboardPolicy {
                 .lock()
                 .expect("clipboard generation poisoned");
             app.clipboard().write_text(token.expose()).map_err(|e| {
-                UiError::new("clipboard", format!("cannot write to the clipboard: {e}"))
+                UiError::new(
+                    UiErrorKind::Clipboard,
+                    format!("cannot write to the clipboard: {e}"),
+                )
             })?;
             *current += 1;
             *current

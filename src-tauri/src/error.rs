@@ -5,16 +5,45 @@ use keyfob_core::ErrorKind;
 use serde::Serialize;
 
 /// A serializable error for the webview.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct UiError {
     /// A stable machine-readable category (see [`kind_of`]).
-    pub kind: &'static str,
+    pub kind: UiErrorKind,
     /// A sentence for the user. Never contains a token, code, state or callback URL.
     pub message: String,
 }
 
+/// What the window does about an error: its colour, wording and offered action. Core errors
+/// get theirs from their `ErrorKind`; the shell's own failures have their own.
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum UiErrorKind {
+    Keyring,
+    NeedsRelink,
+    CannotRefresh,
+    /// How a provider is set up, as opposed to what it answered.
+    Provider,
+    Callback,
+    Denied,
+    Timeout,
+    LinkNotFound,
+    Network,
+    ProviderResponse,
+    AccountNotFound,
+    Storage,
+    /// The shell could not write the clipboard.
+    Clipboard,
+    /// The shell could not start the web browser.
+    Browser,
+    /// Never sent by the shell: the window's name for a failure of the IPC call itself.
+    #[allow(dead_code)] // declared here so that the generated type has it
+    Other,
+}
+
 impl UiError {
-    pub fn new(kind: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(kind: UiErrorKind, message: impl Into<String>) -> Self {
         UiError {
             kind,
             message: sentence(&message.into()),
@@ -29,25 +58,25 @@ impl From<keyfob_core::Error> for UiError {
 }
 
 /// Groups core errors by what the UI does about them (colour, wording, offered action).
-fn kind_of(kind: ErrorKind) -> &'static str {
+fn kind_of(kind: ErrorKind) -> UiErrorKind {
     // No wildcard: a new kind fails to compile until the UI is told what it is.
     match kind {
-        ErrorKind::Keyring => "keyring",
-        ErrorKind::NeedsRelink => "needs_relink",
-        ErrorKind::CannotRefresh => "cannot_refresh",
+        ErrorKind::Keyring => UiErrorKind::Keyring,
+        ErrorKind::NeedsRelink => UiErrorKind::NeedsRelink,
+        ErrorKind::CannotRefresh => UiErrorKind::CannotRefresh,
         // Problems with how a provider is set up, as opposed to what it answered.
         ErrorKind::ProviderNotFound
         | ErrorKind::ProviderSetup
         | ErrorKind::ClientSecretMissing
-        | ErrorKind::Discovery => "provider",
-        ErrorKind::Callback => "callback",
-        ErrorKind::Denied => "denied",
-        ErrorKind::TimedOut => "timeout",
-        ErrorKind::LinkNotFound => "link_not_found",
-        ErrorKind::Network => "network",
-        ErrorKind::ProviderResponse => "provider_response",
-        ErrorKind::AccountNotFound => "account_not_found",
-        ErrorKind::Storage => "storage",
+        | ErrorKind::Discovery => UiErrorKind::Provider,
+        ErrorKind::Callback => UiErrorKind::Callback,
+        ErrorKind::Denied => UiErrorKind::Denied,
+        ErrorKind::TimedOut => UiErrorKind::Timeout,
+        ErrorKind::LinkNotFound => UiErrorKind::LinkNotFound,
+        ErrorKind::Network => UiErrorKind::Network,
+        ErrorKind::ProviderResponse => UiErrorKind::ProviderResponse,
+        ErrorKind::AccountNotFound => UiErrorKind::AccountNotFound,
+        ErrorKind::Storage => UiErrorKind::Storage,
     }
 }
 
@@ -71,11 +100,11 @@ mod tests {
     #[test]
     fn core_errors_become_kinded_sentences() {
         let e: UiError = keyfob_core::Error::ProviderNotFound("github".into()).into();
-        assert_eq!(e.kind, "provider");
+        assert_eq!(e.kind, UiErrorKind::Provider);
         assert_eq!(e.message, "No provider named 'github' is configured.");
         let e: UiError =
             keyfob_core::Error::Callback(keyfob_core::CallbackError::UnknownState).into();
-        assert_eq!(e.kind, "callback");
+        assert_eq!(e.kind, UiErrorKind::Callback);
         assert!(e.message.starts_with("Refused a callback whose state"));
     }
 
@@ -101,7 +130,9 @@ mod tests {
             (ErrorKind::Storage, "storage"),
         ];
         for (kind, ui) in table {
-            assert_eq!(kind_of(kind), ui, "{kind:?}");
+            // What the window receives is the serialized kind.
+            let sent = serde_json::to_value(kind_of(kind)).expect("serializable");
+            assert_eq!(sent, ui, "{kind:?}");
         }
     }
 

@@ -18,6 +18,7 @@ pub const CALLBACK_REFUSED: &str = "callback-refused";
 pub const CLIPBOARD_EXPIRED: &str = "clipboard-expired";
 
 /// What the clear timer of the latest copy found.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
 pub struct ClipboardExpired {
     /// True when the clipboard still held the token and was cleared; false when the user had
@@ -26,8 +27,8 @@ pub struct ClipboardExpired {
 }
 
 /// How a started link ended.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct LinkOutcome {
     pub link_id: String,
     /// The linked account, on success.
@@ -37,6 +38,7 @@ pub struct LinkOutcome {
 }
 
 /// A message for the user that is not tied to a link the UI is waiting for.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
 pub struct Notice {
     pub message: String,

@@ -3,6 +3,8 @@
 
 mod clipboard;
 mod commands;
+#[cfg(test)]
+mod contract;
 mod deep_link;
 mod error;
 mod events;

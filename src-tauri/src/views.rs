@@ -5,6 +5,7 @@
 use keyfob_core::{Keyfob, Provider, RedirectRegistration};
 use serde::Serialize;
 
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
 pub struct ProviderView {
     #[serde(flatten)]

@@ -589,7 +589,7 @@ async function main() {
   check(!/cleared/.test(keptToast), `no clear is announced when tokens are kept (${keptToast})`);
   await ipc.drain(s);
   const keptCopy = ipc.entries.filter((e) => e.entry.kind === 'result' && e.entry.cmd === 'copy_token').at(-1);
-  check(keptCopy?.entry.ok && JSON.parse(keptCopy.entry.body).clearsIn === null, `the shell schedules no clear (${keptCopy?.entry.body})`);
+  check(keptCopy?.entry.ok && JSON.parse(keptCopy.entry.body).clears_in === null, `the shell schedules no clear (${keptCopy?.entry.body})`);
 
   say('reopening in the light theme with the default clipboard delay');
   await closeApp(s, dark);

@@ -53,7 +53,7 @@ describe('link flow', () => {
       { type: 'start' },
       { type: 'finished', linkId: 'link-0', account, error: null },
     );
-    expect(strays(early, 'link-1')).toEqual([{ linkId: 'link-0', account, error: null }]);
+    expect(strays(early, 'link-1')).toEqual([{ link_id: 'link-0', account, error: null }]);
     expect(strays(early, 'link-0')).toEqual([]);
     const s = linkTransition(early, { type: 'started', linkId: 'link-1', expiresAt: '2026-01-01T00:10:00Z' });
     expect(s).toMatchObject({ step: 'waiting', linkId: 'link-1' });
@@ -113,7 +113,7 @@ describe('link flow', () => {
 
   it('gives advice for each kind of failure', () => {
     expect(adviceFor({ kind: 'denied', message: '' })).toMatch(/Allow/);
-    expect(adviceFor({ kind: 'whatever', message: '' })).toMatch(/Try again/);
+    expect(adviceFor({ kind: 'storage', message: '' })).toMatch(/Try again/);
   });
 
   it('sets up a preset, then goes straight on to the browser', () => {
@@ -129,7 +129,7 @@ describe('link flow', () => {
   });
 
   it('keeps the setup form and shows why saving failed', () => {
-    const failure = { kind: 'provider', message: 'Enter the client ID.' };
+    const failure = { kind: 'provider', message: 'Enter the client ID.' } as const;
     let s = run(
       { type: 'open', providerId: null, scopes: '' },
       { type: 'setup', preset: 'google', fields: emptyFields },

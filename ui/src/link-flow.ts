@@ -2,7 +2,7 @@
 // and the view only renders the current state.
 
 import type { PresetFields, PresetId } from './presets';
-import type { Account, UiError } from './types';
+import type { Account, LinkOutcome, UiError } from './types';
 
 export type LinkState =
   | { step: 'closed' }
@@ -18,13 +18,6 @@ export type LinkState =
   | { step: 'waiting'; providerId: string; scopes: string; linkId: string; expiresAt: string; relinkOf: string | null }
   | { step: 'failed'; providerId: string; scopes: string; error: UiError; relinkOf: string | null }
   | { step: 'linked'; account: Account };
-
-/** What the shell reports when a link ends. */
-export interface LinkOutcome {
-  linkId: string;
-  account: Account | null;
-  error: UiError | null;
-}
 
 export type LinkEvent =
   | { type: 'open'; providerId: string | null; scopes: string; relinkOf?: string | null }
@@ -89,7 +82,7 @@ export function linkTransition(state: LinkState, event: LinkEvent): LinkState {
       // The id is not known yet: keep every outcome until it is.
       if (event.type === 'finished') return { ...state, early: [...state.early, outcomeOf(event)] };
       if (event.type === 'started') {
-        const known = state.early.find((o) => o.linkId === event.linkId);
+        const known = state.early.find((o) => o.link_id === event.linkId);
         if (known) return ended({ providerId, scopes, relinkOf }, known);
         return { step: 'waiting', providerId, scopes, relinkOf, linkId: event.linkId, expiresAt: event.expiresAt };
       }
@@ -128,7 +121,7 @@ export function linkTransition(state: LinkState, event: LinkEvent): LinkState {
 }
 
 function outcomeOf(event: { linkId: string; account: Account | null; error: UiError | null }): LinkOutcome {
-  return { linkId: event.linkId, account: event.account, error: event.error };
+  return { link_id: event.linkId, account: event.account, error: event.error };
 }
 
 /** Where this dialog's link ended up. */
@@ -156,7 +149,7 @@ export function claims(state: LinkState, linkId: string): boolean {
 
 /** Outcomes kept while starting that turned out to belong to other links. */
 export function strays(state: LinkState, startedId: string): LinkOutcome[] {
-  return state.step === 'starting' ? state.early.filter((o) => o.linkId !== startedId) : [];
+  return state.step === 'starting' ? state.early.filter((o) => o.link_id !== startedId) : [];
 }
 
 /** What the user can do about a failed link, by error kind. */

@@ -3,11 +3,11 @@
 import './style.css';
 import { api, events, toUiError } from './api';
 import { clear } from './dom';
-import { claims, closed, linkTransition, strays, type LinkEvent, type LinkOutcome, type LinkState } from './link-flow';
+import { claims, closed, linkTransition, strays, type LinkEvent, type LinkState } from './link-flow';
 import { emptyModel, type Busy } from './model';
 import { emptyFields, setupProblem } from './presets';
 import { parseScopes } from './scopes';
-import type { Account, ProviderView } from './types';
+import type { Account, LinkOutcome, ProviderView } from './types';
 import { mainView, tickExpiries } from './views/accounts';
 import { confirmDialog } from './views/confirm';
 import { LinkDialog } from './views/link-dialog';
@@ -92,8 +92,8 @@ async function beginLink(): Promise<void> {
   const scopes = parseScopes(link.scopes);
   try {
     const started = await api.startLink(link.providerId, scopes.length > 0 ? scopes : null);
-    for (const o of strays(link, started.linkId)) reportOtherLink(o);
-    dispatch({ type: 'started', linkId: started.linkId, expiresAt: started.expiresAt });
+    for (const o of strays(link, started.link_id)) reportOtherLink(o);
+    dispatch({ type: 'started', linkId: started.link_id, expiresAt: started.expires_at });
   } catch (e) {
     dispatch({ type: 'start-failed', error: toUiError(e) });
   }
@@ -115,14 +115,14 @@ async function saveSetup(): Promise<void> {
     const added =
       preset === 'github'
         ? await api.addGithubProvider({
-            clientId: optional(fields.clientId),
-            clientSecret: fields.clientSecret === '' ? null : fields.clientSecret,
-            githubApp: fields.githubApp,
-            enterpriseUrl: optional(fields.enterpriseUrl),
+            client_id: optional(fields.clientId),
+            client_secret: fields.clientSecret === '' ? null : fields.clientSecret,
+            github_app: fields.githubApp,
+            enterprise_url: optional(fields.enterpriseUrl),
           })
         : await api.addGoogleProvider({
-            clientId: optional(fields.clientId),
-            clientSecret: fields.clientSecret === '' ? null : fields.clientSecret,
+            client_id: optional(fields.clientId),
+            client_secret: fields.clientSecret === '' ? null : fields.clientSecret,
           });
     model.providers = [...model.providers.filter((p) => p.id !== added.id), added];
     toast(`Added ${added.name}`, 'success');
@@ -183,7 +183,7 @@ const actions = {
     try {
       const copied = await api.copyToken(account.id);
       model.copied.add(account.id);
-      const clears = copied.clearsIn ? ` The clipboard is cleared in ${copied.clearsIn} s.` : '';
+      const clears = copied.clears_in ? ` The clipboard is cleared in ${copied.clears_in} s.` : '';
       toast(`${copied.refreshed ? 'Refreshed and copied' : 'Copied'} the access token of ${account.display_name}.${clears}`, 'success');
       window.setTimeout(() => {
         model.copied.delete(account.id);
@@ -235,11 +235,11 @@ const actions = {
     try {
       const report = await api.unlinkAccount(account.id);
       if (report.revocation === 'failed') {
-        toast(`Unlinked ${report.displayName}, but the provider did not confirm the revocation: ${report.revocationError}`, 'error', 9000);
+        toast(`Unlinked ${report.display_name}, but the provider did not confirm the revocation: ${report.revocation_error}`, 'error', 9000);
       } else if (report.revocation === 'not_supported') {
-        toast(`Unlinked ${report.displayName}. The provider cannot revoke tokens; revoke access in its settings if needed.`, 'info', 8000);
+        toast(`Unlinked ${report.display_name}. The provider cannot revoke tokens; revoke access in its settings if needed.`, 'info', 8000);
       } else {
-        toast(`Unlinked ${report.displayName}`, 'success');
+        toast(`Unlinked ${report.display_name}`, 'success');
       }
     } catch (e) {
       toast(toUiError(e).message, 'error', 8000);
@@ -278,8 +278,8 @@ async function boot(): Promise<void> {
     events.linkFinished((o) => {
       // Every outcome goes through the dialog's state machine: one that arrives before
       // start_link has returned is kept until the link's id is known.
-      const claimed = claims(link, o.linkId);
-      dispatch({ type: 'finished', linkId: o.linkId, account: o.account, error: o.error });
+      const claimed = claims(link, o.link_id);
+      dispatch({ type: 'finished', linkId: o.link_id, account: o.account, error: o.error });
       if (!claimed) reportOtherLink(o);
     }),
     events.callbackRefused((message) => toast(`Ignored a sign-in response: ${message}`, 'error', 8000)),

@@ -16,9 +16,9 @@ describe('presets', () => {
   // Which URIs a choice needs is the core's answer (src-tauri commands/providers.rs tests it
   // for every form); the form only asks the right question and labels the answer.
   it('asks the core about the choices that decide the callbacks', () => {
-    expect(registrationQuery('github', emptyFields)).toEqual({ form: 'github', githubApp: false, enterpriseUrl: null });
+    expect(registrationQuery('github', emptyFields)).toEqual({ form: 'github', github_app: false, enterprise_url: null });
     const fields = { ...emptyFields, githubApp: true, enterpriseUrl: ' https://ghe.example.com ', clientSecret: 's' };
-    expect(registrationQuery('github', fields)).toEqual({ form: 'github', githubApp: true, enterpriseUrl: 'https://ghe.example.com' });
+    expect(registrationQuery('github', fields)).toEqual({ form: 'github', github_app: true, enterprise_url: 'https://ghe.example.com' });
     expect(registrationQuery('google', fields)).toEqual({ form: 'google' });
   });
 

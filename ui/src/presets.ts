@@ -43,7 +43,7 @@ export function unconfiguredPresets(providers: ProviderView[]): Preset[] {
 export function registrationQuery(preset: PresetId, fields: PresetFields): RegistrationQuery {
   if (preset === 'google') return { form: 'google' };
   const enterpriseUrl = fields.enterpriseUrl.trim();
-  return { form: 'github', githubApp: fields.githubApp, enterpriseUrl: enterpriseUrl === '' ? null : enterpriseUrl };
+  return { form: 'github', github_app: fields.githubApp, enterprise_url: enterpriseUrl === '' ? null : enterpriseUrl };
 }
 
 /** The line under a redirect URI: whether any port works, and who sends it. */

@@ -1,147 +1,328 @@
-// Shapes of what the Rust commands and events send. Metadata only: no token, code, state or
-// callback URL ever crosses into the webview.
+// Generated from the Rust types that cross IPC (src-tauri/src/contract.rs); do not edit.
+// Regenerate with `KEYFOB_WRITE_TYPES=1 cargo test -p keyfob-app contract`.
+// Metadata only: no token, code, state or callback URL ever crosses into the webview.
 
-export type AccountStatus = { state: 'ok' } | { state: 'needs_relink'; reason: string };
+export type AccountStatus = { "state": "ok" } | { "state": "needs_relink", 
+/**
+ * Why, in words a user understands.
+ */
+reason: string, };
 
-export interface Account {
-  id: string;
-  provider: string;
-  issuer: string;
-  subject: string;
-  display_name: string;
-  email: string | null;
-  login: string | null;
-  scopes: string[];
-  /** RFC 3339; null: the token does not expire. */
-  access_expires_at: string | null;
-  has_refresh_token: boolean;
-  refresh_expires_at: string | null;
-  linked_at: string;
-  refreshed_at: string | null;
-  /** RFC 3339: when the current access token was asked for; null in older files. */
-  access_issued_at: string | null;
-  status: AccountStatus;
-}
+export type Account = { 
+/**
+ * Stable id derived from (issuer, subject).
+ */
+id: string, 
+/**
+ * The provider id it was linked through.
+ */
+provider: string, 
+/**
+ * The issuer that vouches for `subject`.
+ */
+issuer: string, 
+/**
+ * The provider's stable user id (`sub`, or GitHub's numeric id).
+ */
+subject: string, 
+/**
+ * What to show: email or login.
+ */
+display_name: string, 
+/**
+ * The email address, when the provider gave one.
+ */
+email: string | null, 
+/**
+ * The login / preferred username, when the provider gave one.
+ */
+login: string | null, 
+/**
+ * Scopes the provider granted.
+ */
+scopes: Array<string>, 
+/**
+ * When the access token expires; `None` means it does not expire.
+ */
+access_expires_at: string | null, 
+/**
+ * Whether a refresh token is stored.
+ */
+has_refresh_token: boolean, 
+/**
+ * When the refresh token expires, where the provider says so.
+ */
+refresh_expires_at: string | null, 
+/**
+ * When the account was first linked.
+ */
+linked_at: string, 
+/**
+ * When its tokens were last refreshed.
+ */
+refreshed_at: string | null, 
+/**
+ * When the current access token was asked for (link or refresh): with
+ * `access_expires_at`, its lifetime, kept when a refresh answer names none. Absent in
+ * files written before it was recorded.
+ */
+access_issued_at: string | null, 
+/**
+ * Whether it still works.
+ */
+status: AccountStatus, };
 
-export type ProviderKind = 'openid' | 'oauth2';
-export type ClientAuth = 'none' | 'basic' | 'post';
-export type RedirectMode = 'scheme' | 'loopback';
+export type ProviderKind = "openid" | "oauth2";
 
-export interface Provider {
-  id: string;
-  name: string;
-  kind: ProviderKind;
-  issuer: string;
-  authorization_endpoint: string;
-  token_endpoint: string;
-  userinfo_endpoint: string | null;
-  revocation_endpoint: string | null;
-  jwks_uri: string | null;
-  scopes: string[];
-  client_id: string;
-  client_auth: ClientAuth;
-  extra_params: Record<string, string>;
-  redirect: RedirectMode;
-  iss_parameter_supported: boolean;
-  /** Which provider's quirks apply; GitHub and Google come from presets. */
-  flavor?: Flavor;
-  loopback_port?: number | null;
-}
+export type ClientAuth = "basic" | "post" | "none";
 
-export type Flavor = 'standard' | 'github' | 'google';
+export type RedirectMode = "scheme" | "loopback";
 
-/** One redirect URI to register at the provider, and who sends it (keyfob-core's RedirectRegistration). */
-export interface RedirectRegistration {
-  uri: string;
-  /** No port in the URI: the provider must accept any loopback port. */
-  any_port: boolean;
-  /** The desktop app sends it. */
-  app: boolean;
-  /** The keyfob command sends it. */
-  cli: boolean;
-}
+export type Flavor = "standard" | "github" | "google";
 
-/** What a setup form asks the shell about redirect URIs before anything is saved. */
-export type RegistrationQuery =
-  | { form: 'provider'; providerId: string; redirect: RedirectMode }
-  | { form: 'github'; githubApp: boolean; enterpriseUrl: string | null }
-  | { form: 'google' };
+export type Provider = { 
+/**
+ * Short id used in commands and in the redirect path: `[a-z0-9-]`.
+ */
+id: string, 
+/**
+ * Name shown to users.
+ */
+name: string, 
+/**
+ * OpenID Connect or plain OAuth 2.
+ */
+kind: ProviderKind, 
+/**
+ * The issuer identifier (for OAuth 2 providers, their base URL).
+ */
+issuer: string, 
+/**
+ * Where the browser is sent to sign in.
+ */
+authorization_endpoint: string, 
+/**
+ * Where codes and refresh tokens are exchanged.
+ */
+token_endpoint: string, 
+/**
+ * Where the identity is read.
+ */
+userinfo_endpoint: string | null, 
+/**
+ * RFC 7009 revocation endpoint.
+ */
+revocation_endpoint: string | null, 
+/**
+ * The provider's signing keys (OpenID).
+ */
+jwks_uri: string | null, 
+/**
+ * Scopes asked for when the user names none.
+ */
+scopes: Array<string>, 
+/**
+ * The registered client id.
+ */
+client_id: string, 
+/**
+ * How the client authenticates at the token endpoint.
+ */
+client_auth: ClientAuth, 
+/**
+ * Extra authorization request parameters (`prompt`, `access_type`, ...).
+ */
+extra_params: { [key in string]: string }, 
+/**
+ * Custom scheme or loopback redirect.
+ */
+redirect: RedirectMode, 
+/**
+ * Whether every authorization response carries `iss` (RFC 9207), so one without it is
+ * refused; a present `iss` is checked either way.
+ */
+iss_parameter_supported: boolean, 
+/**
+ * Provider-specific behaviour.
+ */
+flavor: Flavor, 
+/**
+ * A fixed loopback port, for providers that match loopback redirects exactly (GitHub
+ * Apps); `None` takes an ephemeral port, as RFC 8252 section 7.3 intends.
+ */
+loopback_port: number | null, };
 
-/** A provider plus the redirect URIs to register at it. */
-export interface ProviderView extends Provider {
-  redirect_uris: RedirectRegistration[];
-  /** Whether a client secret is stored in the keyring (the secret itself never comes here). */
-  has_client_secret: boolean;
-}
+export type RedirectRegistration = { 
+/**
+ * The URI exactly as it must be registered.
+ */
+uri: string, 
+/**
+ * The URI has no port because the provider must accept any loopback port (RFC 8252
+ * section 7.3); Keyfob picks a free one each time.
+ */
+any_port: boolean, 
+/**
+ * The desktop app sends it (the provider's redirect mode).
+ */
+app: boolean, 
+/**
+ * The `keyfob` command sends it (always the loopback redirect: a terminal has no
+ * registered URL scheme handler to come back to).
+ */
+cli: boolean, };
 
-export interface UiError {
-  kind: string;
-  message: string;
-}
+export type ProviderView = { 
+/**
+ * The redirect URIs to enter in the provider's app registration (the core's answer).
+ */
+redirect_uris: Array<RedirectRegistration>, 
+/**
+ * Whether a client secret is stored in the keyring (the secret itself is never read).
+ */
+has_client_secret: boolean, 
+/**
+ * Short id used in commands and in the redirect path: `[a-z0-9-]`.
+ */
+id: string, 
+/**
+ * Name shown to users.
+ */
+name: string, 
+/**
+ * OpenID Connect or plain OAuth 2.
+ */
+kind: ProviderKind, 
+/**
+ * The issuer identifier (for OAuth 2 providers, their base URL).
+ */
+issuer: string, 
+/**
+ * Where the browser is sent to sign in.
+ */
+authorization_endpoint: string, 
+/**
+ * Where codes and refresh tokens are exchanged.
+ */
+token_endpoint: string, 
+/**
+ * Where the identity is read.
+ */
+userinfo_endpoint: string | null, 
+/**
+ * RFC 7009 revocation endpoint.
+ */
+revocation_endpoint: string | null, 
+/**
+ * The provider's signing keys (OpenID).
+ */
+jwks_uri: string | null, 
+/**
+ * Scopes asked for when the user names none.
+ */
+scopes: Array<string>, 
+/**
+ * The registered client id.
+ */
+client_id: string, 
+/**
+ * How the client authenticates at the token endpoint.
+ */
+client_auth: ClientAuth, 
+/**
+ * Extra authorization request parameters (`prompt`, `access_type`, ...).
+ */
+extra_params: { [key in string]: string }, 
+/**
+ * Custom scheme or loopback redirect.
+ */
+redirect: RedirectMode, 
+/**
+ * Whether every authorization response carries `iss` (RFC 9207), so one without it is
+ * refused; a present `iss` is checked either way.
+ */
+iss_parameter_supported: boolean, 
+/**
+ * Provider-specific behaviour.
+ */
+flavor: Flavor, 
+/**
+ * A fixed loopback port, for providers that match loopback redirects exactly (GitHub
+ * Apps); `None` takes an ephemeral port, as RFC 8252 section 7.3 intends.
+ */
+loopback_port: number | null, };
 
-export interface LinkStarted {
-  linkId: string;
-  provider: string;
-  expiresAt: string;
-}
+export type UiErrorKind = "keyring" | "needs_relink" | "cannot_refresh" | "provider" | "callback" | "denied" | "timeout" | "link_not_found" | "network" | "provider_response" | "account_not_found" | "storage" | "clipboard" | "browser" | "other";
 
-export interface LinkOutcome {
-  linkId: string;
-  account: Account | null;
-  error: UiError | null;
-}
+export type UiError = { 
+/**
+ * A stable machine-readable category (see [`kind_of`]).
+ */
+kind: UiErrorKind, 
+/**
+ * A sentence for the user. Never contains a token, code, state or callback URL.
+ */
+message: string, };
 
-/** The latest copy's clear delay ran out; `cleared` is false when the user had copied something else. */
-export interface ClipboardExpired {
-  cleared: boolean;
-}
+export type LinkStarted = { link_id: string, provider: string, expires_at: string, };
 
-export interface Copied {
-  expiresAt: string | null;
-  refreshed: boolean;
-  clearsIn: number | null;
-}
+export type LinkOutcome = { link_id: string, 
+/**
+ * The linked account, on success.
+ */
+account: Account | null, 
+/**
+ * What went wrong, on failure.
+ */
+error: UiError | null, };
 
-export interface Unlinked {
-  accountId: string;
-  displayName: string;
-  revocation: 'revoked' | 'not_supported' | 'failed';
-  revocationError: string | null;
-}
+export type Notice = { message: string, };
 
-export interface AppStatus {
-  clipboardClearSeconds: number | null;
-  version: string;
-  /** Why the keyring cannot be used; null when it works. */
-  keyringProblem: UiError | null;
-}
+export type ClipboardExpired = { 
+/**
+ * True when the clipboard still held the token and was cleared; false when the user had
+ * copied something else since, which Keyfob leaves alone.
+ */
+cleared: boolean, };
 
-export type SecretInput =
-  | { action: 'keep' }
-  | { action: 'set'; value: string }
-  | { action: 'remove' };
+export type Copied = { expires_at: string | null, refreshed: boolean, 
+/**
+ * Seconds until the clipboard is cleared, if it will be.
+ */
+clears_in: number | null, };
 
-export interface OpenidProviderInput {
-  id: string;
-  name: string;
-  issuer: string;
-  clientId: string;
-  clientSecret: string | null;
-  clientAuth: ClientAuth;
-  scopes: string[] | null;
-  extraParams: Record<string, string>;
-  redirect: RedirectMode;
-}
+export type RevocationOutcome = "revoked" | "not_supported" | "failed";
 
-/** The GitHub preset form; empty fields fall back to client ids built into Keyfob. */
-export interface GithubProviderInput {
-  clientId: string | null;
-  clientSecret: string | null;
-  githubApp: boolean;
-  enterpriseUrl: string | null;
-}
+export type Unlinked = { account_id: string, display_name: string, revocation: RevocationOutcome, 
+/**
+ * Why revocation failed, when it did (local data is deleted anyway).
+ */
+revocation_error: string | null, };
 
-export interface GoogleProviderInput {
-  clientId: string | null;
-  clientSecret: string | null;
-}
+export type AppStatus = { 
+/**
+ * Seconds a copied token stays on the clipboard; `None`: until replaced.
+ */
+clipboard_clear_seconds: number | null, version: string, 
+/**
+ * Why the keyring cannot be used, if it cannot.
+ */
+keyring_problem: UiError | null, };
+
+export type SecretInput = { "action": "keep" } | { "action": "set", "value": string } | { "action": "remove" };
+
+export type OpenidProviderInput = { id: string, name: string, issuer: string, client_id: string, client_secret: string | null, client_auth: ClientAuth, scopes: Array<string> | null, extra_params: { [key in string]: string }, redirect: RedirectMode, };
+
+export type GithubProviderInput = { client_id: string | null, client_secret: string | null, 
+/**
+ * A GitHub App (exact callback URLs: the custom scheme) rather than an OAuth App.
+ */
+github_app: boolean, 
+/**
+ * A GitHub Enterprise Server or GHE.com base URL; github.com when absent.
+ */
+enterprise_url: string | null, };
+
+export type GoogleProviderInput = { client_id: string | null, client_secret: string | null, };
+
+export type RegistrationQuery = { "form": "provider", provider_id: string, redirect: RedirectMode, } | { "form": "github", github_app: boolean, enterprise_url: string | null, } | { "form": "google" };

@@ -20,10 +20,11 @@ pub async fn list_accounts(state: State<'_, AppState>) -> Result<Vec<Account>, U
 }
 
 /// What the UI learns about a copy: never the token itself.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct Copied {
     #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(test, ts(type = "string | null"))]
     pub expires_at: Option<time::OffsetDateTime>,
     pub refreshed: bool,
     /// Seconds until the clipboard is cleared, if it will be.
@@ -72,15 +73,27 @@ pub async fn refresh_account(
 }
 
 /// How an unlink went at the provider.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct Unlinked {
     pub account_id: String,
     pub display_name: String,
-    /// `revoked`, `not_supported` or `failed`.
-    pub revocation: &'static str,
+    pub revocation: RevocationOutcome,
     /// Why revocation failed, when it did (local data is deleted anyway).
     pub revocation_error: Option<String>,
+}
+
+/// What the provider did with the grant.
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RevocationOutcome {
+    /// The grant is gone at the provider.
+    Revoked,
+    /// The provider offers no way to revoke it: the user is pointed to its settings.
+    NotSupported,
+    /// The provider did not confirm (local data is deleted anyway).
+    Failed,
 }
 
 #[tauri::command]
@@ -93,9 +106,9 @@ pub async fn unlink_account(
     events::accounts_changed(&app);
     let (revocation, revocation_error) = match report.revocation {
         // Either way the grant is gone at the provider.
-        Revocation::Revoked | Revocation::AlreadyRevoked => ("revoked", None),
-        Revocation::NotSupported => ("not_supported", None),
-        Revocation::Failed(why) => ("failed", Some(why)),
+        Revocation::Revoked | Revocation::AlreadyRevoked => (RevocationOutcome::Revoked, None),
+        Revocation::NotSupported => (RevocationOutcome::NotSupported, None),
+        Revocation::Failed(why) => (RevocationOutcome::Failed, Some(why)),
     };
     Ok(Unlinked {
         account_id: report.account.id,

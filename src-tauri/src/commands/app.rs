@@ -7,11 +7,12 @@ use tauri::State;
 use crate::error::UiError;
 use crate::state::AppState;
 
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct AppStatus {
     /// Seconds a copied token stays on the clipboard; `None`: until replaced.
     pub clipboard_clear_seconds: Option<u64>,
+    #[cfg_attr(test, ts(type = "string"))]
     pub version: &'static str,
     /// Why the keyring cannot be used, if it cannot.
     pub keyring_problem: Option<UiError>,

@@ -7,17 +7,18 @@ use tauri::{AppHandle, State};
 use tauri_plugin_opener::OpenerExt;
 
 use crate::deep_link::bring_to_front;
-use crate::error::UiError;
+use crate::error::{UiError, UiErrorKind};
 use crate::events;
 use crate::state::AppState;
 
 /// A started link, as the UI sees it.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct LinkStarted {
     pub link_id: String,
     pub provider: String,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(test, ts(type = "string"))]
     pub expires_at: time::OffsetDateTime,
 }
 
@@ -79,7 +80,7 @@ async fn open_in_browser(
     {
         let _ = state.keyfob.cancel_link(&start.link_id).await;
         return Err(UiError::new(
-            "browser",
+            UiErrorKind::Browser,
             "Keyfob could not start your web browser; check that a default browser is set in \
              your system settings, then try again",
         ));

@@ -1,8 +1,12 @@
 //! `#[tauri::command]` adapters: each converts arguments, calls one core method, converts the
-//! result. No OAuth logic lives here. Every command must also be listed in `build.rs` and
-//! granted in `capabilities/main-window.json`, or the webview cannot call it.
+//! result. No OAuth logic lives here. Every command is named once in `names.rs` (which
+//! build.rs turns into permissions) and granted in `capabilities/main-window.json`; the
+//! contract test fails until all of them agree.
 
 pub mod accounts;
 pub mod app;
 pub mod links;
+// build.rs includes it for the permissions; the app itself only tests against it.
+#[cfg(test)]
+pub mod names;
 pub mod providers;

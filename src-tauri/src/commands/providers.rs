@@ -11,7 +11,7 @@ use keyfob_core::{
 use serde::Deserialize;
 use tauri::State;
 
-use crate::error::UiError;
+use crate::error::{UiError, UiErrorKind};
 use crate::state::AppState;
 use crate::views::ProviderView;
 
@@ -25,6 +25,7 @@ pub async fn list_providers(state: State<'_, AppState>) -> Result<Vec<ProviderVi
 }
 
 /// What to do with the stored client secret.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Deserialize)]
 #[serde(tag = "action", content = "value", rename_all = "snake_case")]
 pub enum SecretInput {
@@ -59,8 +60,8 @@ pub async fn save_provider(
 }
 
 /// The custom OpenID provider form: the rest comes from the issuer's discovery document.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
 pub struct OpenidProviderInput {
     pub id: String,
     pub name: String,
@@ -99,8 +100,8 @@ pub async fn add_openid_provider(
 
 /// The GitHub preset form. Without a client id or secret the ones built into Keyfob (if any)
 /// are used.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
 pub struct GithubProviderInput {
     pub client_id: Option<String>,
     pub client_secret: Option<String>,
@@ -143,12 +144,9 @@ fn github_options(
 
 /// A setup form asking, before anything is saved, which redirect URIs the user must
 /// register at the provider.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Deserialize)]
-#[serde(
-    tag = "form",
-    rename_all = "snake_case",
-    rename_all_fields = "camelCase"
-)]
+#[serde(tag = "form", rename_all = "snake_case")]
 pub enum RegistrationQuery {
     /// The provider editor, for a new provider or an existing one (whose flavor and fixed
     /// loopback port then apply).
@@ -220,8 +218,8 @@ fn registrations_for(
 }
 
 /// The Google preset form (a "Desktop app" OAuth client).
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
 pub struct GoogleProviderInput {
     pub client_id: Option<String>,
     pub client_secret: Option<String>,
@@ -255,7 +253,7 @@ fn client_id_or(
         .or_else(|| built_in.map(str::to_string))
         .ok_or_else(|| {
             UiError::new(
-                "provider",
+                UiErrorKind::Provider,
                 format!("enter the client ID of the app you registered with {provider}; this Keyfob has none built in"),
             )
         })
@@ -292,7 +290,7 @@ mod tests {
             "baked"
         );
         let e = client_id_or(None, None, "Google").unwrap_err();
-        assert_eq!(e.kind, "provider");
+        assert_eq!(e.kind, UiErrorKind::Provider);
         assert!(
             e.message.starts_with("Enter the client ID"),
             "{}",

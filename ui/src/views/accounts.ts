@@ -26,7 +26,7 @@ export function mainView(model: Model, actions: AccountActions): Node[] {
 
 /** Nothing can be linked or copied without the keyring: say so before the user tries. */
 function keyringBanner(model: Model): Node | null {
-  const problem = model.status?.keyringProblem;
+  const problem = model.status?.keyring_problem;
   if (!problem) return null;
   return h(
     'div',
@@ -83,7 +83,7 @@ function body(model: Model, actions: AccountActions): Node {
   for (const account of sortedAccounts(model.accounts, model.providers)) {
     list.appendChild(accountRow(account, model, actions));
   }
-  const clears = model.status?.clipboardClearSeconds;
+  const clears = model.status?.clipboard_clear_seconds;
   const kept = 'Tokens stay in your system keyring. A copied token is refreshed when it has less than a minute left';
   const note = clears
     ? `${kept}, and cleared from the clipboard after ${clears} s.`

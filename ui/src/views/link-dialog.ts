@@ -5,7 +5,7 @@ import { icon, providerIcon } from '../icons';
 import { adviceFor, type LinkState } from '../link-flow';
 import { PRESETS, emptyFields, registrationQuery, unconfiguredPresets, type PresetFields, type PresetId } from '../presets';
 import { expiryText } from '../time';
-import type { ProviderView } from '../types';
+import type { ProviderView, UiError } from '../types';
 import { registrationList } from './registrations';
 
 export interface LinkDialogActions {
@@ -359,7 +359,7 @@ export class LinkDialog {
     ];
   }
 
-  private failed(provider: ProviderView | null, error: { kind: string; message: string }): Node[] {
+  private failed(provider: ProviderView | null, error: UiError): Node[] {
     return [
       h(
         'div',

@@ -148,7 +148,7 @@ export class ProvidersDialog {
     const { el: redirectUris, show } = registrationList('provider-redirect-uris');
     const showRedirect = () => {
       const providerId = existing?.id ?? (id.input.value || slugify(name.input.value) || '<id>');
-      show({ form: 'provider', providerId, redirect: redirect.input.value as RedirectMode });
+      show({ form: 'provider', provider_id: providerId, redirect: redirect.input.value as RedirectMode });
     };
     const syncSecret = () => {
       const needs = auth.input.value !== 'none';
@@ -221,11 +221,11 @@ export class ProvidersDialog {
             id: id.input.value.trim(),
             name: name.input.value.trim(),
             issuer: issuer.input.value.trim(),
-            clientId: clientId.input.value.trim(),
-            clientSecret: auth.input.value === 'none' || secretValue === '' ? null : secretValue,
-            clientAuth: auth.input.value as ClientAuth,
+            client_id: clientId.input.value.trim(),
+            client_secret: auth.input.value === 'none' || secretValue === '' ? null : secretValue,
+            client_auth: auth.input.value as ClientAuth,
             scopes: parseScopes(scopes.input.value),
-            extraParams: parsedParams.params,
+            extra_params: parsedParams.params,
             redirect: redirect.input.value as RedirectMode,
           });
           toast(`Added ${added.name}`, 'success');

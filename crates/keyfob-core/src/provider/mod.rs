@@ -5,6 +5,11 @@ pub mod discovery;
 pub mod presets;
 pub mod registration;
 
+mod flavor;
+
+pub use flavor::Flavor;
+pub use registration::RedirectMode;
+
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -14,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::http::ensure_secure_url;
 
 /// How the provider tells us who the user is.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ProviderKind {
@@ -24,6 +30,7 @@ pub enum ProviderKind {
 }
 
 /// How the client authenticates at the token endpoint (RFC 6749 section 2.3.1).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ClientAuth {
@@ -35,31 +42,8 @@ pub enum ClientAuth {
     None,
 }
 
-/// Where the browser sends the user back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum RedirectMode {
-    /// A private-use URI scheme, `dev.keyfob.app:/oauth/<provider>` (RFC 8252 section 7.1).
-    #[default]
-    Scheme,
-    /// `http://127.0.0.1:<ephemeral port>/oauth/<provider>` (RFC 8252 section 7.3).
-    Loopback,
-}
-
-/// Which provider's documented quirks apply (see `presets`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum Flavor {
-    /// Plain RFC 6749 / OpenID Connect behaviour.
-    #[default]
-    Standard,
-    /// GitHub and GitHub Enterprise Server: REST identity, comma-separated scopes, no RFC 7009.
-    Github,
-    /// Google: only where Google's pages are needed (revoking access by hand).
-    Google,
-}
-
 /// One configured identity provider. The client secret lives in the keyring, not here.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Provider {
     /// Short id used in commands and in the redirect path: `[a-z0-9-]`.
@@ -128,7 +112,12 @@ impl Provider {
 
     /// Every redirect URI the user must register at the provider for this definition.
     pub fn redirect_registrations(&self) -> Vec<registration::RedirectRegistration> {
-        registration::redirect_registrations(self.into())
+        registration::redirect_registrations(registration::RedirectSetup {
+            id: &self.id,
+            flavor: self.flavor,
+            redirect: self.redirect,
+            loopback_port: self.loopback_port,
+        })
     }
 
     /// Where the user can revoke Keyfob's access when the provider offers no RFC 7009 endpoint.

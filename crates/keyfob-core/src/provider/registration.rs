@@ -1,12 +1,26 @@
-//! What the user registers at a provider: the redirect URIs Keyfob's faces send. The CLI's
+//! Redirects: where the browser sends the user back, and what the user registers at a
+//! provider: the redirect URIs Keyfob's faces send. The CLI's
 //! messages, the window's setup forms and its provider editor all show this one answer.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::paths::APP_ID;
-use crate::provider::{Flavor, Provider, RedirectMode};
+use crate::provider::flavor::Flavor;
+
+/// Where the browser sends the user back.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum RedirectMode {
+    /// A private-use URI scheme, `dev.keyfob.app:/oauth/<provider>` (RFC 8252 section 7.1).
+    #[default]
+    Scheme,
+    /// `http://127.0.0.1:<ephemeral port>/oauth/<provider>` (RFC 8252 section 7.3).
+    Loopback,
+}
 
 /// One redirect URI to enter in the provider's app registration, and who sends it.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RedirectRegistration {
     /// The URI exactly as it must be registered.
@@ -32,17 +46,6 @@ pub struct RedirectSetup<'a> {
     pub redirect: RedirectMode,
     /// A fixed loopback port (GitHub Apps), else any port.
     pub loopback_port: Option<u16>,
-}
-
-impl<'a> From<&'a Provider> for RedirectSetup<'a> {
-    fn from(p: &'a Provider) -> Self {
-        RedirectSetup {
-            id: &p.id,
-            flavor: p.flavor,
-            redirect: p.redirect,
-            loopback_port: p.loopback_port,
-        }
-    }
 }
 
 /// The path both redirect modes share.

@@ -12,6 +12,7 @@ use crate::store::atomic;
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// Whether an account can currently produce tokens.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum AccountStatus {
@@ -25,6 +26,7 @@ pub enum AccountStatus {
 }
 
 /// What Keyfob knows about a linked account, without any secret.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Account {
     /// Stable id derived from (issuer, subject).
@@ -47,22 +49,27 @@ pub struct Account {
     pub scopes: Vec<String>,
     /// When the access token expires; `None` means it does not expire.
     #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub access_expires_at: Option<OffsetDateTime>,
     /// Whether a refresh token is stored.
     pub has_refresh_token: bool,
     /// When the refresh token expires, where the provider says so.
     #[serde(default, with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub refresh_expires_at: Option<OffsetDateTime>,
     /// When the account was first linked.
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub linked_at: OffsetDateTime,
     /// When its tokens were last refreshed.
     #[serde(default, with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub refreshed_at: Option<OffsetDateTime>,
     /// When the current access token was asked for (link or refresh): with
     /// `access_expires_at`, its lifetime, kept when a refresh answer names none. Absent in
     /// files written before it was recorded.
     #[serde(default, with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub access_issued_at: Option<OffsetDateTime>,
     /// Whether it still works.
     pub status: AccountStatus,
