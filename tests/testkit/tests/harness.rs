@@ -123,9 +123,31 @@ async fn exchange_as(
     Ok(body)
 }
 
+/// The tokens of the first sign-in, which the later steps use.
+struct FirstGrant {
+    access: String,
+    refresh: String,
+}
+
+/// The provider's life cycle end to end, as named steps that share one provider and browser.
 #[tokio::test]
 async fn full_flow_against_real_provider() -> Result<()> {
     let idp = Idp::start().await?;
+    discovery_agrees_with_the_endpoint_helpers(&idp).await?;
+    let browser = Browser::new();
+    let grant = code_and_pkce_through_the_browser(&idp, &browser).await?;
+    userinfo_and_introspection_accept_the_tokens(&idp, &grant).await?;
+    let rotated = refresh_rotates_the_refresh_token(&idp, &grant).await?;
+    reusing_a_rotated_refresh_token_revokes_the_grant(&idp, &grant, &rotated).await?;
+    let access2 = a_second_sign_in_reuses_the_session(&idp, &browser).await?;
+    without_prompt_consent_no_page_no_refresh_token_and_codes_are_single_use(&idp, &browser)
+        .await?;
+    a_denial_comes_back_with_state_and_iss(&idp).await?;
+    revocation_is_counted(&idp, &access2).await?;
+    idp.stop().await
+}
+
+async fn discovery_agrees_with_the_endpoint_helpers(idp: &Idp) -> Result<()> {
     let issuer = idp.issuer().to_owned();
     assert!(issuer.starts_with("http://127.0.0.1:"), "{issuer}");
     assert!(!issuer.ends_with('/'));
@@ -155,9 +177,13 @@ async fn full_flow_against_real_provider() -> Result<()> {
     );
     assert_eq!(idp.stats().await?, Stats::default());
 
+    Ok(())
+}
+
+async fn code_and_pkce_through_the_browser(idp: &Idp, browser: &Browser) -> Result<FirstGrant> {
+    let issuer = idp.issuer().to_owned();
     // Authorization code + PKCE through the scripted browser.
-    let browser = Browser::new();
-    let req = auth_request(&idp, NATIVE_CLIENT_ID, NATIVE_REDIRECT_URI, true);
+    let req = auth_request(idp, NATIVE_CLIENT_ID, NATIVE_REDIRECT_URI, true);
     let redirect = browser
         .authorize(&req.url, "alice", Consent::Approve)
         .await?;
@@ -170,7 +196,7 @@ async fn full_flow_against_real_provider() -> Result<()> {
     assert_eq!(params.get("state"), Some(&req.state));
     assert_eq!(params.get("iss"), Some(&issuer));
 
-    let tokens = exchange_code(&idp, &req, &redirect, NATIVE_REDIRECT_URI).await?;
+    let tokens = exchange_code(idp, &req, &redirect, NATIVE_REDIRECT_URI).await?;
     let access = tokens["access_token"]
         .as_str()
         .context("access_token")?
@@ -192,10 +218,15 @@ async fn full_flow_against_real_provider() -> Result<()> {
     assert_eq!(tokens["expires_in"], 3600);
     assert_eq!(tokens["scope"], "openid offline_access email");
 
+    Ok(FirstGrant { access, refresh })
+}
+
+async fn userinfo_and_introspection_accept_the_tokens(idp: &Idp, grant: &FirstGrant) -> Result<()> {
+    let FirstGrant { access, refresh } = grant;
     // Userinfo and introspection.
     let userinfo: Value = http()
         .get(idp.userinfo_endpoint())
-        .bearer_auth(&access)
+        .bearer_auth(access)
         .send()
         .await?
         .json()
@@ -203,9 +234,9 @@ async fn full_flow_against_real_provider() -> Result<()> {
     assert_eq!(userinfo["sub"], "alice", "{userinfo}");
     assert_eq!(userinfo["email"], "alice@example.test");
     assert_eq!(userinfo["email_verified"], true);
-    assert!(idp.is_active(&access).await?);
+    assert!(idp.is_active(access).await?);
     let introspection = idp
-        .introspect(&refresh, CONFIDENTIAL_CLIENT_ID, CONFIDENTIAL_CLIENT_SECRET)
+        .introspect(refresh, CONFIDENTIAL_CLIENT_ID, CONFIDENTIAL_CLIENT_SECRET)
         .await?;
     assert_eq!(introspection["active"], true);
     // Refresh tokens have no token_type in oidc-provider's introspection.
@@ -218,12 +249,17 @@ async fn full_flow_against_real_provider() -> Result<()> {
     assert_eq!(introspection["client_id"], NATIVE_CLIENT_ID);
     assert_eq!(introspection["sub"], "alice", "{introspection}");
 
+    Ok(())
+}
+
+async fn refresh_rotates_the_refresh_token(idp: &Idp, grant: &FirstGrant) -> Result<String> {
+    let refresh = &grant.refresh;
     // Refresh once: rotation gives a new refresh token.
     let (status, refreshed) = token_request(
-        &idp,
+        idp,
         &[
             ("grant_type", "refresh_token"),
-            ("refresh_token", &refresh),
+            ("refresh_token", refresh),
             ("client_id", NATIVE_CLIENT_ID),
         ],
         None,
@@ -244,12 +280,21 @@ async fn full_flow_against_real_provider() -> Result<()> {
     assert_eq!(stats.introspection, 2);
     assert_eq!(stats.revocation, 0);
 
+    Ok(new_refresh.to_owned())
+}
+
+async fn reusing_a_rotated_refresh_token_revokes_the_grant(
+    idp: &Idp,
+    grant: &FirstGrant,
+    new_refresh: &str,
+) -> Result<()> {
+    let refresh = &grant.refresh;
     // Reusing the old refresh token fails, and revokes the whole grant.
     let (status, body) = token_request(
-        &idp,
+        idp,
         &[
             ("grant_type", "refresh_token"),
-            ("refresh_token", &refresh),
+            ("refresh_token", refresh),
             ("client_id", NATIVE_CLIENT_ID),
         ],
         None,
@@ -263,9 +308,13 @@ async fn full_flow_against_real_provider() -> Result<()> {
     assert!(!idp.is_active(new_refresh).await?);
     assert_eq!(idp.stats().await?.token.refresh_token, 2);
 
+    Ok(())
+}
+
+async fn a_second_sign_in_reuses_the_session(idp: &Idp, browser: &Browser) -> Result<String> {
     // A second authorization with the same browser: the session is reused
     // (no login page), consent is asked again because of prompt=consent.
-    let req2 = auth_request(&idp, NATIVE_CLIENT_ID, NATIVE_REDIRECT_URI_2, true);
+    let req2 = auth_request(idp, NATIVE_CLIENT_ID, NATIVE_REDIRECT_URI_2, true);
     let redirect2 = browser
         .authorize(&req2.url, "ignored", Consent::Approve)
         .await?;
@@ -273,7 +322,7 @@ async fn full_flow_against_real_provider() -> Result<()> {
         redirect2.starts_with("dev.keyfob.app:/oauth/local2?"),
         "{redirect2}"
     );
-    let tokens2 = exchange_code(&idp, &req2, &redirect2, NATIVE_REDIRECT_URI_2).await?;
+    let tokens2 = exchange_code(idp, &req2, &redirect2, NATIVE_REDIRECT_URI_2).await?;
     let access2 = tokens2["access_token"].as_str().unwrap();
     let userinfo2: Value = http()
         .get(idp.userinfo_endpoint())
@@ -287,21 +336,28 @@ async fn full_flow_against_real_provider() -> Result<()> {
         "the session kept the first login"
     );
 
+    Ok(access2.to_owned())
+}
+
+async fn without_prompt_consent_no_page_no_refresh_token_and_codes_are_single_use(
+    idp: &Idp,
+    browser: &Browser,
+) -> Result<()> {
     // Without prompt=consent and with an existing grant, no page at all.
-    let req3 = auth_request(&idp, NATIVE_CLIENT_ID, NATIVE_REDIRECT_URI, false);
+    let req3 = auth_request(idp, NATIVE_CLIENT_ID, NATIVE_REDIRECT_URI, false);
     let redirect3 = browser
         .authorize(&req3.url, "alice", Consent::Approve)
         .await?;
     assert!(query(&redirect3)?.contains_key("code"), "{redirect3}");
     // ...and no refresh token then (offline_access needs prompt=consent).
-    let tokens3 = exchange_code(&idp, &req3, &redirect3, NATIVE_REDIRECT_URI).await?;
+    let tokens3 = exchange_code(idp, &req3, &redirect3, NATIVE_REDIRECT_URI).await?;
     assert!(tokens3.get("refresh_token").is_none(), "{tokens3}");
     let access3 = tokens3["access_token"].as_str().unwrap();
     assert!(idp.is_active(access3).await?);
 
     // A code is single-use; replaying it also revokes what it produced.
     let (status, body) = token_request(
-        &idp,
+        idp,
         &[
             ("grant_type", "authorization_code"),
             ("code", &query(&redirect3)?["code"]),
@@ -318,8 +374,13 @@ async fn full_flow_against_real_provider() -> Result<()> {
     );
     assert!(!idp.is_active(access3).await?);
 
+    Ok(())
+}
+
+async fn a_denial_comes_back_with_state_and_iss(idp: &Idp) -> Result<()> {
+    let issuer = idp.issuer().to_owned();
     // Deny with a fresh browser.
-    let req = auth_request(&idp, NATIVE_CLIENT_ID, NATIVE_REDIRECT_URI, true);
+    let req = auth_request(idp, NATIVE_CLIENT_ID, NATIVE_REDIRECT_URI, true);
     let denied = Browser::new()
         .authorize(&req.url, "bob", Consent::Deny)
         .await?;
@@ -332,6 +393,10 @@ async fn full_flow_against_real_provider() -> Result<()> {
     assert_eq!(params.get("state"), Some(&req.state));
     assert_eq!(params.get("iss"), Some(&issuer));
 
+    Ok(())
+}
+
+async fn revocation_is_counted(idp: &Idp, access2: &str) -> Result<()> {
     // Revocation (RFC 7009) is counted too.
     let response = http()
         .post(idp.revocation_endpoint())
@@ -342,7 +407,7 @@ async fn full_flow_against_real_provider() -> Result<()> {
     assert!(!idp.is_active(access2).await?);
     assert_eq!(idp.stats().await?.revocation, 1);
 
-    idp.stop().await
+    Ok(())
 }
 
 #[tokio::test]
