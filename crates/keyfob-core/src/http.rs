@@ -62,10 +62,6 @@ impl Http {
         headers: &[(&str, &str)],
     ) -> Result<T> {
         let endpoint = endpoint_name(url);
-        ensure_secure_url(url).map_err(|reason| Error::InvalidResponse {
-            endpoint: endpoint.clone(),
-            reason,
-        })?;
         let mut request = self
             .client
             .get(url.clone())
@@ -76,7 +72,16 @@ impl Http {
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
-        let response = request.send().await.map_err(|e| network(&endpoint, e))?;
+        let response = send(url, request).await.map_err(|failure| match failure {
+            HttpFailure::Network(reason) => Error::Network {
+                endpoint: endpoint.clone(),
+                reason,
+            },
+            other => Error::InvalidResponse {
+                endpoint: endpoint.clone(),
+                reason: other.to_string(),
+            },
+        })?;
         let status = response.status();
         if status.is_server_error() {
             return Err(Error::ProviderUnavailable {
@@ -122,7 +127,6 @@ impl Http {
         form: &[(&str, &str)],
         basic: Option<(&str, &Secret)>,
     ) -> Result<(u16, Vec<u8>), HttpFailure> {
-        ensure_secure_url(url).map_err(HttpFailure::Insecure)?;
         let mut request = self
             .client
             .post(url.clone())
@@ -134,10 +138,7 @@ impl Http {
                 |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
             request = request.basic_auth(enc(id), Some(enc(secret.expose())));
         }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| HttpFailure::Network(describe(e)))?;
+        let response = send(url, request).await?;
         let status = response.status().as_u16();
         let body = read_limited(response).await?;
         Ok((status, body))
@@ -151,7 +152,6 @@ impl Http {
         basic: (&str, &Secret),
         headers: &[(&str, &str)],
     ) -> Result<(u16, Vec<u8>), HttpFailure> {
-        ensure_secure_url(url).map_err(HttpFailure::Insecure)?;
         let mut request = self
             .client
             .delete(url.clone())
@@ -160,10 +160,7 @@ impl Http {
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| HttpFailure::Network(describe(e)))?;
+        let response = send(url, request).await?;
         let status = response.status().as_u16();
         let body = read_limited(response).await?;
         Ok((status, body))
@@ -177,14 +174,10 @@ impl Http {
     ) -> Result<oauth2::HttpResponse, HttpFailure> {
         let url = Url::parse(&request.uri().to_string())
             .map_err(|e| HttpFailure::Insecure(e.to_string()))?;
-        ensure_secure_url(&url).map_err(HttpFailure::Insecure)?;
         let request = reqwest::Request::try_from(request)
             .map_err(|e| HttpFailure::Network(e.without_url().to_string()))?;
-        let response = self
-            .client
-            .execute(request)
-            .await
-            .map_err(|e| HttpFailure::Network(describe(e)))?;
+        let request = reqwest::RequestBuilder::from_parts(self.client.clone(), request);
+        let response = send(&url, request).await?;
         let status = response.status().as_u16();
         let content_type = response
             .headers()
@@ -312,6 +305,20 @@ fn has_error_field(json: &[u8]) -> bool {
         .unwrap_or(false)
 }
 
+/// Sends a request for `url` under the client's policy: every request Keyfob makes goes
+/// through here, so none reaches plain http on a remote host, and no failure message quotes
+/// the URL (its query may hold a code or a token).
+async fn send(
+    url: &Url,
+    request: reqwest::RequestBuilder,
+) -> Result<reqwest::Response, HttpFailure> {
+    ensure_secure_url(url).map_err(HttpFailure::Insecure)?;
+    request
+        .send()
+        .await
+        .map_err(|e| HttpFailure::Network(describe(e)))
+}
+
 async fn read_limited(mut response: reqwest::Response) -> Result<Vec<u8>, HttpFailure> {
     let mut body = Vec::new();
     while let Some(chunk) = response
@@ -339,13 +346,6 @@ fn describe(e: reqwest::Error) -> String {
     match e.without_url().source() {
         Some(source) => format!("{kind}: {source}"),
         None => kind.to_string(),
-    }
-}
-
-fn network(endpoint: &str, e: reqwest::Error) -> Error {
-    Error::Network {
-        endpoint: endpoint.to_string(),
-        reason: describe(e),
     }
 }
 

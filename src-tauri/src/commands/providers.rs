@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use keyfob_core::provider::presets;
+use keyfob_core::provider::presets::{Preset, PresetClient};
 use keyfob_core::{
     ClientAuth, Flavor, GithubOptions, GoogleOptions, Keyfob, OpenidProviderDraft, Provider,
     RedirectMode, RedirectRegistration, RedirectSetup, Secret, SecretUpdate,
@@ -117,10 +117,9 @@ pub async fn add_github_provider(
     state: State<'_, AppState>,
     input: GithubProviderInput,
 ) -> Result<ProviderView, UiError> {
-    let client_id = client_id_or(input.client_id, presets::GITHUB_CLIENT_ID, "GitHub")?;
-    let secret = secret_or(input.client_secret, presets::GITHUB_CLIENT_SECRET);
-    let options = github_options(input.github_app, input.enterprise_url, client_id)?;
-    let provider = state.keyfob.add_github(options, secret).await?;
+    let client = preset_client(Preset::Github, input.client_id, input.client_secret)?;
+    let options = github_options(input.github_app, input.enterprise_url, client.id)?;
+    let provider = state.keyfob.add_github(options, client.secret).await?;
     Ok(ProviderView::of(&state.keyfob, provider).await?)
 }
 
@@ -230,11 +229,10 @@ pub async fn add_google_provider(
     state: State<'_, AppState>,
     input: GoogleProviderInput,
 ) -> Result<ProviderView, UiError> {
-    let client_id = client_id_or(input.client_id, presets::GOOGLE_CLIENT_ID, "Google")?;
-    let secret = secret_or(input.client_secret, presets::GOOGLE_CLIENT_SECRET);
+    let client = preset_client(Preset::Google, input.client_id, input.client_secret)?;
     let provider = state
         .keyfob
-        .add_google(GoogleOptions::new(client_id), secret)
+        .add_google(GoogleOptions::new(client.id), client.secret)
         .await?;
     Ok(ProviderView::of(&state.keyfob, provider).await?)
 }
@@ -243,28 +241,25 @@ fn filled(text: Option<String>) -> Option<String> {
     text.map(|t| t.trim().to_string()).filter(|t| !t.is_empty())
 }
 
-/// The form's client id, else the one built in, else an error that says what to do.
-fn client_id_or(
-    given: Option<String>,
-    built_in: Option<&'static str>,
-    provider: &str,
-) -> Result<String, UiError> {
-    filled(given)
-        .or_else(|| built_in.map(str::to_string))
+/// The form's client, else the one built in (the core's rule), else an error that says what
+/// to do.
+fn preset_client(
+    preset: Preset,
+    id: Option<String>,
+    secret: Option<String>,
+) -> Result<PresetClient, UiError> {
+    preset
+        .client(id.as_deref(), secret.map(Secret::new))
         .ok_or_else(|| {
+            let provider = match preset {
+                Preset::Github => "GitHub",
+                Preset::Google => "Google",
+            };
             UiError::new(
                 UiErrorKind::Provider,
                 format!("enter the client ID of the app you registered with {provider}; this Keyfob has none built in"),
             )
         })
-}
-
-fn secret_or(given: Option<String>, built_in: Option<&'static str>) -> Option<Secret> {
-    // Secrets are taken as typed (no trimming beyond an empty field).
-    given
-        .filter(|s| !s.is_empty())
-        .or_else(|| built_in.map(str::to_string))
-        .map(Secret::new)
 }
 
 #[tauri::command]
@@ -279,17 +274,15 @@ pub async fn remove_provider(
 mod tests {
     use super::*;
 
+    /// The fallback and trimming are the core's (`Preset::client`); the form adds the words.
     #[test]
-    fn client_id_falls_back_to_the_built_in_one_and_otherwise_says_what_to_do() {
-        assert_eq!(
-            client_id_or(Some(" id ".into()), Some("baked"), "GitHub").unwrap(),
-            "id"
-        );
-        assert_eq!(
-            client_id_or(Some("".into()), Some("baked"), "GitHub").unwrap(),
-            "baked"
-        );
-        let e = client_id_or(None, None, "Google").unwrap_err();
+    fn the_form_client_follows_the_core_rule_and_a_missing_one_says_what_to_do() {
+        let client = preset_client(Preset::Github, Some(" id ".into()), Some("s".into())).unwrap();
+        assert_eq!(client.id, "id");
+        if Preset::Google.has_built_in_client() {
+            return; // a distributor build has one baked in
+        }
+        let e = preset_client(Preset::Google, Some(" ".into()), None).unwrap_err();
         assert_eq!(e.kind, UiErrorKind::Provider);
         assert!(
             e.message.starts_with("Enter the client ID"),

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 
-use keyfob_core::provider::presets;
+use keyfob_core::provider::presets::{Preset, PresetClient};
 use keyfob_core::{
     ClientAuth, GithubOptions, GoogleOptions, Keyfob, OpenidProviderDraft, Provider, ProviderKind,
     RedirectMode, Secret, SecretUpdate,
@@ -92,14 +92,15 @@ pub async fn add(kf: &Keyfob, args: AddArgs) -> Result<(), Failure> {
 
 /// Adds the GitHub preset.
 pub async fn add_github(kf: &Keyfob, args: GithubArgs) -> Result<(), Failure> {
-    let client_id = client_id_or(
-        args.client_id,
-        presets::GITHUB_CLIENT_ID,
-        "GitHub",
+    let PresetClient {
+        id: client_id,
+        secret,
+    } = preset_client(
+        Preset::Github,
+        args.client_id.as_deref(),
+        read_secret(args.client_secret_stdin)?,
         "an OAuth App",
     )?;
-    let secret = read_secret(args.client_secret_stdin)?
-        .or_else(|| presets::GITHUB_CLIENT_SECRET.map(Secret::new));
     let mut options = match (&args.enterprise, &args.web, &args.api) {
         (Some(base), _, _) => GithubOptions::enterprise(base, client_id)?,
         (None, Some(web), Some(api)) => {
@@ -135,14 +136,15 @@ pub async fn add_google(kf: &Keyfob, args: GoogleArgs) -> Result<(), Failure> {
         issuer,
         scheme,
     } = args;
-    let client_id = client_id_or(
-        client_id,
-        presets::GOOGLE_CLIENT_ID,
-        "Google",
+    let PresetClient {
+        id: client_id,
+        secret,
+    } = preset_client(
+        Preset::Google,
+        client_id.as_deref(),
+        read_secret(client_secret_stdin)?,
         "a Desktop app OAuth client",
     )?;
-    let secret = read_secret(client_secret_stdin)?
-        .or_else(|| presets::GOOGLE_CLIENT_SECRET.map(Secret::new));
     let mut options = GoogleOptions::new(client_id);
     if let Some(issuer) = issuer {
         options.issuer = issuer;
@@ -185,13 +187,19 @@ fn to_register(provider: &Provider) -> String {
     )
 }
 
-fn client_id_or(
-    given: Option<String>,
-    baked: Option<&str>,
-    provider: &str,
+/// The client given on the command line, else the one built in (the core's rule), else a
+/// usage error that says what to register.
+fn preset_client(
+    preset: Preset,
+    id: Option<&str>,
+    secret: Option<Secret>,
     what: &str,
-) -> Result<String, Failure> {
-    given.or_else(|| baked.map(String::from)).ok_or_else(|| {
+) -> Result<PresetClient, Failure> {
+    preset.client(id, secret).ok_or_else(|| {
+        let provider = match preset {
+            Preset::Github => "GitHub",
+            Preset::Google => "Google",
+        };
         Failure::new(
             USAGE,
             format!("this build has no {provider} client id built in: register {what} (see the README) and pass --client-id"),

@@ -14,15 +14,70 @@ use url::Url;
 use crate::error::{Error, Result};
 use crate::provider::discovery::OpenidProviderDraft;
 use crate::provider::{ClientAuth, Flavor, Provider, ProviderKind, RedirectMode};
+use crate::secret::Secret;
 
 /// GitHub client id baked in at build time, if any.
-pub const GITHUB_CLIENT_ID: Option<&str> = option_env!("KEYFOB_GITHUB_CLIENT_ID");
+const GITHUB_CLIENT_ID: Option<&str> = option_env!("KEYFOB_GITHUB_CLIENT_ID");
 /// GitHub client secret baked in at build time, if any.
-pub const GITHUB_CLIENT_SECRET: Option<&str> = option_env!("KEYFOB_GITHUB_CLIENT_SECRET");
+const GITHUB_CLIENT_SECRET: Option<&str> = option_env!("KEYFOB_GITHUB_CLIENT_SECRET");
 /// Google client id baked in at build time, if any.
-pub const GOOGLE_CLIENT_ID: Option<&str> = option_env!("KEYFOB_GOOGLE_CLIENT_ID");
+const GOOGLE_CLIENT_ID: Option<&str> = option_env!("KEYFOB_GOOGLE_CLIENT_ID");
 /// Google client secret baked in at build time, if any.
-pub const GOOGLE_CLIENT_SECRET: Option<&str> = option_env!("KEYFOB_GOOGLE_CLIENT_SECRET");
+const GOOGLE_CLIENT_SECRET: Option<&str> = option_env!("KEYFOB_GOOGLE_CLIENT_SECRET");
+
+/// A preset that may have a client registration built into this build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Preset {
+    /// GitHub (OAuth App or GitHub App).
+    Github,
+    /// Google ("Desktop app" client).
+    Google,
+}
+
+/// The client registration a preset signs in as.
+#[derive(Debug)]
+pub struct PresetClient {
+    /// The client id.
+    pub id: String,
+    /// Its secret, if it has one.
+    pub secret: Option<Secret>,
+}
+
+impl Preset {
+    /// Whether this build has a client registration of its own for the preset.
+    pub fn has_built_in_client(self) -> bool {
+        self.built_in().0.is_some()
+    }
+
+    /// The client the user gave, else the one built into this build; `None` when neither
+    /// exists. One rule for both faces: a client id is trimmed and a blank one is no client id;
+    /// a secret is taken as typed and an empty one is no secret. A built-in registration is
+    /// used whole: its secret never goes with a client id the user registered, nor the
+    /// user's secret with its id.
+    pub fn client(self, id: Option<&str>, secret: Option<Secret>) -> Option<PresetClient> {
+        let secret = secret.filter(|s| !s.expose().is_empty());
+        match id.map(str::trim).filter(|id| !id.is_empty()) {
+            Some(id) => Some(PresetClient {
+                id: id.to_string(),
+                secret,
+            }),
+            None => {
+                let (id, built_in_secret) = self.built_in();
+                Some(PresetClient {
+                    id: id?.to_string(),
+                    secret: built_in_secret.map(Secret::new),
+                })
+            }
+        }
+    }
+
+    fn built_in(self) -> (Option<&'static str>, Option<&'static str>) {
+        match self {
+            Preset::Github => (GITHUB_CLIENT_ID, GITHUB_CLIENT_SECRET),
+            Preset::Google => (GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET),
+        }
+    }
+}
 
 /// github.com's web origin.
 pub const GITHUB_WEB: &str = "https://github.com";
@@ -283,6 +338,29 @@ fn with_trailing_slash(mut url: Url) -> Url {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_given_client_is_trimmed_and_a_blank_one_falls_back_to_the_built_in_one() {
+        let secret = |s: &str| Some(Secret::new(s));
+        let given = Preset::Github
+            .client(Some(" Iv1.x "), secret("s"))
+            .expect("given");
+        assert_eq!(given.id, "Iv1.x");
+        assert_eq!(given.secret.as_ref().map(Secret::expose), Some("s"));
+        // An empty secret is no secret, and the built-in one never fills in for it.
+        let without = Preset::Google
+            .client(Some("id"), secret(""))
+            .expect("given");
+        assert!(without.secret.is_none());
+        for preset in [Preset::Github, Preset::Google] {
+            let blank = preset.client(Some("  "), None);
+            assert_eq!(blank.is_some(), preset.has_built_in_client());
+            assert_eq!(
+                preset.client(None, None).is_some(),
+                preset.has_built_in_client()
+            );
+        }
+    }
 
     #[test]
     fn enterprise_urls_are_checked_and_keep_their_path() {
