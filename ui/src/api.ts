@@ -12,6 +12,7 @@ import type {
   GoogleProviderInput,
   LinkOutcome,
   LinkStarted,
+  Notice,
   OpenidProviderInput,
   Provider,
   ProviderView,
@@ -46,7 +47,7 @@ export const events = {
   linkFinished: (f: (o: LinkOutcome) => void): Promise<UnlistenFn> =>
     listen<LinkOutcome>('link-finished', (e) => f(e.payload)),
   callbackRefused: (f: (message: string) => void): Promise<UnlistenFn> =>
-    listen<{ message: string }>('callback-refused', (e) => f(e.payload.message)),
+    listen<Notice>('callback-refused', (e) => f(e.payload.message)),
   clipboardExpired: (f: (e: ClipboardExpired) => void): Promise<UnlistenFn> =>
     listen<ClipboardExpired>('clipboard-expired', (e) => f(e.payload)),
 };
