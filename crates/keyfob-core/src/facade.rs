@@ -4,16 +4,16 @@
 //! `impl Keyfob` block, so this module imports none of them.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use crate::authorize::pending::{PendingStore, LINK_LIFETIME};
+use crate::authorize::pending::LINK_LIFETIME;
 use crate::error::{Error, Result};
 use crate::http::Http;
 use crate::paths::Paths;
-use crate::provider::config::ProviderConfig;
 use crate::store::accounts::{Account, AccountStore};
 use crate::store::lock::FileLock;
+use crate::store::pending::PendingStore;
+use crate::store::providers::ProviderStore;
 use crate::store::secrets::{SecretKey, SecretStore};
 
 /// One Keyfob profile: its providers, accounts, pending links and keyring namespace.
@@ -24,7 +24,7 @@ pub struct Keyfob {
     http: OnceLock<Http>,
     pub(crate) secrets: SecretStore,
     pub(crate) accounts: AccountStore,
-    pub(crate) providers: ProviderConfig,
+    pub(crate) providers: ProviderStore,
     pub(crate) pending: PendingStore,
     refresh_turns: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     pub(crate) link_lifetime: time::Duration,
@@ -36,9 +36,9 @@ impl Keyfob {
         Keyfob {
             http: OnceLock::new(),
             secrets: SecretStore::new(paths.keyring_service.clone()),
-            accounts: AccountStore::new(paths.accounts_file()),
-            providers: ProviderConfig::new(paths.providers_file()),
-            pending: PendingStore::new(paths.pending_file()),
+            accounts: AccountStore::new(&paths),
+            providers: ProviderStore::new(&paths),
+            pending: PendingStore::new(&paths),
             refresh_turns: Mutex::new(HashMap::new()),
             link_lifetime: LINK_LIFETIME,
             paths,
@@ -84,22 +84,6 @@ impl Keyfob {
         self.http.get_or_init(Http::new)
     }
 
-    pub(crate) fn lock_path(&self, name: &str) -> PathBuf {
-        self.paths.locks_dir().join(format!("{name}.lock"))
-    }
-
-    /// Runs a read-modify-write of the accounts file under its lock.
-    pub(crate) fn modify_accounts<T>(
-        &self,
-        f: impl FnOnce(&mut Vec<Account>) -> Result<T>,
-    ) -> Result<T> {
-        let _lock = FileLock::acquire(&self.lock_path("accounts"))?;
-        let mut accounts = self.accounts.load()?;
-        let out = f(&mut accounts)?;
-        self.accounts.save(&accounts)?;
-        Ok(out)
-    }
-
     /// Exclusive use of one account's tokens, across threads (a mutex) and processes (a
     /// lock file). Everything that writes an account's secrets holds it: refresh, relink,
     /// unlink, purge.
@@ -118,7 +102,8 @@ impl Keyfob {
             turns.entry(account.to_string()).or_default().clone()
         };
         let guard = mutex.lock_owned().await;
-        let file = FileLock::acquire_async(self.lock_path(&format!("account-{account}"))).await?;
+        let file =
+            FileLock::acquire_async(self.paths.lock_file(&format!("account-{account}"))).await?;
         Ok(AccountTurn {
             _file: file,
             _guard: guard,

@@ -16,7 +16,6 @@ use crate::provider::{ClientAuth, Flavor, Provider, ProviderKind, RedirectMode};
 use crate::revocation::delete_github_token;
 use crate::secret::Secret;
 use crate::store::accounts::{account_id, Account, AccountStatus};
-use crate::store::lock::FileLock;
 use crate::store::secrets::SecretKey;
 
 /// Choices for one link.
@@ -115,7 +114,7 @@ impl Keyfob {
         self.secrets
             .put(SecretKey::PendingLink(link.id.clone()), &blob)
             .await?;
-        let forgotten = self.modify_pending(|links| {
+        let forgotten = self.pending.modify(|links| {
             let (kept, old) = prune(std::mem::take(links), now);
             *links = kept;
             links.push(link.clone());
@@ -146,13 +145,14 @@ impl Keyfob {
 
     /// Cancels a waiting link; a later callback for it is refused.
     pub async fn cancel_link(&self, link_id: &str) -> Result<()> {
-        self.modify_pending(|links| match links.iter_mut().find(|l| l.id == link_id) {
-            Some(l) if l.status == PendingStatus::Waiting => {
-                l.status = PendingStatus::Cancelled;
-                Ok(())
-            }
-            _ => Err(Error::LinkNotFound(link_id.to_string())),
-        })?;
+        self.pending
+            .modify(|links| match links.iter_mut().find(|l| l.id == link_id) {
+                Some(l) if l.status == PendingStatus::Waiting => {
+                    l.status = PendingStatus::Cancelled;
+                    Ok(())
+                }
+                _ => Err(Error::LinkNotFound(link_id.to_string())),
+            })?;
         self.secrets
             .delete(SecretKey::PendingLink(link_id.to_string()))
             .await
@@ -175,13 +175,14 @@ impl Keyfob {
         let provider = self.provider(&link.provider)?;
 
         // Consume the state before any network call: a second callback must not race it.
-        self.modify_pending(|links| match links.iter_mut().find(|l| l.id == link.id) {
-            Some(l) if l.status == PendingStatus::Waiting => {
-                l.status = PendingStatus::Used;
-                Ok(())
-            }
-            _ => Err(CallbackError::StateAlreadyUsed.into()),
-        })?;
+        self.pending
+            .modify(|links| match links.iter_mut().find(|l| l.id == link.id) {
+                Some(l) if l.status == PendingStatus::Waiting => {
+                    l.status = PendingStatus::Used;
+                    Ok(())
+                }
+                _ => Err(CallbackError::StateAlreadyUsed.into()),
+            })?;
         let key = SecretKey::PendingLink(link.id.clone());
         let secrets = self.secrets.get(key.clone()).await?;
         let _ = self.secrets.delete(key).await;
@@ -324,7 +325,7 @@ impl Keyfob {
             access_issued_at: Some(issued_at),
             status: AccountStatus::Ok,
         };
-        self.modify_accounts(|accounts| {
+        self.accounts.modify(|accounts| {
             match accounts.iter_mut().find(|a| a.id == id) {
                 Some(slot) => *slot = account.clone(),
                 None => accounts.push(account.clone()),
@@ -332,14 +333,6 @@ impl Keyfob {
             Ok(())
         })?;
         Ok((account, replaced))
-    }
-
-    fn modify_pending<T>(&self, f: impl FnOnce(&mut Vec<PendingLink>) -> Result<T>) -> Result<T> {
-        let _lock = FileLock::acquire(&self.lock_path("pending"))?;
-        let mut links = self.pending.load()?;
-        let out = f(&mut links)?;
-        self.pending.save(&links)?;
-        Ok(out)
     }
 }
 

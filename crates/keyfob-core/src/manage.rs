@@ -6,7 +6,6 @@ use crate::provider::discovery::{discover, Discovered, OpenidProviderDraft};
 use crate::provider::presets::{self, GithubOptions, GoogleOptions};
 use crate::provider::{ClientAuth, Flavor, Provider};
 use crate::secret::Secret;
-use crate::store::lock::FileLock;
 use crate::store::secrets::SecretKey;
 
 /// What to do with a provider's stored client secret when saving it.
@@ -70,13 +69,13 @@ impl Keyfob {
             SecretUpdate::Remove => self.secrets.delete(key).await?,
             SecretUpdate::Keep => {}
         }
-        let _lock = FileLock::acquire(&self.lock_path("providers"))?;
-        let mut providers = self.providers.load()?;
-        match providers.iter_mut().find(|p| p.id == provider.id) {
-            Some(slot) => *slot = provider,
-            None => providers.push(provider),
-        }
-        self.providers.save(&providers)
+        self.providers.modify(|providers| {
+            match providers.iter_mut().find(|p| p.id == provider.id) {
+                Some(slot) => *slot = provider,
+                None => providers.push(provider),
+            }
+            Ok(())
+        })
     }
 
     /// Removes a provider; refused while accounts are linked through it.
@@ -92,16 +91,14 @@ impl Keyfob {
                 reason: format!("{users} account(s) are linked through it; unlink them first"),
             });
         }
-        {
-            let _lock = FileLock::acquire(&self.lock_path("providers"))?;
-            let mut providers = self.providers.load()?;
+        self.providers.modify(|providers| {
             let before = providers.len();
             providers.retain(|p| p.id != id);
             if providers.len() == before {
                 return Err(Error::ProviderNotFound(id.to_string()));
             }
-            self.providers.save(&providers)?;
-        }
+            Ok(())
+        })?;
         self.secrets
             .delete(SecretKey::ClientSecret(id.to_string()))
             .await

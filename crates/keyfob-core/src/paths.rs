@@ -75,6 +75,11 @@ impl Paths {
     pub fn locks_dir(&self) -> PathBuf {
         self.data_dir.join("locks")
     }
+
+    /// The lock file called `name` (a file's, or an account's).
+    pub fn lock_file(&self, name: &str) -> PathBuf {
+        self.locks_dir().join(format!("{name}.lock"))
+    }
 }
 
 #[cfg(test)]

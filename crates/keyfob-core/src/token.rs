@@ -155,7 +155,7 @@ impl Keyfob {
 
         let now = OffsetDateTime::now_utc();
         let expires_at = refreshed_expiry(account, &tokens, issued_at);
-        self.modify_accounts(|accounts| {
+        self.accounts.modify(|accounts| {
             let a = accounts
                 .iter_mut()
                 .find(|a| a.id == id)
@@ -209,7 +209,7 @@ impl Keyfob {
 
     /// Persists `needs_relink` and returns the error to report.
     pub(crate) fn mark_needs_relink(&self, id: &str, reason: &str) -> Result<Error> {
-        self.modify_accounts(|accounts| {
+        self.accounts.modify(|accounts| {
             if let Some(a) = accounts.iter_mut().find(|a| a.id == id) {
                 a.status = AccountStatus::NeedsRelink {
                     reason: reason.to_string(),

@@ -41,7 +41,7 @@ impl Keyfob {
         };
 
         self.delete_account_secrets(&id).await?;
-        self.modify_accounts(|accounts| {
+        self.accounts.modify(|accounts| {
             accounts.retain(|a| a.id != id);
             Ok(())
         })?;

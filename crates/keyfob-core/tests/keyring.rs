@@ -140,8 +140,7 @@ async fn no_keyring_process() -> anyhow::Result<()> {
         println!("ERROR {e}");
     }
     // A provider added earlier, while the keyring worked: its definition is a plain file.
-    keyfob_core::provider::config::ProviderConfig::new(kf.paths().providers_file())
-        .save(&[provider])?;
+    keyfob_core::store::providers::ProviderStore::new(kf.paths()).save(&[provider])?;
     match kf.begin_link("local", LinkOptions::default()).await {
         Ok(_) => println!("UNEXPECTED link started"),
         Err(e) => println!("LINK {e}"),

@@ -345,7 +345,7 @@ mod tests {
         options.loopback_port = Some(5000);
         let provider = keyfob_core::provider::presets::github(options);
         std::fs::create_dir_all(dir.path().join("config")).expect("config dir");
-        keyfob_core::provider::config::ProviderConfig::new(keyfob.paths().providers_file())
+        keyfob_core::store::providers::ProviderStore::new(keyfob.paths())
             .save(&[provider])
             .expect("save provider");
         assert_eq!(

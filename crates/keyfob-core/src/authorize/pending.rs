@@ -1,20 +1,15 @@
-//! Pending links: started, not yet completed. The index (no secrets) is a file so a link
-//! survives a restart (a deep link may cold-start the app); the secrets are in the keyring.
-
-use std::path::PathBuf;
+//! Pending links: started, not yet completed. The index (no secrets) is a file
+//! (`store::pending`) so a link survives a restart (a deep link may cold-start the app); the
+//! secrets are in the keyring.
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use url::Url;
 
-use crate::error::{Error, Result};
-use crate::store::atomic;
-
 /// How long a pending link waits for its callback.
 pub const LINK_LIFETIME: time::Duration = time::Duration::minutes(10);
 /// How long a finished link's state is remembered, to tell "already used" from "unknown".
 const REMEMBER_FOR: time::Duration = time::Duration::hours(24);
-const SCHEMA_VERSION: u32 = 1;
 
 /// Where a pending link stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,56 +48,6 @@ pub struct PendingLink {
     pub expires_at: OffsetDateTime,
     /// Where it stands.
     pub status: PendingStatus,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-struct PendingFile {
-    schema: u32,
-    links: Vec<PendingLink>,
-}
-
-/// The pending links index file.
-#[derive(Debug, Clone)]
-pub struct PendingStore {
-    path: PathBuf,
-}
-
-impl PendingStore {
-    /// The index at `path`.
-    pub fn new(path: impl Into<PathBuf>) -> Self {
-        PendingStore { path: path.into() }
-    }
-
-    /// All remembered links.
-    pub fn load(&self) -> Result<Vec<PendingLink>> {
-        let Some(bytes) = atomic::read(&self.path)? else {
-            return Ok(Vec::new());
-        };
-        let file: PendingFile = serde_json::from_slice(&bytes).map_err(|e| self.corrupt(e))?;
-        if file.schema != SCHEMA_VERSION {
-            return Err(self.corrupt(format!("schema version {}", file.schema)));
-        }
-        Ok(file.links)
-    }
-
-    /// Replaces the index. Callers hold the store lock around load-modify-save.
-    pub fn save(&self, links: &[PendingLink]) -> Result<()> {
-        let file = PendingFile {
-            schema: SCHEMA_VERSION,
-            links: links.to_vec(),
-        };
-        atomic::write(
-            &self.path,
-            &serde_json::to_vec_pretty(&file).expect("serializes"),
-        )
-    }
-
-    fn corrupt(&self, reason: impl ToString) -> Error {
-        Error::CorruptFile {
-            path: self.path.clone(),
-            reason: reason.to_string(),
-        }
-    }
 }
 
 /// Splits off links too old to remember; their keyring secrets should be deleted.

@@ -1,6 +1,5 @@
 //! Provider definitions: endpoints, client registration, and how the callback comes back.
 
-pub mod config;
 pub mod discovery;
 pub mod presets;
 pub mod registration;

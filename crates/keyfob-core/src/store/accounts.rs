@@ -1,12 +1,13 @@
 //! Account metadata: one JSON file with a schema version, written atomically. No secrets here.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::error::{Error, Result};
-use crate::store::atomic;
+use crate::error::Result;
+use crate::paths::Paths;
+use crate::store::file::{Content, Format, VersionedFile};
 
 /// The schema version this build writes and reads.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -75,59 +76,54 @@ pub struct Account {
     pub status: AccountStatus,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+/// What `accounts.json` holds besides its schema number.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct AccountsFile {
-    schema: u32,
     accounts: Vec<Account>,
 }
+
+impl Content for AccountsFile {}
 
 /// The account metadata file.
 #[derive(Debug, Clone)]
 pub struct AccountStore {
-    path: PathBuf,
+    file: VersionedFile<AccountsFile>,
 }
 
 impl AccountStore {
-    /// The store kept at `path`.
-    pub fn new(path: impl Into<PathBuf>) -> Self {
-        AccountStore { path: path.into() }
+    /// The accounts file of the profile at `paths`.
+    pub fn new(paths: &Paths) -> Self {
+        AccountStore {
+            file: VersionedFile::new(
+                paths.accounts_file(),
+                paths.lock_file("accounts"),
+                Format::Json {
+                    schema: SCHEMA_VERSION,
+                },
+            ),
+        }
     }
 
     /// Where the file lives.
     pub fn path(&self) -> &Path {
-        &self.path
+        self.file.path()
     }
 
     /// All accounts, in the order they were linked.
     pub fn load(&self) -> Result<Vec<Account>> {
-        let Some(bytes) = atomic::read(&self.path)? else {
-            return Ok(Vec::new());
-        };
-        let file: AccountsFile = serde_json::from_slice(&bytes).map_err(|e| self.corrupt(e))?;
-        if file.schema != SCHEMA_VERSION {
-            return Err(self.corrupt(format!(
-                "schema version {} (this Keyfob reads {SCHEMA_VERSION})",
-                file.schema
-            )));
-        }
-        Ok(file.accounts)
+        Ok(self.file.load()?.accounts)
     }
 
-    /// Replaces the whole list. Callers hold the store lock around load-modify-save.
+    /// Replaces the whole list; a change based on the list goes through [`AccountStore::modify`].
     pub fn save(&self, accounts: &[Account]) -> Result<()> {
-        let file = AccountsFile {
-            schema: SCHEMA_VERSION,
+        self.file.save(&AccountsFile {
             accounts: accounts.to_vec(),
-        };
-        let bytes = serde_json::to_vec_pretty(&file).expect("accounts serialize");
-        atomic::write(&self.path, &bytes)
+        })
     }
 
-    fn corrupt(&self, reason: impl ToString) -> Error {
-        Error::CorruptFile {
-            path: self.path.clone(),
-            reason: reason.to_string(),
-        }
+    /// A read-modify-write of the list under its lock.
+    pub fn modify<T>(&self, f: impl FnOnce(&mut Vec<Account>) -> Result<T>) -> Result<T> {
+        self.file.modify(|file| f(&mut file.accounts))
     }
 }
 
@@ -142,6 +138,7 @@ pub fn account_id(provider: &str, issuer: &str, subject: &str) -> String {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::error::Error;
 
     pub(crate) fn sample(id: &str) -> Account {
         Account {
@@ -166,7 +163,7 @@ pub(crate) mod tests {
     #[test]
     fn round_trips_and_checks_the_schema() {
         let dir = tempfile::tempdir().unwrap();
-        let store = AccountStore::new(dir.path().join("accounts.json"));
+        let store = AccountStore::new(&Paths::under(dir.path()));
         assert!(store.load().unwrap().is_empty());
         store.save(&[sample("x"), sample("y")]).unwrap();
         assert_eq!(store.load().unwrap(), vec![sample("x"), sample("y")]);

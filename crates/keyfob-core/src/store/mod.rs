@@ -1,6 +1,10 @@
-//! Persistence: account metadata, keyring secrets, pending links and locks.
+//! Persistence: account metadata, provider definitions and pending links (each a
+//! [`file::VersionedFile`]), keyring secrets, and locks.
 
 pub mod accounts;
 pub mod atomic;
+pub mod file;
 pub mod lock;
+pub mod pending;
+pub mod providers;
 pub mod secrets;
