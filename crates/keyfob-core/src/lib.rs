@@ -21,7 +21,7 @@ mod callback_error;
 mod check;
 mod facade;
 mod link;
-mod manage;
+mod providers;
 mod purge;
 mod token;
 mod unlink;
@@ -32,7 +32,6 @@ pub use crate::error::{Error, ErrorKind, Result};
 pub use crate::facade::Keyfob;
 pub use crate::link::{LinkOptions, LinkStart};
 pub use crate::loopback::LoopbackListener;
-pub use crate::manage::SecretUpdate;
 pub use crate::paths::Paths;
 pub use crate::provider::discovery::OpenidProviderDraft;
 pub use crate::provider::presets::{GithubOptions, GoogleOptions};
@@ -40,6 +39,7 @@ pub use crate::provider::registration::{
     redirect_registrations, RedirectRegistration, RedirectSetup,
 };
 pub use crate::provider::{ClientAuth, Flavor, Provider, ProviderKind, RedirectMode};
+pub use crate::providers::SecretUpdate;
 pub use crate::purge::PurgeReport;
 pub use crate::revocation::Revocation;
 pub use crate::secret::Secret;
