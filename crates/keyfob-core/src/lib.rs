@@ -21,7 +21,7 @@ mod callback_error;
 mod check;
 mod facade;
 mod link;
-mod providers;
+mod provider_setup;
 mod purge;
 mod token;
 mod unlink;
@@ -39,7 +39,7 @@ pub use crate::provider::registration::{
     redirect_registrations, RedirectRegistration, RedirectSetup,
 };
 pub use crate::provider::{ClientAuth, Flavor, Provider, ProviderKind, RedirectMode};
-pub use crate::providers::SecretUpdate;
+pub use crate::provider_setup::SecretUpdate;
 pub use crate::purge::PurgeReport;
 pub use crate::revocation::Revocation;
 pub use crate::secret::Secret;
