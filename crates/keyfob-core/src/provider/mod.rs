@@ -91,7 +91,10 @@ pub struct Provider {
     pub loopback_port: Option<u16>,
 }
 
-/// Parameters the authorization request sets itself; a provider may not override them.
+/// Parameters a provider definition may not set: those the authorization request sets itself,
+/// and those that would change where or how the answer comes back (`response_mode`) or what
+/// is asked for behind the request's back (`request`, `request_uri` and `claims` carry a whole
+/// second set of parameters; OpenID Connect Core sections 5.5 and 6).
 const RESERVED_PARAMS: &[&str] = &[
     "response_type",
     "client_id",
@@ -101,7 +104,17 @@ const RESERVED_PARAMS: &[&str] = &[
     "nonce",
     "code_challenge",
     "code_challenge_method",
+    "request",
+    "request_uri",
+    "response_mode",
+    "claims",
 ];
+
+/// Whether `name` is reserved. Servers differ in whether parameter names are case-sensitive,
+/// so any spelling counts.
+fn is_reserved(name: &str) -> bool {
+    RESERVED_PARAMS.iter().any(|r| r.eq_ignore_ascii_case(name))
+}
 
 impl Provider {
     /// The private-use scheme redirect URI of this provider.
@@ -199,13 +212,21 @@ impl Provider {
                 "an OAuth 2 provider needs a userinfo endpoint to tell who signed in".into(),
             ));
         }
-        if let Some(p) = self
-            .extra_params
-            .keys()
-            .find(|k| RESERVED_PARAMS.contains(&k.as_str()))
-        {
+        if let Some(p) = self.extra_params.keys().find(|k| is_reserved(k)) {
             return Err(invalid(format!(
                 "the extra parameter '{p}' is set by Keyfob itself and cannot be overridden"
+            )));
+        }
+        // A query in the endpoint itself would be sent along with Keyfob's own parameters, and
+        // a server that reads the first of two `redirect_uri`s would obey the provider file.
+        if let Some((p, _)) = self
+            .authorization_endpoint
+            .query_pairs()
+            .find(|(k, _)| is_reserved(k))
+        {
+            return Err(invalid(format!(
+                "the authorization endpoint's own query sets '{p}', which Keyfob sets itself; \
+                 remove it from the URL"
             )));
         }
         Ok(())
@@ -284,6 +305,34 @@ pub(crate) mod tests {
         let mut p = sample();
         p.extra_params.insert("state".into(), "x".into());
         assert!(p.validate().unwrap_err().to_string().contains("'state'"));
+        for name in [
+            "request",
+            "request_uri",
+            "response_mode",
+            "claims",
+            "Redirect_URI",
+        ] {
+            let mut p = sample();
+            p.extra_params.insert(name.into(), "x".into());
+            let err = p.validate().unwrap_err().to_string();
+            assert!(err.contains(&format!("'{name}'")), "{err}");
+        }
+        // Parameters that are not reserved stay allowed, in the map and in the endpoint.
+        let mut p = sample();
+        p.extra_params.insert("prompt".into(), "consent".into());
+        p.authorization_endpoint = Url::parse("https://idp.example/authorize?tenant=acme").unwrap();
+        assert!(p.validate().is_ok());
+        for query in [
+            "redirect_uri=https://evil.example/",
+            "STATE=x",
+            "response_mode=form_post",
+        ] {
+            let mut p = sample();
+            p.authorization_endpoint =
+                Url::parse(&format!("https://idp.example/authorize?{query}")).unwrap();
+            let err = p.validate().unwrap_err().to_string();
+            assert!(err.contains("authorization endpoint's own query"), "{err}");
+        }
         let mut p = sample();
         p.token_endpoint = Url::parse("https://example.com/token").unwrap();
         assert!(p.validate().is_ok());
