@@ -6,14 +6,17 @@ use crate::exit::{Failure, NOT_FOUND};
 
 /// Finds the one account `selector` names, or explains why it names none or several.
 pub fn select<'a>(accounts: &'a [Account], selector: &str) -> Result<&'a Account, Failure> {
+    // Most exact first. A provider id is chosen by whoever set Keyfob up, a login or an email
+    // by whoever owns the account: a login that spells a provider id must not capture the
+    // selector meant for that provider's account.
     let rules: [&dyn Fn(&Account) -> bool; 4] = [
         &|a| a.id == selector,
         &|a| match selector.split_once(':') {
             Some((provider, who)) => a.provider == provider && names(a, who),
             None => false,
         },
-        &|a| names(a, selector),
         &|a| a.provider == selector,
+        &|a| names(a, selector),
     ];
     for rule in rules {
         let found: Vec<&Account> = accounts.iter().filter(|a| rule(a)).collect();
@@ -116,6 +119,17 @@ mod tests {
             "google-1"
         );
         assert_eq!(select(&all, "ANN@example.com").unwrap().id, "google-1");
+    }
+
+    #[test]
+    fn a_provider_id_wins_over_a_login_that_spells_it() {
+        let mut all = accounts();
+        all.push(account("work-1", "work", "alice", None));
+        all.push(account("github-2", "github", "work", None));
+        assert_eq!(select(&all, "work").unwrap().id, "work-1");
+        // The login still selects with its provider, or when no provider has that id.
+        assert_eq!(select(&all, "github:work").unwrap().id, "github-2");
+        assert_eq!(select(&all, "octocat").unwrap().id, "github-1");
     }
 
     #[test]
