@@ -4,3 +4,6 @@ pub mod accounts;
 pub mod atomic;
 pub mod lock;
 pub mod secrets;
+
+#[cfg(test)]
+pub(crate) mod memory;
