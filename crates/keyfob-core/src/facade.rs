@@ -10,6 +10,7 @@ use crate::authorize::pending::LINK_LIFETIME;
 use crate::error::{Error, Result};
 use crate::http::Http;
 use crate::paths::Paths;
+use crate::provider::Flavor;
 use crate::store::accounts::{Account, AccountStore};
 use crate::store::lock::FileLock;
 use crate::store::pending::PendingStore;
@@ -42,6 +43,17 @@ impl Keyfob {
             refresh_turns: Mutex::new(HashMap::new()),
             link_lifetime: LINK_LIFETIME,
             paths,
+        }
+    }
+
+    /// Opens the profile at `paths` with its secrets in `store` instead of the platform's
+    /// keyring: unit tests use an in-memory one that fails on demand (`store::memory`).
+    #[cfg(test)]
+    pub(crate) fn open_with_store(paths: Paths, store: Arc<keyring_core::CredentialStore>) -> Self {
+        let secrets = SecretStore::in_store(paths.keyring_service.clone(), store);
+        Keyfob {
+            secrets,
+            ..Self::open(paths)
         }
     }
 
@@ -111,12 +123,19 @@ impl Keyfob {
     }
 
     /// Deletes an account's tokens from the keyring; the caller holds its turn.
-    pub(crate) async fn delete_account_secrets(&self, account: &str) -> Result<()> {
-        for key in [
-            SecretKey::RefreshToken(account.to_string()),
-            SecretKey::AccessToken(account.to_string()),
-            SecretKey::IdToken(account.to_string()),
-        ] {
+    pub(crate) async fn delete_account_secrets(&self, account: &str, flavor: Flavor) -> Result<()> {
+        let refresh = SecretKey::RefreshToken(account.to_string());
+        let access = SecretKey::AccessToken(account.to_string());
+        let id = SecretKey::IdToken(account.to_string());
+        // The token that ends the grant at the provider goes last (GitHub names the grant by
+        // an access token, the others by the refresh token): if the keyring fails part-way,
+        // the account stays listed with that token, and a second unlink can still end the
+        // grant instead of revoking a lesser token, or none.
+        let order = match flavor {
+            Flavor::Github => [refresh, id, access],
+            Flavor::Standard | Flavor::Google => [access, id, refresh],
+        };
+        for key in order {
             self.secrets.delete(key).await?;
         }
         Ok(())

@@ -26,6 +26,9 @@ mod purge;
 mod token;
 mod unlink;
 
+#[cfg(test)]
+mod testing;
+
 pub use crate::authorize::pending::{PendingLink, LINK_LIFETIME};
 pub use crate::callback::CallbackError;
 pub use crate::error::{Error, ErrorKind, Result};

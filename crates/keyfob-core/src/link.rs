@@ -280,28 +280,6 @@ impl Keyfob {
             _ => None,
         };
 
-        // Secrets before metadata: an account in the list always has its tokens.
-        match &tokens.refresh_token {
-            Some(rt) => {
-                self.secrets
-                    .put(SecretKey::RefreshToken(id.clone()), rt)
-                    .await?
-            }
-            None if existing.is_none() => {
-                self.secrets
-                    .delete(SecretKey::RefreshToken(id.clone()))
-                    .await?
-            }
-            None => {}
-        }
-        match &tokens.id_token {
-            Some(t) => self.secrets.put(SecretKey::IdToken(id.clone()), t).await?,
-            None => self.secrets.delete(SecretKey::IdToken(id.clone())).await?,
-        }
-        self.secrets
-            .put(SecretKey::AccessToken(id.clone()), &tokens.access_token)
-            .await?;
-
         let has_refresh = tokens.refresh_token.is_some()
             || existing.as_ref().is_some_and(|a| a.has_refresh_token);
         let account = Account {
@@ -325,13 +303,48 @@ impl Keyfob {
             access_issued_at: Some(issued_at),
             status: AccountStatus::Ok,
         };
-        self.accounts.modify(|accounts| {
-            match accounts.iter_mut().find(|a| a.id == id) {
-                Some(slot) => *slot = account.clone(),
-                None => accounts.push(account.clone()),
+
+        // Secrets before metadata: an account in the list always has its tokens.
+        let stored = async {
+            match &tokens.refresh_token {
+                Some(rt) => {
+                    self.secrets
+                        .put(SecretKey::RefreshToken(id.clone()), rt)
+                        .await?
+                }
+                None if existing.is_none() => {
+                    self.secrets
+                        .delete(SecretKey::RefreshToken(id.clone()))
+                        .await?
+                }
+                None => {}
             }
-            Ok(())
-        })?;
+            match &tokens.id_token {
+                Some(t) => self.secrets.put(SecretKey::IdToken(id.clone()), t).await?,
+                None => self.secrets.delete(SecretKey::IdToken(id.clone())).await?,
+            }
+            self.secrets
+                .put(SecretKey::AccessToken(id.clone()), &tokens.access_token)
+                .await?;
+            self.accounts.modify(|accounts| {
+                match accounts.iter_mut().find(|a| a.id == id) {
+                    Some(slot) => *slot = account.clone(),
+                    None => accounts.push(account.clone()),
+                }
+                Ok(())
+            })
+        }
+        .await;
+        if let Err(e) = stored {
+            if existing.is_none() {
+                // A first link that failed part-way: no file names the account (a failed
+                // save leaves the old file), so nothing could use, unlink or revoke the
+                // tokens already written, a live refresh token among them. Take them back,
+                // best effort: the error to report is the one that stopped the link.
+                let _ = self.delete_account_secrets(&id, provider.flavor).await;
+            }
+            return Err(e);
+        }
         Ok((account, replaced))
     }
 }
@@ -357,5 +370,146 @@ fn check_loopback_redirect(provider: &Provider, uri: &Url) -> Result<()> {
                 provider.redirect_path()
             ),
         })
+    }
+}
+
+// Keyring failures injected at each write of `save_link`, the part of a link (first or
+// re-link) that stores what the provider gave, over the in-memory keyring.
+#[cfg(test)]
+mod keyring_failures {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::authorize::pending::PendingStatus;
+    use crate::store::memory::{Failure, Op};
+    use crate::testing::{same_tokens, Fixture};
+
+    fn pending(provider: &Provider) -> PendingLink {
+        let now = OffsetDateTime::now_utc();
+        PendingLink {
+            id: "link-test".into(),
+            provider: provider.id.clone(),
+            issuer: provider.issuer.clone(),
+            iss_required: false,
+            redirect_uri: provider.scheme_redirect_uri(),
+            scopes: provider.scopes.clone(),
+            state_fingerprint: "x".into(),
+            created_at: now,
+            expires_at: now + time::Duration::minutes(10),
+            status: PendingStatus::Used,
+        }
+    }
+
+    /// What a code exchange returns; every token is tagged `tag`.
+    fn tokens(tag: &str) -> Tokens {
+        Tokens {
+            access_token: Secret::new(format!("access-{tag}")),
+            refresh_token: Some(Secret::new(format!("refresh-{tag}"))),
+            id_token: Some(Secret::new(format!("id-{tag}"))),
+            expires_in: Some(Duration::from_secs(3600)),
+            refresh_expires_in: None,
+            scopes: None,
+        }
+    }
+
+    fn identity(subject: &str) -> Identity {
+        Identity {
+            subject: subject.into(),
+            email: Some(format!("{subject}@example.com")),
+            login: None,
+            name: None,
+        }
+    }
+
+    async fn save(f: &Fixture, subject: &str, tag: &str) -> Result<Account> {
+        let provider = f.kf.provider("stub")?;
+        let link = pending(&provider);
+        let now = OffsetDateTime::now_utc();
+        let saved =
+            f.kf.save_link(&provider, &link, tokens(tag), now, identity(subject));
+        saved.await.map(|(account, _)| account)
+    }
+
+    /// The account's refresh, ID and access tokens as the keyring holds them.
+    fn stored(f: &Fixture, id: &str) -> [Option<String>; 3] {
+        [
+            SecretKey::RefreshToken(id.into()),
+            SecretKey::IdToken(id.into()),
+            SecretKey::AccessToken(id.into()),
+        ]
+        .map(|key| f.secret(key))
+    }
+
+    #[tokio::test]
+    async fn a_link_writes_every_secret_before_it_lists_the_account() {
+        let f = Fixture::start().await;
+        let bob = save(&f, "bob", "new").await.unwrap();
+        let user = |what: &str| format!("put account/{}/{what}", bob.id);
+        assert_eq!(
+            f.keyring.writes(),
+            [
+                user("refresh_token"),
+                user("id_token"),
+                user("access_token")
+            ]
+        );
+        assert_eq!(f.listed(&bob.id), Some(bob.clone()));
+        assert_eq!(
+            stored(&f, &bob.id),
+            ["refresh-new", "id-new", "access-new"].map(|s| Some(s.to_string()))
+        );
+    }
+
+    // A failed first link must not leave tokens that no file names: nothing could use,
+    // unlink or revoke them (only purge's sweep finds them, and not on Windows).
+    #[tokio::test]
+    async fn a_first_link_failing_at_any_write_leaves_no_secret_behind() {
+        for step in 1..=3 {
+            let f = Fixture::start().await;
+            f.keyring
+                .fail_nth(Op::Put, "account/", step, Failure::Locked);
+            let err = save(&f, "bob", "new").await.unwrap_err();
+            assert!(matches!(err, Error::KeyringLocked(_)), "step {step}: {err}");
+            assert!(f.kf.accounts().unwrap().is_empty(), "step {step}");
+            assert_eq!(f.items(), Vec::<String>::new(), "step {step}");
+            // The next attempt links as if nothing had happened.
+            let bob = save(&f, "bob", "again").await.unwrap();
+            assert_eq!(stored(&f, &bob.id)[0].as_deref(), Some("refresh-again"));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_relink_failing_at_any_write_keeps_a_complete_account() {
+        for step in 1..=3 {
+            let f = Fixture::start().await;
+            let alice = f.account("alice");
+            let before = stored(&f, &alice.id);
+            f.keyring
+                .fail_nth(Op::Put, "account/", step, Failure::Unavailable);
+            let err = save(&f, "alice", "new").await.unwrap_err();
+            assert!(
+                matches!(err, Error::KeyringUnavailable(_)),
+                "step {step}: {err}"
+            );
+
+            // Still listed as it was, with a token of every kind: those written before the
+            // failure are the new ones, the others the old ones.
+            assert!(
+                same_tokens(&f.listed(&alice.id).unwrap(), &alice),
+                "step {step}"
+            );
+            let new = ["refresh-new", "id-new", "access-new"];
+            let expected: Vec<Option<String>> = (0..3)
+                .map(|i| match i + 1 < step {
+                    true => Some(new[i].to_string()),
+                    false => before[i].clone(),
+                })
+                .collect();
+            assert_eq!(stored(&f, &alice.id).to_vec(), expected, "step {step}");
+
+            let relinked = save(&f, "alice", "new").await.unwrap();
+            assert_eq!(relinked.id, alice.id);
+            assert_eq!(stored(&f, &alice.id), new.map(|s| Some(s.to_string())));
+        }
     }
 }

@@ -41,7 +41,9 @@ impl Keyfob {
             } else {
                 // Under the account's lock, so that a refresh cannot write a token back.
                 let _turn = self.account_turn(&account.id).await?;
-                self.delete_account_secrets(&account.id).await?;
+                let provider = self.provider(&account.provider);
+                let flavor = provider.map(|p| p.flavor).unwrap_or_default();
+                self.delete_account_secrets(&account.id, flavor).await?;
                 report.accounts.push((account.display_name, None));
             }
         }
@@ -95,5 +97,130 @@ fn readable<T>(read: Result<Vec<T>>, report: &mut PurgeReport) -> Result<Vec<T>>
             Ok(Vec::new())
         }
         Err(e) => Err(e),
+    }
+}
+
+// Keyring failures injected at each delete of a purge, over the in-memory keyring and the
+// stub provider. A purge that stops must leave no secret that no file names: the files are
+// how a second purge (or an unlink) finds what is left.
+#[cfg(test)]
+mod keyring_failures {
+    use super::*;
+    use crate::facade::Keyfob;
+    use crate::paths::Paths;
+    use crate::store::memory::{Failure, MemoryKeyring, Op};
+    use crate::testing::Fixture;
+
+    /// Two accounts, a pending link and the provider.
+    async fn populated() -> Fixture {
+        let f = Fixture::start().await;
+        f.account("alice");
+        f.account("bob");
+        f.kf.begin_link("stub", Default::default()).await.unwrap();
+        f.keyring.forget_writes();
+        f
+    }
+
+    /// The keyring items that the profile's files name.
+    fn named(kf: &Keyfob) -> Vec<String> {
+        let mut keys = Vec::new();
+        for account in kf.accounts().unwrap() {
+            keys.push(SecretKey::RefreshToken(account.id.clone()));
+            keys.push(SecretKey::AccessToken(account.id.clone()));
+            keys.push(SecretKey::IdToken(account.id));
+        }
+        for link in kf.pending.load().unwrap() {
+            keys.push(SecretKey::PendingLink(link.id));
+        }
+        for provider in kf.providers().unwrap() {
+            keys.push(SecretKey::ClientSecret(provider.id));
+        }
+        keys.iter().map(SecretKey::user).collect()
+    }
+
+    fn is_gone(kf: &Keyfob) -> bool {
+        !kf.paths().data_dir.exists() && !kf.paths().config_dir.exists()
+    }
+
+    #[tokio::test]
+    async fn purge_deletes_every_secret_and_file() {
+        for revoke in [false, true] {
+            let f = populated().await;
+            let report = f.kf.purge(revoke).await.unwrap();
+            assert_eq!(report.accounts.len(), 2);
+            assert_eq!((report.providers.len(), report.pending_links), (1, 1));
+            assert_eq!(report.swept_secrets, Some(0), "every file was readable");
+            assert_eq!(f.idp.state().revoked.len(), if revoke { 2 } else { 0 });
+            assert!(f.items().is_empty() && is_gone(&f.kf), "revoke: {revoke}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_purge_stopped_at_any_delete_leaves_files_naming_every_secret_left() {
+        // Accounts' tokens (3 each), the pending link, the provider's client secret.
+        const DELETES: usize = 3 * 2 + 1 + 1;
+        for revoke in [false, true] {
+            for step in 1..=DELETES {
+                let f = populated().await;
+                f.keyring.fail_nth(Op::Delete, "", step, Failure::Refused);
+                let err = f.kf.purge(revoke).await.unwrap_err();
+                assert!(matches!(err, Error::Keyring(_)), "{revoke}/{step}: {err}");
+                let (items, named) = (f.items(), named(&f.kf));
+                let orphans: Vec<_> = items.iter().filter(|i| !named.contains(i)).collect();
+                assert!(orphans.is_empty(), "{revoke}/{step}: {orphans:?} unnamed");
+                assert!(!is_gone(&f.kf), "{revoke}/{step}: files kept");
+
+                f.keyring.heal();
+                f.kf.purge(revoke).await.unwrap();
+                assert!(f.items().is_empty() && is_gone(&f.kf), "{revoke}/{step}");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_sweep_keeps_the_files() {
+        let f = populated().await;
+        f.keyring.fail_nth(Op::Search, "", 1, Failure::Locked);
+        let err = f.kf.purge(false).await.unwrap_err();
+        assert!(matches!(err, Error::KeyringLocked(_)), "{err}");
+        assert!(f.items().is_empty(), "the named secrets went first");
+        assert!(!is_gone(&f.kf));
+        f.kf.purge(false).await.unwrap();
+        assert!(is_gone(&f.kf));
+    }
+
+    // A damaged file names nothing, yet its secrets go with the sweep, and the report says
+    // which file it could not read and how many entries the sweep found.
+    #[tokio::test]
+    async fn purge_reports_a_damaged_file_and_sweeps_what_it_named() {
+        let f = populated().await;
+        std::fs::write(f.kf.paths().accounts_file(), "{\"schema\": 99}").unwrap();
+        let report = f.kf.purge(true).await.unwrap();
+        assert!(report.accounts.is_empty());
+        assert!(
+            f.idp.state().revoked.is_empty(),
+            "nothing named, nothing revoked"
+        );
+        assert_eq!(report.unreadable.len(), 1);
+        assert!(report.unreadable[0].contains("accounts.json"));
+        assert_eq!(report.swept_secrets, Some(6), "both accounts' tokens");
+        assert!(f.items().is_empty() && is_gone(&f.kf));
+    }
+
+    #[tokio::test]
+    async fn without_a_keyring_only_an_empty_profile_can_be_purged() {
+        let home = tempfile::tempdir().unwrap();
+        let keyring = MemoryKeyring::new();
+        keyring.break_down(Failure::Unavailable);
+        let kf = Keyfob::open_with_store(Paths::under(home.path()), keyring.as_store());
+        let report = kf.purge(true).await.unwrap();
+        assert_eq!(report.swept_secrets, None);
+
+        let f = populated().await;
+        f.keyring.break_down(Failure::Unavailable);
+        let err = f.kf.purge(false).await.unwrap_err();
+        assert!(matches!(err, Error::KeyringUnavailable(_)), "{err}");
+        assert_eq!(f.kf.accounts().unwrap().len(), 2, "nothing removed");
+        assert_eq!(f.items().len(), 3 * 2 + 1);
     }
 }

@@ -344,4 +344,207 @@ mod tests {
             "never expired, still does not"
         );
     }
+
+    // Keyring failures injected at each step of a refresh, over the in-memory keyring and
+    // the stub provider, which rotates refresh tokens and ends the grant when one is reused:
+    // a refresh token lost on the way shows up as a refused next refresh.
+    mod keyring_failures {
+        use std::time::Duration;
+
+        use keyfob_testkit::{Browser, Consent, Idp};
+        use serde_json::json;
+
+        use crate::error::Error;
+        use crate::facade::Keyfob;
+        use crate::link::LinkOptions;
+        use crate::paths::Paths;
+        use crate::provider::discovery::OpenidProviderDraft;
+        use crate::provider::{ClientAuth, RedirectMode};
+        use crate::store::memory::{Failure, MemoryKeyring, Op};
+        use crate::store::secrets::SecretKey;
+        use crate::testing::{same_tokens, Fixture};
+
+        const MINUTE: Duration = Duration::from_secs(60);
+
+        #[tokio::test]
+        async fn a_refresh_stores_the_rotated_refresh_token_before_anything_else() {
+            let f = Fixture::start().await;
+            let alice = f.account("alice");
+            let fresh = f.kf.access_token(&alice.id, MINUTE).await.unwrap();
+            assert!(fresh.refreshed);
+            assert_eq!(
+                f.keyring.writes(),
+                [
+                    "put account/stub-alice/refresh_token",
+                    "put account/stub-alice/access_token"
+                ],
+                "the rotated refresh token first: the old one may be dead already"
+            );
+            let rotated = f.secret(SecretKey::RefreshToken(alice.id.clone())).unwrap();
+            assert!(f.idp.is_live(&rotated));
+            assert_eq!(
+                f.secret(SecretKey::AccessToken(alice.id.clone()))
+                    .as_deref(),
+                Some(fresh.token.expose())
+            );
+            let stored = f.listed(&alice.id).unwrap();
+            assert_eq!(stored.access_expires_at, fresh.expires_at);
+            assert!(stored.refreshed_at.is_some());
+        }
+
+        #[tokio::test]
+        async fn a_refresh_whose_access_token_write_fails_loses_nothing() {
+            let f = Fixture::start().await;
+            let alice = f.account("alice");
+            f.keyring
+                .fail_nth(Op::Put, "access_token", 1, Failure::Locked);
+            let err = f.kf.access_token(&alice.id, MINUTE).await.unwrap_err();
+            assert!(matches!(err, Error::KeyringLocked(_)), "{err}");
+
+            // The rotated refresh token is kept; the old access token stays with the expiry
+            // the account file gives it, so the two still agree.
+            let refresh = f.secret(SecretKey::RefreshToken(alice.id.clone())).unwrap();
+            assert!(
+                f.idp.is_live(&refresh),
+                "the stored refresh token is the new one"
+            );
+            assert_eq!(
+                f.secret(SecretKey::AccessToken(alice.id.clone())).unwrap(),
+                "stub-alice-access-0"
+            );
+            assert!(same_tokens(&f.listed(&alice.id).unwrap(), &alice));
+
+            // Nothing was lost: the next call refreshes with the kept token.
+            let fresh = f.kf.access_token(&alice.id, MINUTE).await.unwrap();
+            assert!(fresh.refreshed);
+            assert_eq!(f.idp.refreshes(), (2, 0));
+            assert!(f.listed(&alice.id).unwrap().refreshed_at.is_some());
+        }
+
+        #[tokio::test]
+        async fn a_refresh_whose_refresh_token_write_fails_writes_nothing_else() {
+            let f = Fixture::start().await;
+            let alice = f.account("alice");
+            f.keyring
+                .fail_nth(Op::Put, "refresh_token", 1, Failure::Unavailable);
+            let err = f.kf.access_token(&alice.id, MINUTE).await.unwrap_err();
+            assert!(matches!(err, Error::KeyringUnavailable(_)), "{err}");
+            // No access token without the refresh token that came with it, and no metadata.
+            assert_eq!(
+                f.keyring.writes(),
+                ["put account/stub-alice/refresh_token (failed)"]
+            );
+            assert!(same_tokens(&f.listed(&alice.id).unwrap(), &alice));
+            // The provider rotated anyway: the token it replaced is all the keyring could
+            // keep, and a provider that ends the grant on reuse asks for a new link. The
+            // keyring's error is what the caller saw first.
+            let err = f.kf.access_token(&alice.id, MINUTE).await.unwrap_err();
+            assert!(matches!(err, Error::NeedsRelink { .. }), "{err}");
+        }
+
+        #[tokio::test]
+        async fn a_refresh_that_cannot_read_its_refresh_token_asks_no_provider() {
+            let f = Fixture::start().await;
+            let alice = f.account("alice");
+            f.keyring
+                .fail_nth(Op::Get, "refresh_token", 1, Failure::Locked);
+            let err = f.kf.access_token(&alice.id, MINUTE).await.unwrap_err();
+            assert!(matches!(err, Error::KeyringLocked(_)), "{err}");
+            assert_eq!(f.idp.refreshes(), (0, 0));
+            assert!(f.keyring.writes().is_empty());
+            assert!(same_tokens(&f.listed(&alice.id).unwrap(), &alice));
+            assert!(
+                f.kf.access_token(&alice.id, MINUTE)
+                    .await
+                    .unwrap()
+                    .refreshed
+            );
+        }
+
+        /// The account's refresh, ID and access tokens as the keyring holds them.
+        fn tokens(kf: &Keyfob, keyring: &MemoryKeyring, id: &str) -> [Option<String>; 3] {
+            [
+                SecretKey::RefreshToken(id.into()),
+                SecretKey::IdToken(id.into()),
+                SecretKey::AccessToken(id.into()),
+            ]
+            .map(|key| keyring.peek(&kf.paths().keyring_service, &key.user()))
+        }
+
+        // An OpenID refresh also writes a (verified) ID token, which the stub cannot sign:
+        // this one runs against the testkit's real provider, which rotates refresh tokens
+        // and revokes the grant when a rotated one is reused. Only the keyring is in memory.
+        #[tokio::test(flavor = "multi_thread")]
+        async fn an_openid_refresh_failing_at_any_write_keeps_the_newest_refresh_token() {
+            let idp = Idp::start_with(json!({"ttl": {"AccessToken": 30}}))
+                .await
+                .unwrap();
+            let home = tempfile::tempdir().unwrap();
+            let keyring = MemoryKeyring::new();
+            let kf = Keyfob::open_with_store(Paths::under(home.path()), keyring.as_store());
+            let draft = OpenidProviderDraft {
+                id: "local".into(),
+                name: "Local".into(),
+                issuer: idp.issuer().to_string(),
+                client_id: keyfob_testkit::NATIVE_CLIENT_ID.into(),
+                client_auth: ClientAuth::None,
+                scopes: Some(
+                    ["openid", "email", "offline_access"]
+                        .map(String::from)
+                        .to_vec(),
+                ),
+                extra_params: [("prompt".to_string(), "consent".to_string())].into(),
+                redirect: RedirectMode::Scheme,
+            };
+            kf.add_openid_provider(draft, None).await.unwrap();
+            let start = kf
+                .begin_link("local", LinkOptions::default())
+                .await
+                .unwrap();
+            let callback = Browser::new()
+                .authorize(start.authorization_url.as_str(), "alice", Consent::Approve)
+                .await
+                .unwrap();
+            let id = kf.complete_link(&callback).await.unwrap().id;
+
+            // Puts: 1 refresh token, 2 ID token, 3 access token. Those before the failing
+            // one are done, the rest not; the metadata is untouched throughout.
+            let puts = ["refresh_token", "id_token", "access_token"]
+                .map(|what| format!("put account/{id}/{what}"));
+            for step in [3, 2] {
+                let (before, account) = (tokens(&kf, &keyring, &id), kf.account(&id).unwrap());
+                keyring.forget_writes();
+                keyring.fail_nth(Op::Put, "account/", step, Failure::Locked);
+                let err = kf.access_token(&id, MINUTE).await.unwrap_err();
+                assert!(matches!(err, Error::KeyringLocked(_)), "step {step}: {err}");
+                let mut expected = puts[..step].to_vec();
+                expected[step - 1].push_str(" (failed)");
+                assert_eq!(keyring.writes(), expected);
+                let after = tokens(&kf, &keyring, &id);
+                assert!(
+                    after.iter().all(Option::is_some),
+                    "step {step}: none missing"
+                );
+                assert_ne!(
+                    after[0], before[0],
+                    "step {step}: the rotated refresh token"
+                );
+                assert_eq!(after[2], before[2], "step {step}: the old access token");
+                assert!(same_tokens(&kf.account(&id).unwrap(), &account));
+                let refresh = after[0].clone().unwrap();
+                assert!(idp.is_active(&refresh).await.unwrap(), "step {step}");
+            }
+            // Nothing was lost: the kept refresh token still refreshes.
+            assert!(kf.access_token(&id, MINUTE).await.unwrap().refreshed);
+
+            // Only a refused refresh token write loses the rotated token, and with it a
+            // grant that ends on reuse: the only loss a keyring failure can cause.
+            keyring.fail_nth(Op::Put, "account/", 1, Failure::Locked);
+            let before = tokens(&kf, &keyring, &id);
+            assert!(kf.access_token(&id, MINUTE).await.is_err());
+            assert_eq!(tokens(&kf, &keyring, &id), before);
+            let err = kf.access_token(&id, MINUTE).await.unwrap_err();
+            assert!(matches!(err, Error::NeedsRelink { .. }), "{err}");
+        }
+    }
 }

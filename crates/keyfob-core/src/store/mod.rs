@@ -8,3 +8,6 @@ pub mod lock;
 pub mod pending;
 pub mod providers;
 pub mod secrets;
+
+#[cfg(test)]
+pub(crate) mod memory;

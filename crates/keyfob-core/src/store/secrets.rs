@@ -3,6 +3,10 @@
 //! Each secret is its own keyring item so that none comes near Windows' 2,560-byte limit and
 //! the hot path (a cached access token) is a single read. Values are stored as bytes.
 
+use std::sync::Arc;
+
+use keyring_core::CredentialStore;
+
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 
@@ -22,7 +26,8 @@ pub enum SecretKey {
 }
 
 impl SecretKey {
-    fn user(&self) -> String {
+    /// The keyring item's user name.
+    pub(crate) fn user(&self) -> String {
         match self {
             SecretKey::AccessToken(a) => format!("account/{a}/access_token"),
             SecretKey::RefreshToken(a) => format!("account/{a}/refresh_token"),
@@ -37,6 +42,10 @@ impl SecretKey {
 #[derive(Debug, Clone)]
 pub struct SecretStore {
     service: String,
+    // `None`: the platform's keyring, which the `keyring` crate sets up on first use. Unit
+    // tests put an in-memory store that fails on demand here (`store::memory`), so that the
+    // ordering of refresh, link, unlink and purge can be checked without a Secret Service.
+    store: Option<Arc<CredentialStore>>,
 }
 
 impl SecretStore {
@@ -44,14 +53,24 @@ impl SecretStore {
     pub fn new(service: impl Into<String>) -> Self {
         SecretStore {
             service: service.into(),
+            store: None,
+        }
+    }
+
+    /// The same, over `store` instead of the platform's keyring.
+    #[cfg(test)]
+    pub(crate) fn in_store(service: impl Into<String>, store: Arc<CredentialStore>) -> Self {
+        SecretStore {
+            service: service.into(),
+            store: Some(store),
         }
     }
 
     /// Reads a secret; `None` when it does not exist.
     pub async fn get(&self, key: SecretKey) -> Result<Option<Secret>> {
-        let (service, user) = (self.service.clone(), key.user());
+        let (store, service, user) = (self.store.clone(), self.service.clone(), key.user());
         blocking(move || {
-            let entry = entry(&service, &user)?;
+            let entry = entry(store.as_ref(), &service, &user)?;
             match entry.get_secret() {
                 Ok(bytes) => String::from_utf8(bytes)
                     .map(|s| Some(Secret::new(s)))
@@ -65,10 +84,10 @@ impl SecretStore {
 
     /// Writes a secret, replacing any earlier value.
     pub async fn put(&self, key: SecretKey, value: &Secret) -> Result<()> {
-        let (service, user) = (self.service.clone(), key.user());
+        let (store, service, user) = (self.store.clone(), self.service.clone(), key.user());
         let bytes = value.expose().as_bytes().to_vec();
         blocking(move || {
-            entry(&service, &user)?
+            entry(store.as_ref(), &service, &user)?
                 .set_secret(&bytes)
                 .map_err(map_error)
         })
@@ -77,11 +96,13 @@ impl SecretStore {
 
     /// Deletes a secret; deleting one that does not exist is not an error.
     pub async fn delete(&self, key: SecretKey) -> Result<()> {
-        let (service, user) = (self.service.clone(), key.user());
-        blocking(move || match entry(&service, &user)?.delete_credential() {
-            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
-            Err(e) => Err(map_error(e)),
-        })
+        let (store, service, user) = (self.store.clone(), self.service.clone(), key.user());
+        blocking(
+            move || match entry(store.as_ref(), &service, &user)?.delete_credential() {
+                Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+                Err(e) => Err(map_error(e)),
+            },
+        )
         .await
     }
 
@@ -89,15 +110,19 @@ impl SecretStore {
     /// also finds what damaged metadata no longer names. Returns how many it deleted, or
     /// `None` where the platform's keyring cannot be searched safely (Windows).
     pub async fn delete_all(&self) -> Result<Option<usize>> {
-        let service = self.service.clone();
+        let (store, service) = (self.store.clone(), self.service.clone());
         blocking(move || {
-            if let Err(e) = keyring::Entry::store_status() {
-                return Err(Error::KeyringUnavailable(describe(e)));
+            if store.is_none() {
+                platform_ready()?;
             }
             let Some(spec) = sweep_spec(&service) else {
                 return Ok(None);
             };
-            let found = keyring_core::Entry::search(&spec).map_err(map_error)?;
+            let found = match &store {
+                Some(store) => keyring_core::Entry::search_in_store(store, &spec),
+                None => keyring_core::Entry::search(&spec),
+            }
+            .map_err(map_error)?;
             let mut deleted = 0;
             for entry in found {
                 match entry.delete_credential() {
@@ -126,11 +151,27 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
         .map_err(|e| Error::Keyring(format!("keyring task failed: {e}")))?
 }
 
-fn entry(service: &str, user: &str) -> Result<keyring::Entry> {
-    if let Err(e) = keyring::Entry::store_status() {
-        return Err(Error::KeyringUnavailable(describe(e)));
+fn entry(
+    store: Option<&Arc<CredentialStore>>,
+    service: &str,
+    user: &str,
+) -> Result<keyring_core::Entry> {
+    match store {
+        Some(store) => keyring_core::Entry::new_in_store(store, service, user),
+        None => {
+            platform_ready()?;
+            keyring::Entry::new(service, user).map(|entry| entry.inner)
+        }
     }
-    keyring::Entry::new(service, user).map_err(map_error)
+    .map_err(map_error)
+}
+
+/// Whether the platform's keyring could be set up (it is, once, on first use).
+fn platform_ready() -> Result<()> {
+    match keyring::Entry::store_status() {
+        Ok(()) => Ok(()),
+        Err(e) => Err(Error::KeyringUnavailable(describe(e))),
+    }
 }
 
 /// What selects all of one service's items. Secret Service and Keychain search by the
@@ -159,5 +200,118 @@ fn describe(e: &keyring::Error) -> String {
     match e.source() {
         Some(source) => format!("{e}: {source}"),
         None => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::memory::{Failure, MemoryKeyring, Op};
+
+    fn store(keyring: &Arc<MemoryKeyring>, service: &str) -> SecretStore {
+        SecretStore::in_store(service, keyring.as_store())
+    }
+
+    fn access(account: &str) -> SecretKey {
+        SecretKey::AccessToken(account.into())
+    }
+
+    #[tokio::test]
+    async fn reads_writes_and_deletes_by_service_and_name() {
+        let keyring = MemoryKeyring::new();
+        let secrets = store(&keyring, "svc");
+        assert_eq!(secrets.get(access("a")).await.unwrap(), None);
+        secrets.put(access("a"), &Secret::new("one")).await.unwrap();
+        secrets.put(access("a"), &Secret::new("two")).await.unwrap();
+        assert_eq!(
+            secrets.get(access("a")).await.unwrap(),
+            Some(Secret::new("two"))
+        );
+        assert_eq!(
+            keyring.peek("svc", "account/a/access_token").as_deref(),
+            Some("two")
+        );
+        assert_eq!(
+            store(&keyring, "other").get(access("a")).await.unwrap(),
+            None
+        );
+        secrets.delete(access("a")).await.unwrap();
+        secrets.delete(access("a")).await.unwrap();
+        assert_eq!(secrets.get(access("a")).await.unwrap(), None);
+
+        keyring.preset("svc", "account/a/access_token", &[0xff, 0xfe]);
+        let err = secrets.get(access("a")).await.unwrap_err();
+        assert!(
+            matches!(&err, Error::Keyring(m) if m.contains("UTF-8")),
+            "{err}"
+        );
+    }
+
+    // The in-memory store's failures go through the same mapping as the platform's, so the
+    // ordering tests see the errors users see.
+    #[tokio::test]
+    async fn injected_failures_arrive_as_the_errors_of_a_real_keyring() {
+        let keyring = MemoryKeyring::new();
+        let secrets = store(&keyring, "svc");
+        keyring.fail_nth(Op::Put, "", 1, Failure::Locked);
+        let err = secrets
+            .put(access("a"), &Secret::new("x"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::KeyringLocked(_)), "{err}");
+        assert_eq!(
+            keyring.peek("svc", "account/a/access_token"),
+            None,
+            "nothing written"
+        );
+        secrets.put(access("a"), &Secret::new("x")).await.unwrap();
+
+        keyring.fail_nth(Op::Get, "access_token", 2, Failure::Refused);
+        assert!(
+            secrets.get(access("a")).await.is_ok(),
+            "the first get passes"
+        );
+        let err = secrets.get(access("a")).await.unwrap_err();
+        assert!(matches!(err, Error::Keyring(_)), "{err}");
+
+        keyring.fail_always(Op::Delete, "account/a/", Failure::Refused);
+        assert!(secrets.delete(access("a")).await.is_err());
+        assert!(secrets.delete(access("a")).await.is_err());
+        assert!(
+            secrets.delete(access("b")).await.is_ok(),
+            "other items are spared"
+        );
+        assert!(keyring.peek("svc", "account/a/access_token").is_some());
+
+        keyring.break_down(Failure::Unavailable);
+        let err = secrets.get(access("b")).await.unwrap_err();
+        assert!(matches!(err, Error::KeyringUnavailable(_)), "{err}");
+        let err = secrets.check_available().await.unwrap_err();
+        assert!(matches!(err, Error::KeyringUnavailable(_)), "{err}");
+        let err = secrets.delete_all().await.unwrap_err();
+        assert!(matches!(err, Error::KeyringUnavailable(_)), "{err}");
+        keyring.heal();
+        secrets.check_available().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_sweep_deletes_every_item_of_its_service_and_no_other() {
+        let keyring = MemoryKeyring::new();
+        let (mine, theirs) = (store(&keyring, "svc"), store(&keyring, "svc-other"));
+        for key in [access("a"), SecretKey::PendingLink("l".into())] {
+            mine.put(key.clone(), &Secret::new("x")).await.unwrap();
+            theirs.put(key, &Secret::new("y")).await.unwrap();
+        }
+        keyring.fail_nth(Op::Delete, "", 2, Failure::Locked);
+        let err = mine.delete_all().await.unwrap_err();
+        assert!(matches!(err, Error::KeyringLocked(_)), "{err}");
+        assert_eq!(
+            keyring.users("svc").len(),
+            1,
+            "one deleted before the failure"
+        );
+        assert_eq!(mine.delete_all().await.unwrap(), Some(1));
+        assert!(keyring.users("svc").is_empty());
+        assert_eq!(keyring.users("svc-other").len(), 2);
     }
 }
