@@ -481,6 +481,30 @@ async function main() {
     check(!after.includes('forged-code-123') && !after.includes('forged-state-456'), 'the callback URL never reached the webview');
   });
 
+  await step('a flood of forged callbacks: one notice counts them', async () => {
+    // A web page can open dev.keyfob.app: links over and over. Each is refused, and the window
+    // keeps one notice with a count instead of one notice each.
+    await s.waitGone('.toast-error'); // the count starts with no notice showing
+    const before = readFileSync(accountsFile, 'utf8');
+    const FLOOD = 12;
+    const exits = await Promise.all(
+      Array.from({ length: FLOOD }, (_, i) => {
+        const url = `dev.keyfob.app:/oauth/local?code=flood-code-${i}&state=flood-state-${i}&iss=${encodeURIComponent(idp.issuer)}`;
+        const child = spawn(binary, [url], { env, stdio: 'ignore' });
+        return new Promise((r) => child.on('exit', r));
+      }),
+    );
+    check(exits.every((code) => code === 0), `every second instance handed its URL over (${exits})`);
+    const counted = await until(async () => {
+      const texts = await s.script("return [...document.querySelectorAll('.toast-error')].map((t) => t.textContent)");
+      return texts.length === 1 && /Ignored (\d+) sign-in responses/.exec(texts[0])?.[1] === String(FLOOD) && texts;
+    }, 15000, 'one notice counting every refused callback').catch(async () => s.script("return [...document.querySelectorAll('.toast-error')].map((t) => t.textContent)"));
+    check(counted.length === 1 && counted[0].includes(`Ignored ${FLOOD} sign-in responses`), `one notice counts them (${JSON.stringify(counted)})`);
+    await shot('09b-forged-callbacks-counted');
+    check(readFileSync(accountsFile, 'utf8') === before, 'the flood changed nothing');
+    await s.waitGone('.toast-error');
+  });
+
   await step('denying access at the provider', async () => {
     mark = browserEvents().length;
     since = () => browserEvents().slice(mark);

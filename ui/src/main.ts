@@ -5,6 +5,7 @@ import { api, events, toUiError } from './api';
 import { clear } from './dom';
 import { claims, closed, linkTransition, strays, type LinkEvent, type LinkState } from './link-flow';
 import { emptyModel, type Busy } from './model';
+import { ignoredNotice } from './notices';
 import { emptyFields, setupProblem } from './presets';
 import { parseScopes } from './scopes';
 import type { Account, LinkOutcome, ProviderView } from './types';
@@ -271,6 +272,9 @@ function tick(): void {
   }
 }
 
+/** Refused callbacks counted in the notice showing now. */
+let ignoredCallbacks = 0;
+
 async function boot(): Promise<void> {
   render();
   await Promise.all([
@@ -282,7 +286,11 @@ async function boot(): Promise<void> {
       dispatch({ type: 'finished', linkId: o.link_id, account: o.account, error: o.error });
       if (!claimed) reportOtherLink(o);
     }),
-    events.callbackRefused((message) => toast(`Ignored a sign-in response: ${message}`, 'error', 8000)),
+    events.callbackRefused((message) => {
+      // One notice however many arrive; the count starts again once it has gone.
+      ignoredCallbacks += 1;
+      toast(ignoredNotice(ignoredCallbacks, message), 'error', 8000, 'callback-refused', () => (ignoredCallbacks = 0));
+    }),
     // Whatever the user copied since is theirs: the shell left it, and so says nothing.
     events.clipboardExpired(({ cleared }) => cleared && toast('Cleared the copied token from the clipboard.', 'info')),
   ]);
