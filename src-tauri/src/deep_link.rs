@@ -53,7 +53,8 @@ pub fn deliver(app: &AppHandle, urls: Vec<String>) {
             let link = match keyfob.link_for_callback(&url) {
                 Ok(link) => link,
                 Err(e) => {
-                    eprintln!("keyfob: ignored a callback: {e}");
+                    let why = keyfob_core::printable(&e.to_string(), false);
+                    eprintln!("keyfob: ignored a callback: {why}");
                     events::callback_refused(&app, UiError::from(e));
                     return;
                 }
@@ -61,7 +62,8 @@ pub fn deliver(app: &AppHandle, urls: Vec<String>) {
             bring_to_front(&app);
             let result = keyfob.complete_link(&url).await.map_err(UiError::from);
             if let Err(e) = &result {
-                eprintln!("keyfob: link {} failed: {}", link.id, e.message);
+                let why = keyfob_core::printable(&e.message, false);
+                eprintln!("keyfob: link {} failed: {why}", link.id);
             }
             events::link_finished(&app, link.id, result);
         });

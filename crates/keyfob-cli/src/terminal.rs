@@ -1,25 +1,15 @@
 //! Text for the terminal: names and error descriptions come from providers, and an escape
 //! sequence in them must not reach the user's terminal.
 
-/// Replaces control characters (other than newline and tab) with `?`.
+/// For messages: lines are kept, escapes and bidi controls become `?` (the core's rule).
 pub fn clean(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() && c != '\n' && c != '\t' {
-                '?'
-            } else {
-                c
-            }
-        })
-        .collect()
+    keyfob_core::printable(text, true)
 }
 
-/// For one cell or line: every control character, newline and tab included, becomes `?`,
-/// so a provider's text can neither move the cursor nor break the layout.
+/// For one cell or line: newline and tab become `?` too, so a provider's text can neither move
+/// the cursor nor break the layout.
 pub fn clean_line(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
+    keyfob_core::printable(text, false)
 }
 
 /// Whether a token can be printed as it is: visible ASCII only (RFC 6750 b64token and the

@@ -23,6 +23,7 @@ mod facade;
 mod link;
 mod provider_setup;
 mod purge;
+mod text;
 mod token;
 mod unlink;
 
@@ -47,5 +48,6 @@ pub use crate::purge::PurgeReport;
 pub use crate::revocation::Revocation;
 pub use crate::secret::Secret;
 pub use crate::store::accounts::{Account, AccountStatus};
+pub use crate::text::printable;
 pub use crate::token::FreshToken;
 pub use crate::unlink::UnlinkReport;
