@@ -1,13 +1,14 @@
 //! Copying a token: written to the clipboard from Rust (it never reaches JavaScript) and
 //! cleared after a while, but only if the clipboard still holds that token: whatever the
-//! user copied since is theirs.
+//! user copied since is theirs. It is marked as a secret for clipboard managers (KDE's
+//! password-manager hint on Linux, X11 and Wayland alike; Windows' history and cloud
+//! exclusions; the concealed type on macOS), so it stays out of their history and sync.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use keyfob_core::Secret;
 use tauri::AppHandle;
-use tauri_plugin_clipboard_manager::ClipboardExt;
 
 use crate::error::{UiError, UiErrorKind};
 use crate::events;
@@ -17,19 +18,36 @@ use crate::fingerprint::fingerprint;
 pub const DEFAULT_CLEAR_AFTER: Duration = Duration::from_secs(30);
 
 /// How long copied tokens stay on the clipboard (`None`: until replaced).
-#[derive(Debug)]
 pub struct ClipboardPolicy {
     clear_after: Option<Duration>,
-    /// Bumped on each copy, so only the latest copy's timer may clear. Held while writing,
-    /// so the order of generations is the order of writes.
-    generation: Arc<Mutex<u64>>,
+    board: Arc<Mutex<Board>>,
+}
+
+/// The system clipboard and the copies made to it, under one lock so that the order of
+/// generations is the order of writes, and no copy slips in between a timer's check and its
+/// clear.
+#[derive(Default)]
+struct Board {
+    /// Bumped on each copy, so only the latest copy's timer may clear.
+    generation: u64,
+    /// Opened on the first copy and kept: on X11 and Wayland the copied text is served by
+    /// this process for as long as the clipboard stays open.
+    clipboard: Option<arboard::Clipboard>,
+}
+
+impl std::fmt::Debug for ClipboardPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClipboardPolicy")
+            .field("clear_after", &self.clear_after)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ClipboardPolicy {
     pub fn new(clear_after: Option<Duration>) -> Self {
         ClipboardPolicy {
             clear_after,
-            generation: Arc::new(Mutex::new(0)),
+            board: Arc::new(Mutex::new(Board::default())),
         }
     }
 
@@ -53,43 +71,76 @@ impl ClipboardPolicy {
 
     /// Puts `token` on the clipboard and schedules its removal.
     pub fn copy(&self, app: &AppHandle, token: &Secret) -> Result<(), UiError> {
+        let cannot = |e: arboard::Error| {
+            UiError::new(
+                UiErrorKind::Clipboard,
+                format!("cannot write to the clipboard: {e}"),
+            )
+        };
         let generation = {
-            let mut current = self
-                .generation
-                .lock()
-                .expect("clipboard generation poisoned");
-            app.clipboard().write_text(token.expose()).map_err(|e| {
-                UiError::new(
-                    UiErrorKind::Clipboard,
-                    format!("cannot write to the clipboard: {e}"),
-                )
-            })?;
-            *current += 1;
-            *current
+            let mut board = self.board.lock().expect("clipboard poisoned");
+            let clipboard = match &mut board.clipboard {
+                Some(open) => open,
+                empty => empty.insert(arboard::Clipboard::new().map_err(cannot)?),
+            };
+            secret_text(clipboard.set(), token.expose()).map_err(cannot)?;
+            board.generation += 1;
+            board.generation
         };
         let Some(after) = self.clear_after else {
             return Ok(());
         };
         // Keep only a fingerprint: the token itself does not linger in memory for the wait.
         let print = fingerprint(token.expose());
-        let current = self.generation.clone();
+        let board = self.board.clone();
         let app = app.clone();
         tauri::async_runtime::spawn(async move {
             tokio::time::sleep(after).await;
-            // Under the lock: no copy can slip in between the check and the clear.
-            let current = current.lock().expect("clipboard generation poisoned");
-            if *current != generation {
-                return; // a later copy owns the clipboard timer now
-            }
-            let still_ours = app
-                .clipboard()
-                .read_text()
-                .is_ok_and(|text| fingerprint(&text) == print);
-            let cleared = still_ours && app.clipboard().clear().is_ok();
+            let cleared = {
+                let mut board = board.lock().expect("clipboard poisoned");
+                if board.generation != generation {
+                    return; // a later copy owns the clipboard timer now
+                }
+                match board.clipboard.as_mut() {
+                    Some(clipboard) => {
+                        let still_ours = clipboard
+                            .get_text()
+                            .is_ok_and(|text| fingerprint(&text) == print);
+                        still_ours && clipboard.clear().is_ok()
+                    }
+                    None => false,
+                }
+            };
             events::clipboard_expired(&app, cleared);
         });
         Ok(())
     }
+}
+
+/// Writes `text` marked as a secret, with each platform's hint.
+fn secret_text(set: arboard::Set<'_>, text: &str) -> Result<(), arboard::Error> {
+    #[cfg(any(
+        target_os = "linux",
+        target_os = "freebsd",
+        target_os = "dragonfly",
+        target_os = "netbsd",
+        target_os = "openbsd"
+    ))]
+    let set = {
+        use arboard::SetExtLinux;
+        set.exclude_from_history()
+    };
+    #[cfg(windows)]
+    let set = {
+        use arboard::SetExtWindows;
+        set.exclude_from_history().exclude_from_cloud()
+    };
+    #[cfg(target_os = "macos")]
+    let set = {
+        use arboard::SetExtApple;
+        set.exclude_from_history()
+    };
+    set.text(text)
 }
 
 /// The clear delay a `KEYFOB_CLIPBOARD_CLEAR_SECONDS` value asks for: unset means the default,

@@ -31,7 +31,6 @@ pub fn run() {
         }))
         .plugin(tauri_plugin_deep_link::init())
         .plugin(tauri_plugin_opener::init())
-        .plugin(tauri_plugin_clipboard_manager::init())
         .setup(|app| {
             let keyfob = keyfob_core::Keyfob::from_env()?;
             let watched = vec![

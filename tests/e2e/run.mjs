@@ -20,6 +20,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   appPids,
+  clipboardTargets,
   keyfobRunning,
   keyringItems,
   keyringService,
@@ -368,6 +369,10 @@ async function main() {
     await until(async () => (await (await s.find(`[data-key="copy-${accountId}"]`)).text()).includes('Copied'), 5000, 'the Copied confirmation');
     token = readClipboard();
     check(token.length > 20, 'the clipboard holds a token');
+    // Marked as a secret, so clipboard managers keep it out of their history (KDE's hint, which
+    // other managers honour too).
+    const offered = clipboardTargets();
+    check(offered.hint === 'secret', `the copy carries the password-manager hint (${JSON.stringify(offered)})`);
     remember(token, 'copied access token');
     const html = await s.script('return document.documentElement.outerHTML');
     check(!html.includes(token), 'the token never reached the webview');

@@ -76,6 +76,16 @@ export function readClipboard() {
   return r.status === 0 ? r.stdout.toString() : '';
 }
 
+/** The clipboard's targets (the formats its owner offers), with the KDE password-manager hint's value if offered. */
+export function clipboardTargets() {
+  const r = spawnSync('xclip', ['-selection', 'clipboard', '-t', 'TARGETS', '-o'], { timeout: 5000 });
+  const targets = r.status === 0 ? r.stdout.toString().split('\n').filter(Boolean) : [];
+  const hint = targets.includes('x-kde-passwordManagerHint')
+    ? spawnSync('xclip', ['-selection', 'clipboard', '-t', 'x-kde-passwordManagerHint', '-o'], { timeout: 5000 }).stdout.toString()
+    : null;
+  return { targets, hint };
+}
+
 /** The keyring service of the Keyfob profile at `home` (keyfob-core's `Paths::under`). */
 export function keyringService(home) {
   const tag = createHash('sha256').update(realpathSync(home)).digest('hex').slice(0, 12);
