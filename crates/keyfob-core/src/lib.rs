@@ -48,6 +48,6 @@ pub use crate::purge::PurgeReport;
 pub use crate::revocation::Revocation;
 pub use crate::secret::Secret;
 pub use crate::store::accounts::{Account, AccountStatus};
-pub use crate::text::printable;
+pub use crate::text::{printable, token_is_plain};
 pub use crate::token::FreshToken;
 pub use crate::unlink::UnlinkReport;

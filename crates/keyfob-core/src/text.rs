@@ -22,6 +22,13 @@ pub fn printable(text: &str, keep_lines: bool) -> String {
     out
 }
 
+/// Whether an access token can be handed out as it is, printed or copied: visible ASCII only
+/// (RFC 6750's b64token and the characters providers actually use), so it can break no line,
+/// header or shell quote, and hide nothing.
+pub fn token_is_plain(token: &str) -> bool {
+    !token.is_empty() && token.bytes().all(|b| (0x21..=0x7e).contains(&b))
+}
+
 fn harmless(c: char, keep_lines: bool) -> bool {
     if c.is_control() {
         return keep_lines && (c == '\n' || c == '\t');
@@ -47,6 +54,14 @@ mod tests {
         assert_eq!(printable("\u{202E}nimda\u{202C}", false), "?nimda?");
         assert_eq!(printable("a\u{2066}b\u{2069}c\u{200F}", false), "a?b?c?");
         assert_eq!(printable("naïve 名前 ✓", false), "naïve 名前 ✓");
+    }
+
+    #[test]
+    fn plain_tokens_are_visible_ascii() {
+        assert!(token_is_plain("gho_abc-._~+/="));
+        assert!(!token_is_plain("abc\r\nX-Injected: 1"));
+        assert!(!token_is_plain("a b") && !token_is_plain(""));
+        assert!(!token_is_plain("tok\u{202E}en"));
     }
 
     #[test]

@@ -2,11 +2,11 @@
 
 use std::time::Duration;
 
-use keyfob_core::{Account, Revocation};
+use keyfob_core::{Account, Revocation, Secret};
 use serde::Serialize;
 use tauri::{AppHandle, State};
 
-use crate::error::UiError;
+use crate::error::{UiError, UiErrorKind};
 use crate::events;
 use crate::state::AppState;
 
@@ -49,6 +49,7 @@ pub async fn copy_token(
             return Err(e.into());
         }
     };
+    copyable(&fresh.token)?;
     state.clipboard.copy(&app, &fresh.token)?;
     if fresh.refreshed {
         events::accounts_changed(&app);
@@ -58,6 +59,19 @@ pub async fn copy_token(
         refreshed: fresh.refreshed,
         clears_in: state.clipboard.clear_after().map(|d| d.as_secs()),
     })
+}
+
+/// A token with a control character or a space could break the command line it is pasted
+/// into; the CLI refuses to print one, and the window refuses to copy one (the core's rule).
+fn copyable(token: &Secret) -> Result<(), UiError> {
+    if keyfob_core::token_is_plain(token.expose()) {
+        Ok(())
+    } else {
+        Err(UiError::new(
+            UiErrorKind::ProviderResponse,
+            "the provider's access token contains characters that cannot be copied safely",
+        ))
+    }
 }
 
 #[tauri::command]
@@ -116,4 +130,21 @@ pub async fn unlink_account(
         revocation,
         revocation_error,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_tokens_are_copied() {
+        assert!(copyable(&Secret::new("gho_16C7e42F292c6912E7710c838347Ae178B4a")).is_ok());
+        let e = copyable(&Secret::new("abc\r\nrm -rf ~")).unwrap_err();
+        assert_eq!(e.kind, UiErrorKind::ProviderResponse);
+        assert!(
+            e.message.contains("cannot be copied safely"),
+            "{}",
+            e.message
+        );
+    }
 }

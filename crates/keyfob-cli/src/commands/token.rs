@@ -35,7 +35,7 @@ pub async fn run(kf: &Keyfob, args: &TokenArgs, format: Format) -> Result<(), Fa
         Format::Raw | Format::Header => None,
     };
     let fresh = kf.access_token_of(account, args.min_valid).await?;
-    if !crate::terminal::printable_token(fresh.token.expose()) {
+    if !keyfob_core::token_is_plain(fresh.token.expose()) {
         return Err(Failure::new(
             crate::exit::PROVIDER,
             "the provider's access token contains characters that cannot be printed safely",
