@@ -87,6 +87,14 @@ mod tests {
         let table: Vec<(Error, u8)> = vec![
             (Error::KeyringUnavailable(s()), KEYRING),
             (Error::KeyringLocked(s()), KEYRING),
+            (Error::KeyringTimedOut(90), KEYRING),
+            (
+                Error::LockTimedOut {
+                    path: "p".into(),
+                    secs: 1,
+                },
+                OTHER,
+            ),
             (Error::Keyring(s()), KEYRING),
             (
                 Error::SecretMissing {

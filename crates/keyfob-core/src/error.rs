@@ -16,6 +16,9 @@ pub enum Error {
     /// Any other keyring failure.
     #[error("keyring error: {0}")]
     Keyring(String),
+    /// The keyring did not answer in time.
+    #[error("the system keyring did not answer within {0} s (it may be waiting for a password to unlock it, or be stuck); unlock it, or restart its service, and try again")]
+    KeyringTimedOut(u64),
     /// A secret that the metadata says exists is missing from the keyring.
     #[error("the keyring has no {what} for account {account}; link the account again")]
     SecretMissing { account: String, what: &'static str },
@@ -27,6 +30,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// Another Keyfob process held a lock for too long.
+    #[error("waited {secs} s for {path}, which another Keyfob process holds; try again when it is done (or end it if it is stuck)")]
+    LockTimedOut { path: PathBuf, secs: u64 },
     /// A file of Keyfob's exists but cannot be understood.
     #[error("{path} is damaged or from a newer Keyfob: {reason}")]
     CorruptFile { path: PathBuf, reason: String },
@@ -167,9 +173,10 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         // No wildcard: a new variant fails to compile until it is given a kind.
         match self {
-            Error::KeyringUnavailable(_) | Error::KeyringLocked(_) | Error::Keyring(_) => {
-                ErrorKind::Keyring
-            }
+            Error::KeyringUnavailable(_)
+            | Error::KeyringLocked(_)
+            | Error::Keyring(_)
+            | Error::KeyringTimedOut(_) => ErrorKind::Keyring,
             Error::SecretMissing { .. } | Error::NeedsRelink { .. } => ErrorKind::NeedsRelink,
             Error::CannotRefresh { .. } => ErrorKind::CannotRefresh,
             Error::AccountNotFound(_) => ErrorKind::AccountNotFound,
@@ -187,9 +194,10 @@ impl Error {
             | Error::TokenRejected { .. }
             | Error::InvalidIdToken { .. }
             | Error::Identity { .. } => ErrorKind::ProviderResponse,
-            Error::Io { .. } | Error::CorruptFile { .. } | Error::NoHomeDirectory => {
-                ErrorKind::Storage
-            }
+            Error::Io { .. }
+            | Error::LockTimedOut { .. }
+            | Error::CorruptFile { .. }
+            | Error::NoHomeDirectory => ErrorKind::Storage,
         }
     }
 
@@ -212,6 +220,14 @@ mod tests {
         let table: Vec<(Error, ErrorKind)> = vec![
             (Error::KeyringUnavailable(s()), ErrorKind::Keyring),
             (Error::KeyringLocked(s()), ErrorKind::Keyring),
+            (Error::KeyringTimedOut(90), ErrorKind::Keyring),
+            (
+                Error::LockTimedOut {
+                    path: "p".into(),
+                    secs: 1,
+                },
+                ErrorKind::Storage,
+            ),
             (Error::Keyring(s()), ErrorKind::Keyring),
             (
                 Error::SecretMissing {

@@ -28,14 +28,20 @@ pub(crate) enum Failure {
     Unavailable,
     /// Any other refusal (mapped to `Error::Keyring`).
     Refused,
+    /// No answer for a long while (a Secret Service stuck on an unlock prompt), then
+    /// `PlatformFailure`.
+    Hang,
 }
+
+/// How long a `Failure::Hang` keeps its caller waiting.
+pub(crate) const HANG: std::time::Duration = std::time::Duration::from_secs(3);
 
 impl Failure {
     fn error(self, op: Op, user: &str) -> Error {
         let why = format!("injected failure: {op:?} of {user}");
         match self {
             Failure::Locked => Error::NoStorageAccess(why.into()),
-            Failure::Unavailable => Error::PlatformFailure(why.into()),
+            Failure::Unavailable | Failure::Hang => Error::PlatformFailure(why.into()),
             Failure::Refused => Error::BadStoreFormat(why),
         }
     }
@@ -191,10 +197,14 @@ fn run<T>(
     }
     let mark = if failure.is_some() { " (failed)" } else { "" };
     state.log.push((op, format!("{user}{mark}")));
-    match failure {
-        Some(failure) => Err(failure.error(op, user)),
-        None => f(&mut state.items),
+    if let Some(failure) = failure {
+        if failure == Failure::Hang {
+            drop(state); // other callers are not held up by this one
+            std::thread::sleep(HANG);
+        }
+        return Err(failure.error(op, user));
     }
+    f(&mut state.items)
 }
 
 impl CredentialStoreApi for MemoryKeyring {

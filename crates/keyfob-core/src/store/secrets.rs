@@ -4,6 +4,7 @@
 //! the hot path (a cached access token) is a single read. Values are stored as bytes.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use keyring_core::CredentialStore;
 
@@ -42,6 +43,9 @@ impl SecretKey {
 #[derive(Debug, Clone)]
 pub struct SecretStore {
     service: String,
+    /// How long one keyring call may take before it is given up (it goes on in the
+    /// background, but the caller is answered).
+    timeout: Duration,
     // `None`: the platform's keyring, which the `keyring` crate sets up on first use. Unit
     // tests put an in-memory store that fails on demand here (`store::memory`), so that the
     // ordering of refresh, link, unlink and purge can be checked without a Secret Service.
@@ -53,6 +57,7 @@ impl SecretStore {
     pub fn new(service: impl Into<String>) -> Self {
         SecretStore {
             service: service.into(),
+            timeout: KEYRING_TIMEOUT,
             store: None,
         }
     }
@@ -62,14 +67,22 @@ impl SecretStore {
     pub(crate) fn in_store(service: impl Into<String>, store: Arc<CredentialStore>) -> Self {
         SecretStore {
             service: service.into(),
+            timeout: KEYRING_TIMEOUT,
             store: Some(store),
         }
+    }
+
+    /// The same, giving up on a keyring call after `timeout`.
+    #[cfg(test)]
+    pub(crate) fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
     }
 
     /// Reads a secret; `None` when it does not exist.
     pub async fn get(&self, key: SecretKey) -> Result<Option<Secret>> {
         let (store, service, user) = (self.store.clone(), self.service.clone(), key.user());
-        blocking(move || {
+        blocking(self.timeout, move || {
             let entry = entry(store.as_ref(), &service, &user)?;
             match entry.get_secret() {
                 Ok(bytes) => String::from_utf8(bytes)
@@ -86,7 +99,7 @@ impl SecretStore {
     pub async fn put(&self, key: SecretKey, value: &Secret) -> Result<()> {
         let (store, service, user) = (self.store.clone(), self.service.clone(), key.user());
         let bytes = value.expose().as_bytes().to_vec();
-        blocking(move || {
+        blocking(self.timeout, move || {
             entry(store.as_ref(), &service, &user)?
                 .set_secret(&bytes)
                 .map_err(map_error)
@@ -97,12 +110,12 @@ impl SecretStore {
     /// Deletes a secret; deleting one that does not exist is not an error.
     pub async fn delete(&self, key: SecretKey) -> Result<()> {
         let (store, service, user) = (self.store.clone(), self.service.clone(), key.user());
-        blocking(
-            move || match entry(store.as_ref(), &service, &user)?.delete_credential() {
+        blocking(self.timeout, move || {
+            match entry(store.as_ref(), &service, &user)?.delete_credential() {
                 Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
                 Err(e) => Err(map_error(e)),
-            },
-        )
+            }
+        })
         .await
     }
 
@@ -111,7 +124,7 @@ impl SecretStore {
     /// `None` where the platform's keyring cannot be searched safely (Windows).
     pub async fn delete_all(&self) -> Result<Option<usize>> {
         let (store, service) = (self.store.clone(), self.service.clone());
-        blocking(move || {
+        blocking(self.timeout, move || {
             if store.is_none() {
                 platform_ready()?;
             }
@@ -144,11 +157,19 @@ impl SecretStore {
     }
 }
 
+/// How long one keyring call may take. Long enough for a person to type the password of a
+/// locked keyring into its unlock prompt; a Secret Service that hangs must not hang Keyfob.
+pub const KEYRING_TIMEOUT: Duration = Duration::from_secs(90);
+
 // The Secret Service client makes blocking D-Bus calls: keep them off the async workers.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| Error::Keyring(format!("keyring task failed: {e}")))?
+async fn blocking<T: Send + 'static>(
+    timeout: Duration,
+    f: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    match tokio::time::timeout(timeout, tokio::task::spawn_blocking(f)).await {
+        Ok(done) => done.map_err(|e| Error::Keyring(format!("keyring task failed: {e}")))?,
+        Err(_) => Err(Error::KeyringTimedOut(timeout.as_secs().max(1))),
+    }
 }
 
 fn entry(
@@ -214,6 +235,28 @@ mod tests {
 
     fn access(account: &str) -> SecretKey {
         SecretKey::AccessToken(account.into())
+    }
+
+    /// A keyring that does not answer ends in a clear error after the timeout, not a hang;
+    /// the next call, once it answers again, works.
+    #[tokio::test]
+    async fn a_keyring_that_does_not_answer_times_out() {
+        let keyring = MemoryKeyring::new();
+        let secrets = store(&keyring, "s").with_timeout(std::time::Duration::from_millis(200));
+        keyring.fail_nth(Op::Get, "", 1, Failure::Hang);
+        let started = std::time::Instant::now();
+        let e = secrets.get(access("a")).await.unwrap_err();
+        assert!(
+            started.elapsed() < crate::store::memory::HANG,
+            "answered before the hang ended"
+        );
+        assert!(matches!(e, Error::KeyringTimedOut(1)), "{e:?}");
+        assert!(e.to_string().contains("did not answer within 1 s"), "{e}");
+        secrets.put(access("a"), &Secret::new("t")).await.unwrap();
+        assert_eq!(
+            secrets.get(access("a")).await.unwrap().unwrap().expose(),
+            "t"
+        );
     }
 
     #[tokio::test]
