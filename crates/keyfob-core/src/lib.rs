@@ -23,6 +23,7 @@ mod facade;
 mod link;
 mod manage;
 mod purge;
+mod start;
 mod token;
 mod unlink;
 
@@ -43,6 +44,7 @@ pub use crate::provider::{ClientAuth, Flavor, Provider, ProviderKind, RedirectMo
 pub use crate::purge::PurgeReport;
 pub use crate::revocation::Revocation;
 pub use crate::secret::Secret;
+pub use crate::start::{LinkRedirect, LoopbackLink, StartedLink};
 pub use crate::store::accounts::{Account, AccountStatus};
 pub use crate::token::FreshToken;
 pub use crate::unlink::UnlinkReport;
