@@ -77,6 +77,7 @@ fn kind_of(kind: ErrorKind) -> UiErrorKind {
         ErrorKind::ProviderResponse => UiErrorKind::ProviderResponse,
         ErrorKind::AccountNotFound => UiErrorKind::AccountNotFound,
         ErrorKind::Storage => UiErrorKind::Storage,
+        ErrorKind::Browser => UiErrorKind::Browser,
     }
 }
 
@@ -128,12 +129,32 @@ mod tests {
             (ErrorKind::Network, "network"),
             (ErrorKind::ProviderResponse, "provider_response"),
             (ErrorKind::Storage, "storage"),
+            (ErrorKind::Browser, "browser"),
         ];
         for (kind, ui) in table {
             // What the window receives is the serialized kind.
             let sent = serde_json::to_value(kind_of(kind)).expect("serializable");
             assert_eq!(sent, ui, "{kind:?}");
         }
+    }
+
+    /// The core's failed-opener error reaches the window as the shell's own did.
+    #[test]
+    fn a_browser_that_did_not_open_keeps_its_kind_and_message() {
+        let e: UiError = keyfob_core::Error::BrowserNotOpened.into();
+        assert_eq!(
+            e,
+            UiError::new(
+                UiErrorKind::Browser,
+                "Keyfob could not start your web browser; check that a default browser is set \
+                 in your system settings, then try again",
+            )
+        );
+        assert_eq!(
+            e.message,
+            "Keyfob could not start your web browser; check that a default browser is set in \
+             your system settings, then try again."
+        );
     }
 
     #[test]

@@ -65,7 +65,7 @@ fn code_for(kind: ErrorKind) -> u8 {
         ErrorKind::NeedsRelink | ErrorKind::CannotRefresh => NEEDS_RELINK,
         ErrorKind::Network | ErrorKind::ProviderResponse | ErrorKind::Discovery => PROVIDER,
         ErrorKind::Keyring => KEYRING,
-        ErrorKind::Callback | ErrorKind::Denied | ErrorKind::TimedOut => LINK,
+        ErrorKind::Callback | ErrorKind::Denied | ErrorKind::TimedOut | ErrorKind::Browser => LINK,
         ErrorKind::ProviderSetup => USAGE,
         ErrorKind::Storage | ErrorKind::ClientSecretMissing => OTHER,
     }
@@ -153,6 +153,8 @@ mod tests {
             ),
             (Error::LinkTimedOut, LINK),
             (Error::LinkNotFound(s()), NOT_FOUND),
+            // The link was cancelled (the CLI's own opener never fails: it prints the URL).
+            (Error::BrowserNotOpened, LINK),
             (
                 Error::Network {
                     endpoint: s(),

@@ -75,6 +75,10 @@ pub enum Error {
     /// No pending link has that id.
     #[error("no pending link with id {0} (it finished, expired or was cancelled)")]
     LinkNotFound(String),
+    /// The face's opener could not send the system browser to the sign-in page, so the link
+    /// was cancelled. Says nothing of why: an opener's error may quote the URL and its state.
+    #[error("Keyfob could not start your web browser; check that a default browser is set in your system settings, then try again")]
+    BrowserNotOpened,
 
     /// The provider could not be reached.
     #[error("cannot reach {endpoint}: {reason}. Check your network connection and try again")]
@@ -166,6 +170,8 @@ pub enum ErrorKind {
     ProviderResponse,
     /// Keyfob's own files cannot be found, read or written.
     Storage,
+    /// The system browser could not be opened for a link, which was cancelled.
+    Browser,
 }
 
 impl Error {
@@ -182,6 +188,7 @@ impl Error {
             Error::AccountNotFound(_) => ErrorKind::AccountNotFound,
             Error::ProviderNotFound(_) => ErrorKind::ProviderNotFound,
             Error::LinkNotFound(_) => ErrorKind::LinkNotFound,
+            Error::BrowserNotOpened => ErrorKind::Browser,
             Error::ProviderExists(_) | Error::ProviderInvalid { .. } => ErrorKind::ProviderSetup,
             Error::ClientSecretMissing(_) => ErrorKind::ClientSecretMissing,
             Error::Discovery { .. } | Error::IssuerMismatch { .. } => ErrorKind::Discovery,
@@ -289,6 +296,7 @@ mod tests {
             ),
             (Error::LinkTimedOut, ErrorKind::TimedOut),
             (Error::LinkNotFound(s()), ErrorKind::LinkNotFound),
+            (Error::BrowserNotOpened, ErrorKind::Browser),
             (
                 Error::Network {
                     endpoint: s(),

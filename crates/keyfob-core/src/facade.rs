@@ -1,6 +1,6 @@
 //! [`Keyfob`], the facade the desktop app and the CLI call: one profile's stores, and the
 //! locks that keep its accounts consistent. The operations are in the modules that use it
-//! (`link`, `token`, `unlink`, `manage`, `check`, `purge`, `loopback`), each an
+//! (`link`, `start`, `token`, `unlink`, `manage`, `check`, `purge`, `loopback`), each an
 //! `impl Keyfob` block, so this module imports none of them.
 
 use std::collections::HashMap;
@@ -164,6 +164,8 @@ mod send_tests {
         assert_send(kf.refresh_account("a"));
         assert_send(kf.complete_link("u"));
         assert_send(kf.begin_link("p", LinkOptions::default()));
+        let open = |_: &url::Url| Ok::<(), std::io::Error>(());
+        assert_send(kf.start_link("p", crate::start::LinkRedirect::Configured, None, open));
         assert_send(kf.cancel_link("l"));
         assert_send(kf.unlink("a"));
         assert_send(kf.add_provider(provider_sample(), None));

@@ -16,7 +16,7 @@ use crate::provider::{ClientAuth, Flavor, Provider, ProviderKind, RedirectMode};
 use crate::revocation::delete_github_token;
 use crate::secret::Secret;
 use crate::store::accounts::{account_id, Account, AccountStatus};
-use crate::store::secrets::SecretKey;
+use crate::store::secrets::{SecretChange, SecretKey};
 
 /// Choices for one link.
 #[derive(Debug, Clone, Default)]
@@ -56,35 +56,12 @@ impl std::fmt::Debug for LinkStart {
 }
 
 impl Keyfob {
-    /// Starts linking an account at `provider_id`.
+    /// Starts linking an account at `provider_id`. The faces use [`Keyfob::start_link`], which
+    /// also opens the browser; this is the step it builds on.
     pub async fn begin_link(&self, provider_id: &str, options: LinkOptions) -> Result<LinkStart> {
         let provider = self.provider(provider_id)?;
-        // A loopback redirect may be used with any provider that registered one (the CLI
-        // always does); the provider's mode is what the desktop app picks by default.
-        let redirect_uri =
-            match (provider.redirect, options.loopback_redirect) {
-                (_, Some(uri)) => {
-                    check_loopback_redirect(&provider, &uri)?;
-                    uri
-                }
-                (RedirectMode::Scheme, None) => provider.scheme_redirect_uri(),
-                (RedirectMode::Loopback, None) => return Err(Error::ProviderInvalid {
-                    provider: provider.id.clone(),
-                    reason:
-                        "it uses a loopback redirect, so a loopback listener must be opened first"
-                            .into(),
-                }),
-            };
-        let scopes = options
-            .scopes
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| provider.scopes.clone());
-        if provider.kind == ProviderKind::Openid && !scopes.iter().any(|s| s == "openid") {
-            return Err(Error::ProviderInvalid {
-                provider: provider.id.clone(),
-                reason: "the scopes of an OpenID provider must include 'openid'".into(),
-            });
-        }
+        let redirect_uri = link_redirect_uri(&provider, options.loopback_redirect)?;
+        let scopes = link_scopes(&provider, options.scopes)?;
         // Found out now, not after the user has signed in and the code is lost.
         if provider.client_auth != ClientAuth::None
             && self.client_secret(&provider).await?.is_none()
@@ -196,16 +173,7 @@ impl Keyfob {
             return Err(CallbackError::UnknownState.into());
         }
 
-        let code = match outcome {
-            Outcome::Code(code) => code,
-            Outcome::Error { code, description } => {
-                return Err(Error::AuthorizationDenied {
-                    provider: provider.name.clone(),
-                    code,
-                    description,
-                })
-            }
-        };
+        let code = authorization_code(&provider, outcome)?;
         let client_secret = self.client_secret(&provider).await?;
         // Lifetimes count from the request, so stored expiries err early rather than late.
         let issued_at = OffsetDateTime::now_utc();
@@ -226,9 +194,14 @@ impl Keyfob {
             secrets.nonce.as_ref(),
         )
         .await?;
-        let (account, replaced) = self
-            .save_link(&provider, &link, tokens, issued_at, identity)
-            .await?;
+        let grant = Grant {
+            provider: &provider,
+            requested_scopes: &link.scopes,
+            tokens,
+            identity,
+            issued_at,
+        };
+        let (account, replaced) = self.save_link(grant).await?;
         if let Some(old) = replaced {
             // Best effort: the link has succeeded whatever GitHub says here.
             let _ = delete_github_token(self.http(), &provider, client_secret.as_ref(), &old).await;
@@ -247,82 +220,53 @@ impl Keyfob {
 
     /// Stores the tokens and the account. Also returns, for GitHub, the access token that a
     /// re-link replaced, so its place among GitHub's ten can be freed.
-    async fn save_link(
-        &self,
-        provider: &Provider,
-        link: &PendingLink,
-        tokens: Tokens,
-        issued_at: OffsetDateTime,
-        identity: Identity,
-    ) -> Result<(Account, Option<Secret>)> {
+    async fn save_link(&self, grant: Grant<'_>) -> Result<(Account, Option<Secret>)> {
+        let Grant {
+            provider,
+            tokens,
+            identity,
+            ..
+        } = &grant;
         let now = OffsetDateTime::now_utc();
-        let id = self
-            .accounts
-            .load()?
-            .into_iter()
-            .find(|a| a.issuer == provider.issuer && a.subject == identity.subject)
-            .map(|a| a.id)
-            .unwrap_or_else(|| account_id(&provider.id, &provider.issuer, &identity.subject));
+        let accounts = self.accounts.load()?;
+        let id = linked_account_id(
+            provider,
+            same_identity(&accounts, &provider.issuer, &identity.subject),
+            &identity.subject,
+        );
         // A relink replaces tokens: never at the same time as a refresh of that account.
         let _turn = self.account_turn(&id).await?;
-        let existing = self
-            .accounts
-            .load()?
-            .into_iter()
-            .find(|a| a.issuer == provider.issuer && a.subject == identity.subject);
+        // Read again in our turn: whether this is a relink decides what is kept.
+        let accounts = self.accounts.load()?;
+        let existing = same_identity(&accounts, &provider.issuer, &identity.subject);
 
-        let replaced = match &existing {
-            Some(_) if provider.flavor == Flavor::Github => self
-                .secrets
+        let replaced = if frees_replaced_token(provider, existing.is_some()) {
+            self.secrets
                 .get(SecretKey::AccessToken(id.clone()))
                 .await?
-                .filter(|old| *old != tokens.access_token),
-            _ => None,
+                .filter(|old| *old != tokens.access_token)
+        } else {
+            None
         };
 
-        let has_refresh = tokens.refresh_token.is_some()
-            || existing.as_ref().is_some_and(|a| a.has_refresh_token);
-        let account = Account {
-            id: id.clone(),
-            provider: provider.id.clone(),
-            issuer: provider.issuer.clone(),
-            subject: identity.subject.clone(),
-            display_name: identity.display_name(),
-            email: identity.email,
-            login: identity.login,
-            scopes: tokens.scopes.clone().unwrap_or_else(|| link.scopes.clone()),
-            access_expires_at: tokens.access_expires_at(issued_at),
-            has_refresh_token: has_refresh,
-            refresh_expires_at: match tokens.refresh_expires_in {
-                Some(_) => tokens.refresh_expires_at(issued_at),
-                None if tokens.refresh_token.is_some() => None,
-                None => existing.as_ref().and_then(|a| a.refresh_expires_at),
-            },
-            linked_at: existing.as_ref().map(|a| a.linked_at).unwrap_or(now),
-            refreshed_at: None,
-            access_issued_at: Some(issued_at),
-            status: AccountStatus::Ok,
-        };
-
-        // Secrets before metadata: an account in the list always has its tokens.
+        let relink = existing.is_some();
+        let account = linked_account(id.clone(), &grant, existing, now);
+        // Secrets before metadata: an account in the list always has its tokens. A new refresh
+        // token first: it is the grant itself, and should a later write fail, a refresh with
+        // it mends the rest, where a lost one would take the user's sign-in again.
         let stored = async {
-            match &tokens.refresh_token {
-                Some(rt) => {
-                    self.secrets
-                        .put(SecretKey::RefreshToken(id.clone()), rt)
-                        .await?
-                }
-                None if existing.is_none() => {
-                    self.secrets
-                        .delete(SecretKey::RefreshToken(id.clone()))
-                        .await?
-                }
-                None => {}
-            }
-            match &tokens.id_token {
-                Some(t) => self.secrets.put(SecretKey::IdToken(id.clone()), t).await?,
-                None => self.secrets.delete(SecretKey::IdToken(id.clone())).await?,
-            }
+            self.secrets
+                .apply(
+                    SecretKey::RefreshToken(id.clone()),
+                    link_refresh_token(tokens.refresh_token.as_ref(), relink),
+                )
+                .await?;
+            self.secrets
+                .apply(
+                    SecretKey::IdToken(id.clone()),
+                    link_id_token(tokens.id_token.as_ref()),
+                )
+                .await?;
             self.secrets
                 .put(SecretKey::AccessToken(id.clone()), &tokens.access_token)
                 .await?;
@@ -336,7 +280,7 @@ impl Keyfob {
         }
         .await;
         if let Err(e) = stored {
-            if existing.is_none() {
+            if !relink {
                 // A first link that failed part-way: no file names the account (a failed
                 // save leaves the old file), so nothing could use, unlink or revoke the
                 // tokens already written, a live refresh token among them. Take them back,
@@ -346,6 +290,148 @@ impl Keyfob {
             return Err(e);
         }
         Ok((account, replaced))
+    }
+}
+
+/// What a completed link brings back: the grant, and whom it belongs to.
+struct Grant<'a> {
+    provider: &'a Provider,
+    /// The scopes asked for; recorded when the token response lists none.
+    requested_scopes: &'a [String],
+    tokens: Tokens,
+    identity: Identity,
+    /// When the code was exchanged: lifetimes count from here.
+    issued_at: OffsetDateTime,
+}
+
+/// The redirect URI of a new link. A loopback redirect may be used with any provider that
+/// registered one (the CLI always does); the provider's mode is what the desktop app picks by
+/// default, and a loopback provider needs its listener opened first.
+fn link_redirect_uri(provider: &Provider, loopback: Option<Url>) -> Result<Url> {
+    match (provider.redirect, loopback) {
+        (_, Some(uri)) => {
+            check_loopback_redirect(provider, &uri)?;
+            Ok(uri)
+        }
+        (RedirectMode::Scheme, None) => Ok(provider.scheme_redirect_uri()),
+        (RedirectMode::Loopback, None) => Err(Error::ProviderInvalid {
+            provider: provider.id.clone(),
+            reason: "it uses a loopback redirect, so a loopback listener must be opened first"
+                .into(),
+        }),
+    }
+}
+
+/// The scopes a new link asks for: the caller's, else the provider's defaults. An OpenID
+/// provider's must include `openid`, or no ID token (and no identity) comes back.
+fn link_scopes(provider: &Provider, requested: Option<Vec<String>>) -> Result<Vec<String>> {
+    let scopes = requested
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| provider.scopes.clone());
+    if provider.kind == ProviderKind::Openid && !scopes.iter().any(|s| s == "openid") {
+        return Err(Error::ProviderInvalid {
+            provider: provider.id.clone(),
+            reason: "the scopes of an OpenID provider must include 'openid'".into(),
+        });
+    }
+    Ok(scopes)
+}
+
+/// The code a validated callback carries, or the provider's refusal as an error.
+fn authorization_code(provider: &Provider, outcome: Outcome) -> Result<String> {
+    match outcome {
+        Outcome::Code(code) => Ok(code),
+        Outcome::Error { code, description } => Err(Error::AuthorizationDenied {
+            provider: provider.name.clone(),
+            code,
+            description,
+        }),
+    }
+}
+
+/// The account already linked for this identity. Accounts are keyed by (issuer, subject),
+/// never by email or by the provider entry they came through.
+fn same_identity<'a>(accounts: &'a [Account], issuer: &str, subject: &str) -> Option<&'a Account> {
+    accounts
+        .iter()
+        .find(|a| a.issuer == issuer && a.subject == subject)
+}
+
+/// The id a linked identity is stored under: the existing account's, so a relink updates it
+/// in place, else a new one.
+fn linked_account_id(provider: &Provider, existing: Option<&Account>, subject: &str) -> String {
+    existing
+        .map(|a| a.id.clone())
+        .unwrap_or_else(|| account_id(&provider.id, &provider.issuer, subject))
+}
+
+/// What a link does to the stored refresh token. A new one replaces it. Without one, a relink
+/// keeps the old (providers such as Google issue one only at the first consent, and it stays
+/// good), while a new account deletes whatever an earlier account under the same id left.
+fn link_refresh_token(new: Option<&Secret>, relink: bool) -> SecretChange<'_> {
+    match (new, relink) {
+        (Some(token), _) => SecretChange::Replace(token),
+        (None, true) => SecretChange::Keep,
+        (None, false) => SecretChange::Delete,
+    }
+}
+
+/// What a link does to the stored ID token: the stored one always belongs to the latest
+/// grant, so a link without one deletes the old.
+fn link_id_token(new: Option<&Secret>) -> SecretChange<'_> {
+    match new {
+        Some(token) => SecretChange::Replace(token),
+        None => SecretChange::Delete,
+    }
+}
+
+/// Whether a link must look for the access token it replaces, to free its place: GitHub keeps
+/// at most ten per user, app and scope set and revokes the oldest beyond that.
+fn frees_replaced_token(provider: &Provider, relink: bool) -> bool {
+    relink && provider.flavor == Flavor::Github
+}
+
+/// The account record a completed link stores. A relink keeps when it was first linked, and
+/// the refresh token's facts when it brought no new refresh token (its token is kept too,
+/// see [`link_refresh_token`]).
+fn linked_account(
+    id: String,
+    grant: &Grant<'_>,
+    existing: Option<&Account>,
+    now: OffsetDateTime,
+) -> Account {
+    let Grant {
+        provider,
+        requested_scopes,
+        tokens,
+        identity,
+        issued_at,
+    } = grant;
+    let issued_at = *issued_at;
+    Account {
+        id,
+        provider: provider.id.clone(),
+        issuer: provider.issuer.clone(),
+        subject: identity.subject.clone(),
+        display_name: identity.display_name(),
+        email: identity.email.clone(),
+        login: identity.login.clone(),
+        scopes: tokens
+            .scopes
+            .clone()
+            .unwrap_or_else(|| requested_scopes.to_vec()),
+        access_expires_at: tokens.access_expires_at(issued_at),
+        has_refresh_token: tokens.refresh_token.is_some()
+            || existing.is_some_and(|a| a.has_refresh_token),
+        refresh_expires_at: match tokens.refresh_expires_in {
+            Some(_) => tokens.refresh_expires_at(issued_at),
+            None if tokens.refresh_token.is_some() => None,
+            None => existing.and_then(|a| a.refresh_expires_at),
+        },
+        linked_at: existing.map(|a| a.linked_at).unwrap_or(now),
+        refreshed_at: None,
+        access_issued_at: Some(issued_at),
+        status: AccountStatus::Ok,
     }
 }
 
@@ -424,10 +510,14 @@ mod keyring_failures {
     async fn save(f: &Fixture, subject: &str, tag: &str) -> Result<Account> {
         let provider = f.kf.provider("stub")?;
         let link = pending(&provider);
-        let now = OffsetDateTime::now_utc();
-        let saved =
-            f.kf.save_link(&provider, &link, tokens(tag), now, identity(subject));
-        saved.await.map(|(account, _)| account)
+        let grant = Grant {
+            provider: &provider,
+            requested_scopes: &link.scopes,
+            tokens: tokens(tag),
+            identity: identity(subject),
+            issued_at: OffsetDateTime::now_utc(),
+        };
+        f.kf.save_link(grant).await.map(|(account, _)| account)
     }
 
     /// The account's refresh, ID and access tokens as the keyring holds them.
@@ -511,5 +601,233 @@ mod keyring_failures {
             assert_eq!(relinked.id, alice.id);
             assert_eq!(stored(&f, &alice.id), new.map(|s| Some(s.to_string())));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::provider::tests::sample as provider;
+    use crate::store::accounts::tests::sample as account;
+
+    fn at(minutes: i64) -> OffsetDateTime {
+        OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000) + time::Duration::minutes(minutes)
+    }
+
+    fn tokens() -> Tokens {
+        Tokens {
+            access_token: Secret::new("a2"),
+            refresh_token: None,
+            id_token: None,
+            expires_in: Some(Duration::from_secs(3600)),
+            refresh_expires_in: None,
+            scopes: None,
+        }
+    }
+
+    fn identity() -> Identity {
+        Identity {
+            subject: "s".into(),
+            email: Some("new@example.com".into()),
+            login: Some("new".into()),
+            name: None,
+        }
+    }
+
+    #[test]
+    fn the_redirect_is_the_listeners_or_the_providers_scheme() {
+        let p = provider();
+        assert_eq!(
+            link_redirect_uri(&p, None).unwrap().as_str(),
+            "dev.keyfob.app:/oauth/local"
+        );
+        let listener = Url::parse("http://127.0.0.1:5000/oauth/local").unwrap();
+        assert_eq!(
+            link_redirect_uri(&p, Some(listener.clone())).unwrap(),
+            listener
+        );
+        // RFC 8252 section 8.3: an IP literal, not "localhost"; the provider's path; a port.
+        for bad in [
+            "http://localhost:5000/oauth/local",
+            "http://127.0.0.1:5000/oauth/other",
+            "https://127.0.0.1:5000/oauth/local",
+            "http://10.0.0.1:5000/oauth/local",
+        ] {
+            let uri = Url::parse(bad).unwrap();
+            assert!(link_redirect_uri(&p, Some(uri)).is_err(), "{bad}");
+        }
+        let mut p = provider();
+        p.redirect = RedirectMode::Loopback;
+        let err = link_redirect_uri(&p, None).unwrap_err().to_string();
+        assert!(
+            err.contains("loopback listener must be opened first"),
+            "{err}"
+        );
+        assert!(link_redirect_uri(&p, Some(listener)).is_ok());
+    }
+
+    #[test]
+    fn scopes_default_to_the_providers_and_keep_openid() {
+        let p = provider();
+        assert_eq!(link_scopes(&p, None).unwrap(), ["openid", "email"]);
+        assert_eq!(link_scopes(&p, Some(vec![])).unwrap(), ["openid", "email"]);
+        let asked = vec!["openid".to_string(), "offline_access".to_string()];
+        assert_eq!(link_scopes(&p, Some(asked.clone())).unwrap(), asked);
+        assert!(link_scopes(&p, Some(vec!["email".into()])).is_err());
+        let mut p = provider();
+        p.kind = ProviderKind::Oauth2;
+        assert_eq!(
+            link_scopes(&p, Some(vec!["repo".into()])).unwrap(),
+            ["repo"]
+        );
+    }
+
+    #[test]
+    fn a_refusal_in_the_callback_is_the_providers_denial() {
+        let p = provider();
+        assert_eq!(
+            authorization_code(&p, Outcome::Code("c".into())).unwrap(),
+            "c"
+        );
+        let denied = Outcome::Error {
+            code: "access_denied".into(),
+            description: Some("no".into()),
+        };
+        match authorization_code(&p, denied) {
+            Err(Error::AuthorizationDenied {
+                provider,
+                code,
+                description,
+            }) => {
+                assert_eq!(provider, "Local");
+                assert_eq!(code, "access_denied");
+                assert_eq!(description.as_deref(), Some("no"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_identity_is_its_issuer_and_subject() {
+        let p = provider();
+        let mut known = account("known-id");
+        known.issuer = p.issuer.clone();
+        known.provider = "another-entry".into();
+        let accounts = vec![account("other"), known];
+        let found = same_identity(&accounts, &p.issuer, "s");
+        assert_eq!(found.map(|a| a.id.as_str()), Some("known-id"));
+        assert_eq!(linked_account_id(&p, found, "s"), "known-id");
+        assert!(same_identity(&accounts, &p.issuer, "t").is_none());
+        assert!(same_identity(&accounts, "https://elsewhere", "s").is_none());
+        assert_eq!(
+            linked_account_id(&p, None, "t"),
+            account_id("local", &p.issuer, "t")
+        );
+    }
+
+    #[test]
+    fn a_link_replaces_keeps_or_deletes_the_refresh_token() {
+        let new = Secret::new("r2");
+        assert_eq!(
+            link_refresh_token(Some(&new), false),
+            SecretChange::Replace(&new)
+        );
+        assert_eq!(
+            link_refresh_token(Some(&new), true),
+            SecretChange::Replace(&new)
+        );
+        assert_eq!(link_refresh_token(None, true), SecretChange::Keep);
+        assert_eq!(link_refresh_token(None, false), SecretChange::Delete);
+        assert_eq!(link_id_token(Some(&new)), SecretChange::Replace(&new));
+        assert_eq!(link_id_token(None), SecretChange::Delete);
+    }
+
+    #[test]
+    fn only_a_github_relink_frees_the_replaced_token() {
+        let mut p = provider();
+        assert!(!frees_replaced_token(&p, true));
+        p.flavor = Flavor::Github;
+        assert!(frees_replaced_token(&p, true));
+        assert!(!frees_replaced_token(&p, false));
+    }
+
+    #[test]
+    fn a_new_account_records_what_the_grant_says() {
+        let p = provider();
+        let requested = vec!["openid".to_string(), "email".to_string()];
+        let mut t = tokens();
+        t.refresh_token = Some(Secret::new("r"));
+        t.refresh_expires_in = Some(Duration::from_secs(600));
+        let grant = Grant {
+            provider: &p,
+            requested_scopes: &requested,
+            tokens: t,
+            identity: identity(),
+            issued_at: at(0),
+        };
+        let a = linked_account("id".into(), &grant, None, at(1));
+        assert_eq!(a.id, "id");
+        assert_eq!(
+            (a.provider.as_str(), a.issuer.as_str()),
+            ("local", p.issuer.as_str())
+        );
+        assert_eq!(a.subject, "s");
+        assert_eq!(a.display_name, "new@example.com");
+        assert_eq!(a.login.as_deref(), Some("new"));
+        assert_eq!(a.scopes, requested, "the response listed none");
+        assert_eq!(a.access_expires_at, Some(at(60)));
+        assert_eq!(a.access_issued_at, Some(at(0)));
+        assert!(a.has_refresh_token);
+        assert_eq!(a.refresh_expires_at, Some(at(10)));
+        assert_eq!(a.linked_at, at(1));
+        assert_eq!(a.refreshed_at, None);
+        assert_eq!(a.status, AccountStatus::Ok);
+    }
+
+    #[test]
+    fn a_relink_without_a_refresh_token_keeps_the_old_ones_facts() {
+        let p = provider();
+        let mut old = account("id");
+        old.linked_at = at(-1000);
+        old.refreshed_at = Some(at(-10));
+        old.has_refresh_token = true;
+        old.refresh_expires_at = Some(at(500));
+        old.status = AccountStatus::NeedsRelink { reason: "r".into() };
+        let mut t = tokens();
+        t.scopes = Some(vec!["openid".into()]);
+        let grant = Grant {
+            provider: &p,
+            requested_scopes: &[],
+            tokens: t,
+            identity: identity(),
+            issued_at: at(0),
+        };
+        let a = linked_account("id".into(), &grant, Some(&old), at(1));
+        assert_eq!(a.linked_at, at(-1000), "first linked then");
+        assert_eq!(a.refreshed_at, None);
+        assert_eq!(a.scopes, ["openid"], "the response's scopes win");
+        assert!(a.has_refresh_token, "the old one is kept");
+        assert_eq!(a.refresh_expires_at, Some(at(500)));
+        assert_eq!(
+            a.display_name, "new@example.com",
+            "the identity is read anew"
+        );
+        assert_eq!(a.status, AccountStatus::Ok);
+
+        // A new refresh token without a lifetime: its expiry is unknown, not the old one's.
+        let mut grant = grant;
+        grant.tokens.refresh_token = Some(Secret::new("r2"));
+        let a = linked_account("id".into(), &grant, Some(&old), at(1));
+        assert!(a.has_refresh_token);
+        assert_eq!(a.refresh_expires_at, None);
+
+        // No refresh token then, none now.
+        old.has_refresh_token = false;
+        old.refresh_expires_at = None;
+        grant.tokens.refresh_token = None;
+        let a = linked_account("id".into(), &grant, Some(&old), at(1));
+        assert!(!a.has_refresh_token);
     }
 }

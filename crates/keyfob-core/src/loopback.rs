@@ -5,6 +5,7 @@
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
+use time::OffsetDateTime;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -62,10 +63,19 @@ impl LoopbackListener {
     /// Requests that fail validation (a forged or stale callback) are refused with a page
     /// and the listener keeps waiting for the genuine one. Drop the future to cancel.
     pub async fn complete(self, kf: &Keyfob, start: &LinkStart) -> Result<Account> {
+        self.serve(kf, &start.link_id, start.expires_at).await
+    }
+
+    /// [`Self::complete`] for the link `link_id`, which expires at `expires_at`.
+    pub(crate) async fn serve(
+        self,
+        kf: &Keyfob,
+        link_id: &str,
+        expires_at: OffsetDateTime,
+    ) -> Result<Account> {
         let (tx, mut rx) = mpsc::channel::<(String, TcpStream)>(8);
         let deadline = tokio::time::Instant::now()
-            + Duration::try_from(start.expires_at - time::OffsetDateTime::now_utc())
-                .unwrap_or_default();
+            + Duration::try_from(expires_at - OffsetDateTime::now_utc()).unwrap_or_default();
         let mut acceptor = Acceptor(tokio::spawn(accept_loop(self.listener, tx)));
         let result = loop {
             tokio::select! {
@@ -81,7 +91,7 @@ impl LoopbackListener {
                     }
                 }
                 _ = tokio::time::sleep_until(deadline) => {
-                    let _ = kf.cancel_link(&start.link_id).await;
+                    let _ = kf.cancel_link(link_id).await;
                     break Err(Error::LinkTimedOut);
                 }
             }
@@ -174,7 +184,7 @@ async fn handle(kf: &Keyfob, redirect_uri: &Url, target: &str) -> Handled {
 
 impl Keyfob {
     /// Starts a link that comes back over a loopback redirect: open the URL, then
-    /// `listener.complete(...)`.
+    /// `listener.complete(...)`. The faces use [`Keyfob::start_link`], which does both.
     pub async fn begin_loopback_link(
         &self,
         provider_id: &str,

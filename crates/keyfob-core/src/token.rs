@@ -13,7 +13,7 @@ use crate::identity::verify_refreshed_id_token;
 use crate::provider::ProviderKind;
 use crate::secret::Secret;
 use crate::store::accounts::{Account, AccountStatus};
-use crate::store::secrets::SecretKey;
+use crate::store::secrets::{SecretChange, SecretKey};
 
 /// An access token ready to use.
 #[derive(Debug, Clone)]
@@ -24,6 +24,33 @@ pub struct FreshToken {
     pub expires_at: Option<OffsetDateTime>,
     /// Whether this call refreshed it.
     pub refreshed: bool,
+}
+
+/// When [`Keyfob::refresh_in_turn`] spends the refresh token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refresh {
+    /// Whatever the access token's expiry (an explicit refresh).
+    Always,
+    /// Only if, once the account's turn has come, the access token is still not valid for
+    /// `min_valid` and nobody else has refreshed it meanwhile.
+    IfStale {
+        /// The validity the caller asked for.
+        min_valid: Duration,
+        /// The expiry the caller saw before waiting for the turn: a different one now means
+        /// another thread or process refreshed the account while this one waited.
+        seen_expiry: Option<OffsetDateTime>,
+    },
+}
+
+/// What a refresh that could not be done means for the stored account.
+#[derive(Debug)]
+enum RefreshFailure {
+    /// The grant is gone: the account is marked as needing a new link, for this reason.
+    Relink(String),
+    /// The grant may still be good (network, server or configuration trouble, or a token that
+    /// is still valid): the stored tokens and account stay as they are, the error is
+    /// reported, and a later call may try again.
+    Unchanged(Error),
 }
 
 impl Keyfob {
@@ -41,17 +68,20 @@ impl Keyfob {
         min_valid: Duration,
     ) -> Result<FreshToken> {
         ensure_usable(account)?;
-        if valid_for(account, min_valid) {
+        if valid_for(account, min_valid, OffsetDateTime::now_utc()) {
             return self.cached(account).await;
         }
-        self.refresh_in_turn(&account.id, Some((min_valid, account.access_expires_at)))
-            .await
+        let refresh = Refresh::IfStale {
+            min_valid,
+            seen_expiry: account.access_expires_at,
+        };
+        self.refresh_in_turn(&account.id, refresh).await
     }
 
     /// Refreshes `account_id` now, whatever its expiry.
     pub async fn refresh_account(&self, account_id: &str) -> Result<Account> {
         self.account(account_id)?;
-        self.refresh_in_turn(account_id, None).await?;
+        self.refresh_in_turn(account_id, Refresh::Always).await?;
         self.account(account_id)
     }
 
@@ -71,26 +101,16 @@ impl Keyfob {
         })
     }
 
-    /// `wanted`: the validity asked for and the expiry seen before waiting for our turn.
-    /// `None` forces a refresh.
-    async fn refresh_in_turn(
-        &self,
-        account_id: &str,
-        wanted: Option<(Duration, Option<OffsetDateTime>)>,
-    ) -> Result<FreshToken> {
+    async fn refresh_in_turn(&self, account_id: &str, refresh: Refresh) -> Result<FreshToken> {
         let _turn = self.account_turn(account_id).await?;
-
         // Someone may have refreshed while we waited: re-read before spending the refresh token.
         let account = self.account(account_id)?;
         ensure_usable(&account)?;
-        if let Some((min_valid, seen)) = wanted {
-            let refreshed_meanwhile =
-                account.access_expires_at != seen && valid_for(&account, Duration::ZERO);
-            if valid_for(&account, min_valid) || refreshed_meanwhile {
-                return self.cached(&account).await;
-            }
+        if must_refresh(&account, refresh, OffsetDateTime::now_utc()) {
+            self.refresh_now(&account).await
+        } else {
+            self.cached(&account).await
         }
-        self.refresh_now(&account).await
     }
 
     /// Refreshes now; the caller holds the account's turn.
@@ -101,7 +121,8 @@ impl Keyfob {
             .get(SecretKey::RefreshToken(id.clone()))
             .await?
         else {
-            return Err(self.without_refresh_token(account)?);
+            let failure = without_refresh_token(account, OffsetDateTime::now_utc());
+            return Err(self.record_failure(&id, failure)?);
         };
         let provider = self.provider(&account.provider)?;
         let client_secret = self.client_secret(&provider).await?;
@@ -116,27 +137,21 @@ impl Keyfob {
         .await
         {
             Ok(tokens) => tokens,
-            // GitHub says bad_refresh_token where RFC 6749 says invalid_grant.
-            Err(Error::TokenRejected {
-                code, description, ..
-            }) if code == "invalid_grant" || code == "bad_refresh_token" => {
-                let reason = format!(
-                    "the provider no longer accepts its refresh token ({})",
-                    description.unwrap_or(code)
-                );
-                return Err(self.mark_needs_relink(&id, &reason)?);
-            }
-            // Network and server errors: the stored tokens stay as they are.
-            Err(e) => return Err(e),
+            Err(e) => return Err(self.record_failure(&id, refresh_failure(e))?),
         };
 
-        // RFC 6749 section 6: the old refresh token may now be dead; keep the new one first.
-        if let Some(rotated) = &tokens.refresh_token {
-            self.secrets
-                .put(SecretKey::RefreshToken(id.clone()), rotated)
-                .await?;
-        }
-        if let (Some(id_token), ProviderKind::Openid) = (&tokens.id_token, provider.kind) {
+        // The order of these writes is the point. RFC 6749 section 6: once a rotated refresh
+        // token is issued the old one may be dead, so the new one is stored first, before
+        // anything that can fail (the ID token's check included). The access token is stored
+        // before the metadata: an expiry in the file never describes a token not yet written
+        // (the reverse, a new token with its old expiry, only refreshes early).
+        self.secrets
+            .apply(
+                SecretKey::RefreshToken(id.clone()),
+                rotated_refresh_token(&tokens),
+            )
+            .await?;
+        if let Some(id_token) = refreshed_id_token(provider.kind, &tokens) {
             verify_refreshed_id_token(
                 self.http(),
                 &provider,
@@ -153,23 +168,14 @@ impl Keyfob {
             .put(SecretKey::AccessToken(id.clone()), &tokens.access_token)
             .await?;
 
-        let now = OffsetDateTime::now_utc();
         let expires_at = refreshed_expiry(account, &tokens, issued_at);
+        let now = OffsetDateTime::now_utc();
         self.accounts.modify(|accounts| {
-            let a = accounts
+            let stored = accounts
                 .iter_mut()
                 .find(|a| a.id == id)
                 .ok_or_else(|| Error::AccountNotFound(id.clone()))?;
-            a.access_expires_at = expires_at;
-            a.access_issued_at = Some(issued_at);
-            a.refreshed_at = Some(now);
-            if let Some(scopes) = &tokens.scopes {
-                a.scopes = scopes.clone();
-            }
-            if tokens.refresh_expires_in.is_some() {
-                a.refresh_expires_at = tokens.refresh_expires_at(issued_at);
-            }
-            a.status = AccountStatus::Ok;
+            record_refresh(stored, &tokens, expires_at, issued_at, now);
             Ok(())
         })?;
         Ok(FreshToken {
@@ -179,31 +185,11 @@ impl Keyfob {
         })
     }
 
-    /// Without a refresh token only a new link gives a new access token. The account needs
-    /// one once its token has expired; before that, it stays as it is.
-    fn without_refresh_token(&self, account: &Account) -> Result<Error> {
-        let left = account
-            .access_expires_at
-            .map(|at| at - OffsetDateTime::now_utc());
-        match left {
-            Some(left) if left <= time::Duration::ZERO => self.mark_needs_relink(
-                &account.id,
-                "the access token expired and the provider issued no refresh token",
-            ),
-            Some(left) => Ok(Error::CannotRefresh {
-                account: account.id.clone(),
-                reason: format!(
-                    "the provider issued no refresh token; the access token stays valid for {} \
-                     more, and a new link gives a new one",
-                    whole_minutes(left)
-                ),
-            }),
-            None => Ok(Error::CannotRefresh {
-                account: account.id.clone(),
-                reason: "its access token does not expire and the provider issued no refresh \
-                         token, so there is nothing to refresh"
-                    .to_string(),
-            }),
+    /// Persists what a failed refresh means and returns the error to report.
+    fn record_failure(&self, id: &str, failure: RefreshFailure) -> Result<Error> {
+        match failure {
+            RefreshFailure::Relink(reason) => self.mark_needs_relink(id, &reason),
+            RefreshFailure::Unchanged(error) => Ok(error),
         }
     }
 
@@ -222,6 +208,107 @@ impl Keyfob {
             reason: reason.to_string(),
         })
     }
+}
+
+/// Whether `account`, read once its turn has come, must be refreshed.
+fn must_refresh(account: &Account, refresh: Refresh, now: OffsetDateTime) -> bool {
+    match refresh {
+        Refresh::Always => true,
+        Refresh::IfStale {
+            min_valid,
+            seen_expiry,
+        } => {
+            // A token refreshed meanwhile is used even if shorter-lived than asked for:
+            // refreshing it again would gain nothing.
+            let refreshed_meanwhile =
+                account.access_expires_at != seen_expiry && valid_for(account, Duration::ZERO, now);
+            !valid_for(account, min_valid, now) && !refreshed_meanwhile
+        }
+    }
+}
+
+/// What a token endpoint's refusal of the refresh token means. Only a refusal of the grant
+/// itself condemns the account; everything else leaves the stored tokens for a later try.
+fn refresh_failure(error: Error) -> RefreshFailure {
+    match error {
+        // GitHub says bad_refresh_token where RFC 6749 says invalid_grant.
+        Error::TokenRejected {
+            code, description, ..
+        } if code == "invalid_grant" || code == "bad_refresh_token" => {
+            RefreshFailure::Relink(format!(
+                "the provider no longer accepts its refresh token ({})",
+                description.unwrap_or(code)
+            ))
+        }
+        // Network and server errors, other OAuth errors: the stored tokens stay as they are.
+        other => RefreshFailure::Unchanged(other),
+    }
+}
+
+/// Without a refresh token only a new link gives a new access token. The account needs
+/// one once its token has expired; before that, it stays as it is.
+fn without_refresh_token(account: &Account, now: OffsetDateTime) -> RefreshFailure {
+    let left = account.access_expires_at.map(|at| at - now);
+    match left {
+        Some(left) if left <= time::Duration::ZERO => RefreshFailure::Relink(
+            "the access token expired and the provider issued no refresh token".to_string(),
+        ),
+        Some(left) => RefreshFailure::Unchanged(Error::CannotRefresh {
+            account: account.id.clone(),
+            reason: format!(
+                "the provider issued no refresh token; the access token stays valid for {} \
+                 more, and a new link gives a new one",
+                whole_minutes(left)
+            ),
+        }),
+        None => RefreshFailure::Unchanged(Error::CannotRefresh {
+            account: account.id.clone(),
+            reason: "its access token does not expire and the provider issued no refresh \
+                     token, so there is nothing to refresh"
+                .to_string(),
+        }),
+    }
+}
+
+/// The refresh token after a refresh: a rotated one replaces the stored one; a provider that
+/// does not rotate keeps the old one valid, so it stays.
+fn rotated_refresh_token(tokens: &Tokens) -> SecretChange<'_> {
+    match &tokens.refresh_token {
+        Some(rotated) => SecretChange::Replace(rotated),
+        None => SecretChange::Keep,
+    }
+}
+
+/// The ID token a refresh must check and then store: an OpenID provider's, when it sent one.
+/// Without one the last stays (OIDC Core section 12.2 makes it optional); a plain OAuth 2
+/// provider's is not Keyfob's to check, so it is ignored.
+fn refreshed_id_token(kind: ProviderKind, tokens: &Tokens) -> Option<&Secret> {
+    match kind {
+        ProviderKind::Openid => tokens.id_token.as_ref(),
+        ProviderKind::Oauth2 => None,
+    }
+}
+
+/// Records a refresh in the stored account: the new expiry (from [`refreshed_expiry`]) and
+/// issue time, the granted scopes when the answer lists them, the refresh token's expiry when
+/// it names one, and a usable status.
+fn record_refresh(
+    account: &mut Account,
+    tokens: &Tokens,
+    expires_at: Option<OffsetDateTime>,
+    issued_at: OffsetDateTime,
+    now: OffsetDateTime,
+) {
+    account.access_expires_at = expires_at;
+    account.access_issued_at = Some(issued_at);
+    account.refreshed_at = Some(now);
+    if let Some(scopes) = &tokens.scopes {
+        account.scopes = scopes.clone();
+    }
+    if tokens.refresh_expires_in.is_some() {
+        account.refresh_expires_at = tokens.refresh_expires_at(issued_at);
+    }
+    account.status = AccountStatus::Ok;
 }
 
 /// When a refreshed access token expires. RFC 6749 section 5.1 only recommends `expires_in`:
@@ -266,10 +353,11 @@ fn whole_minutes(d: time::Duration) -> String {
     }
 }
 
-fn valid_for(account: &Account, min_valid: Duration) -> bool {
+/// Whether the access token is valid for more than `min_valid` after `now`.
+fn valid_for(account: &Account, min_valid: Duration, now: OffsetDateTime) -> bool {
     match account.access_expires_at {
         None => true,
-        Some(expires) => expires - OffsetDateTime::now_utc() > min_valid,
+        Some(expires) => expires - now > min_valid,
     }
 }
 
@@ -343,6 +431,166 @@ mod tests {
             None,
             "never expired, still does not"
         );
+    }
+
+    fn at(minutes: i64) -> OffsetDateTime {
+        OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000) + time::Duration::minutes(minutes)
+    }
+
+    fn expiring_at(expires: Option<OffsetDateTime>) -> Account {
+        let mut account = crate::store::accounts::tests::sample("a");
+        account.access_expires_at = expires;
+        account
+    }
+
+    #[test]
+    fn a_refresh_is_spent_only_when_the_token_is_still_stale_in_our_turn() {
+        let now = at(0);
+        let min_valid = Duration::from_secs(5 * 60);
+        let seen = Some(at(2));
+        let stale = |seen_expiry| Refresh::IfStale {
+            min_valid,
+            seen_expiry,
+        };
+
+        // Forced: whatever the expiry.
+        assert!(must_refresh(&expiring_at(None), Refresh::Always, now));
+        assert!(must_refresh(
+            &expiring_at(Some(at(60))),
+            Refresh::Always,
+            now
+        ));
+        // Still as seen and too short-lived: refresh.
+        assert!(must_refresh(&expiring_at(seen), stale(seen), now));
+        // Long enough after all: no.
+        assert!(!must_refresh(&expiring_at(Some(at(60))), stale(seen), now));
+        // Never expires: no.
+        assert!(!must_refresh(&expiring_at(None), stale(seen), now));
+        // Someone refreshed while we waited, to a token shorter-lived than asked for: use it.
+        assert!(!must_refresh(&expiring_at(Some(at(3))), stale(seen), now));
+        // Changed, but already expired again: refresh.
+        assert!(must_refresh(&expiring_at(Some(at(-1))), stale(seen), now));
+    }
+
+    fn rejected(code: &str, description: Option<&str>) -> Error {
+        Error::TokenRejected {
+            endpoint: "https://example.test/token".into(),
+            code: code.into(),
+            description: description.map(String::from),
+        }
+    }
+
+    #[test]
+    fn only_a_refused_grant_means_a_new_link() {
+        match refresh_failure(rejected("invalid_grant", Some("token revoked"))) {
+            RefreshFailure::Relink(reason) => assert_eq!(
+                reason,
+                "the provider no longer accepts its refresh token (token revoked)"
+            ),
+            other => panic!("{other:?}"),
+        }
+        // GitHub's name for it; without a description the code is the reason.
+        match refresh_failure(rejected("bad_refresh_token", None)) {
+            RefreshFailure::Relink(reason) => assert_eq!(
+                reason,
+                "the provider no longer accepts its refresh token (bad_refresh_token)"
+            ),
+            other => panic!("{other:?}"),
+        }
+        // A misconfigured client, a network or server failure: the grant may be fine.
+        for error in [
+            rejected("invalid_client", None),
+            Error::Network {
+                endpoint: "e".into(),
+                reason: "r".into(),
+            },
+            Error::ProviderUnavailable {
+                endpoint: "e".into(),
+                status: 503,
+            },
+        ] {
+            let kind = error.kind();
+            match refresh_failure(error) {
+                RefreshFailure::Unchanged(e) => assert_eq!(e.kind(), kind),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn without_a_refresh_token_only_an_expired_token_needs_a_new_link() {
+        let now = at(0);
+        match without_refresh_token(&expiring_at(Some(at(0))), now) {
+            RefreshFailure::Relink(reason) => assert_eq!(
+                reason,
+                "the access token expired and the provider issued no refresh token"
+            ),
+            other => panic!("{other:?}"),
+        }
+        match without_refresh_token(&expiring_at(Some(at(42))), now) {
+            RefreshFailure::Unchanged(Error::CannotRefresh { account, reason }) => {
+                assert_eq!(account, "a");
+                assert!(reason.contains("stays valid for 42 min more"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
+        match without_refresh_token(&expiring_at(None), now) {
+            RefreshFailure::Unchanged(Error::CannotRefresh { reason, .. }) => {
+                assert!(reason.contains("does not expire"), "{reason}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_rotated_refresh_token_replaces_the_old_one_else_the_old_one_stays() {
+        let mut tokens = answer(Some(60));
+        assert_eq!(rotated_refresh_token(&tokens), SecretChange::Keep);
+        tokens.refresh_token = Some(Secret::new("r2"));
+        assert_eq!(
+            rotated_refresh_token(&tokens),
+            SecretChange::Replace(&Secret::new("r2"))
+        );
+    }
+
+    #[test]
+    fn only_an_openid_providers_id_token_is_checked_and_kept() {
+        let mut tokens = answer(Some(60));
+        assert_eq!(refreshed_id_token(ProviderKind::Openid, &tokens), None);
+        tokens.id_token = Some(Secret::new("id"));
+        assert_eq!(
+            refreshed_id_token(ProviderKind::Openid, &tokens),
+            Some(&Secret::new("id"))
+        );
+        assert_eq!(refreshed_id_token(ProviderKind::Oauth2, &tokens), None);
+    }
+
+    #[test]
+    fn a_refresh_updates_what_the_answer_says_and_keeps_the_rest() {
+        let (issued_at, now) = (at(0), at(1));
+        let mut account = expiring_at(Some(at(-5)));
+        account.scopes = vec!["openid".into(), "email".into()];
+        account.refresh_expires_at = Some(at(1000));
+        account.status = AccountStatus::NeedsRelink { reason: "r".into() };
+
+        // An answer with no scopes and no refresh lifetime keeps both.
+        let tokens = answer(Some(3600));
+        record_refresh(&mut account, &tokens, Some(at(60)), issued_at, now);
+        assert_eq!(account.access_expires_at, Some(at(60)));
+        assert_eq!(account.access_issued_at, Some(issued_at));
+        assert_eq!(account.refreshed_at, Some(now));
+        assert_eq!(account.scopes, ["openid", "email"]);
+        assert_eq!(account.refresh_expires_at, Some(at(1000)));
+        assert_eq!(account.status, AccountStatus::Ok);
+
+        // One that lists them replaces them.
+        let mut tokens = answer(None);
+        tokens.scopes = Some(vec!["openid".into()]);
+        tokens.refresh_expires_in = Some(Duration::from_secs(600));
+        record_refresh(&mut account, &tokens, None, issued_at, now);
+        assert_eq!(account.access_expires_at, None);
+        assert_eq!(account.scopes, ["openid"]);
+        assert_eq!(account.refresh_expires_at, Some(at(10)));
     }
 
     // Keyring failures injected at each step of a refresh, over the in-memory keyring and

@@ -1,13 +1,13 @@
 //! Starting and cancelling links. The authorization URL carries the state: it goes from the
 //! core straight to the system browser and is never returned to the webview.
 
-use keyfob_core::{LinkOptions, LinkStart, RedirectMode};
+use keyfob_core::LinkRedirect;
 use serde::Serialize;
 use tauri::{AppHandle, State};
 use tauri_plugin_opener::OpenerExt;
 
 use crate::deep_link::bring_to_front;
-use crate::error::{UiError, UiErrorKind};
+use crate::error::UiError;
 use crate::events;
 use crate::state::AppState;
 
@@ -22,6 +22,9 @@ pub struct LinkStarted {
     pub expires_at: time::OffsetDateTime,
 }
 
+/// Starts a link with the provider's configured redirect and sends the system browser to its
+/// sign-in page. A loopback link is completed by a tracked task, a scheme link by the deep
+/// link; either way the window hears of the end through `link-finished`.
 #[tauri::command]
 pub async fn start_link(
     app: AppHandle,
@@ -30,62 +33,31 @@ pub async fn start_link(
     scopes: Option<Vec<String>>,
 ) -> Result<LinkStarted, UiError> {
     let keyfob = state.keyfob.clone();
-    let provider = keyfob.provider(&provider_id)?;
-    let start = match provider.redirect {
-        RedirectMode::Scheme => {
-            let options = LinkOptions {
-                scopes,
-                loopback_redirect: None,
-            };
-            let start = keyfob.begin_link(&provider_id, options).await?;
-            open_in_browser(&app, &state, &start).await?;
-            start
-        }
-        RedirectMode::Loopback => {
-            let (start, listener) = keyfob.begin_loopback_link(&provider_id, scopes).await?;
-            open_in_browser(&app, &state, &start).await?;
-            // The listener lives only while this link waits (RFC 8252 section 8.3).
-            let (task_app, task_start) = (app.clone(), start.clone());
-            let task = tauri::async_runtime::spawn(async move {
-                let result = listener.complete(&keyfob, &task_start).await;
-                bring_to_front(&task_app);
-                let state = tauri::Manager::state::<AppState>(&task_app);
-                state.take_loopback(&task_start.link_id);
-                events::link_finished(&task_app, task_start.link_id, result.map_err(Into::into));
-            });
-            state.track_loopback(start.link_id.clone(), task);
-            start
-        }
-    };
-    Ok(LinkStarted {
-        link_id: start.link_id,
-        provider: start.provider,
-        expires_at: start.expires_at,
-    })
-}
-
-/// Opens the authorization URL in the system browser; on failure the link is cancelled so
-/// its state cannot be used later.
-async fn open_in_browser(
-    app: &AppHandle,
-    state: &AppState,
-    start: &LinkStart,
-) -> Result<(), UiError> {
-    // The opener's error quotes the launcher's command line, which holds the authorization
-    // URL with its state: it goes neither to the window nor to the log.
-    if app
-        .opener()
-        .open_url(start.authorization_url.as_str(), None::<&str>)
-        .is_err()
-    {
-        let _ = state.keyfob.cancel_link(&start.link_id).await;
-        return Err(UiError::new(
-            UiErrorKind::Browser,
-            "Keyfob could not start your web browser; check that a default browser is set in \
-             your system settings, then try again",
-        ));
+    // The core hands the authorization URL to the system browser through this opener and to
+    // nothing else. The opener's error quotes the launcher's command line, which holds the URL
+    // with its state: the core drops it unread, cancels the link and reports
+    // `BrowserNotOpened`, which reaches the window as the `browser` kind.
+    let open = |url: &url::Url| app.opener().open_url(url.as_str(), None::<&str>);
+    let link = keyfob
+        .start_link(&provider_id, LinkRedirect::Configured, scopes, open)
+        .await?;
+    if let Some(listener) = link.loopback {
+        // The listener lives only while this link waits (RFC 8252 section 8.3).
+        let (task_app, link_id) = (app.clone(), link.link_id.clone());
+        let task = tauri::async_runtime::spawn(async move {
+            let result = listener.complete(&keyfob).await;
+            bring_to_front(&task_app);
+            let state = tauri::Manager::state::<AppState>(&task_app);
+            state.take_loopback(&link_id);
+            events::link_finished(&task_app, link_id, result.map_err(Into::into));
+        });
+        state.track_loopback(link.link_id.clone(), task);
     }
-    Ok(())
+    Ok(LinkStarted {
+        link_id: link.link_id,
+        provider: link.provider,
+        expires_at: link.expires_at,
+    })
 }
 
 #[tauri::command]

@@ -1,6 +1,8 @@
 //! `keyfob link`: sign in through the system browser with a one-time loopback listener.
 
-use keyfob_core::Keyfob;
+use std::convert::Infallible;
+
+use keyfob_core::{Keyfob, LinkRedirect};
 
 use crate::browser;
 use crate::exit::{Failure, LINK};
@@ -15,26 +17,27 @@ pub async fn run(
 ) -> Result<(), Failure> {
     let name = kf.provider(provider)?.name;
     kf.check_keyring().await?;
-    let (start, listener) = kf.begin_loopback_link(provider, scopes).await?;
-    let url = start.authorization_url.as_str();
-    if no_browser {
-        eprintln!("Open this address in a browser to sign in to {name}:\n\n  {url}\n");
-    } else if let Err(e) = browser::open(url) {
-        eprintln!(
-            "Could not start a browser ({e}). Open this address to sign in to {name}:\n\n  {url}\n"
-        );
-    } else {
-        eprintln!("Your browser is opening the {name} sign-in page.");
-    }
+    // The CLI cannot receive a scheme redirect: always a loopback listener. Its opener never
+    // fails: when no browser starts (or none is wanted), the user gets the address instead.
+    let open = |url: &url::Url| {
+        show_sign_in(url.as_str(), &name, no_browser);
+        Ok::<(), Infallible>(())
+    };
+    let link = kf
+        .start_link(provider, LinkRedirect::Loopback, scopes, open)
+        .await?;
+    let listener = link
+        .loopback
+        .expect("a loopback link comes with its listener");
     eprintln!(
         "Waiting for you to finish signing in (the link expires in {}; Ctrl-C cancels)...",
         crate::when::span(i64::try_from(timeout.as_secs()).unwrap_or(i64::MAX))
     );
 
     let account = tokio::select! {
-        result = listener.complete(kf, &start) => result?,
+        result = listener.complete(kf) => result?,
         _ = tokio::signal::ctrl_c() => {
-            let _ = kf.cancel_link(&start.link_id).await;
+            let _ = kf.cancel_link(&link.link_id).await;
             return Err(Failure::new(LINK, "cancelled; nothing was linked"));
         }
     };
@@ -47,4 +50,19 @@ pub async fn run(
     );
     println!("{}", account.id);
     Ok(())
+}
+
+/// Sends the browser to the sign-in page ($BROWSER, else the platform's opener), or prints
+/// the address on the terminal for the user to open: with `--no-browser`, or when no browser
+/// starts. The launcher's error is a spawn failure, which does not quote the URL.
+fn show_sign_in(url: &str, name: &str, no_browser: bool) {
+    if no_browser {
+        eprintln!("Open this address in a browser to sign in to {name}:\n\n  {url}\n");
+    } else if let Err(e) = browser::open(url) {
+        eprintln!(
+            "Could not start a browser ({e}). Open this address to sign in to {name}:\n\n  {url}\n"
+        );
+    } else {
+        eprintln!("Your browser is opening the {name} sign-in page.");
+    }
 }

@@ -39,6 +39,18 @@ impl SecretKey {
     }
 }
 
+/// What becomes of one stored secret when new tokens arrive: the answer a link or a refresh
+/// decides before it touches the keyring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretChange<'a> {
+    /// Write this value over whatever is stored.
+    Replace(&'a Secret),
+    /// Leave whatever is stored (possibly nothing) as it is.
+    Keep,
+    /// Delete whatever is stored.
+    Delete,
+}
+
 /// The keyring, seen through one profile's service name.
 #[derive(Debug, Clone)]
 pub struct SecretStore {
@@ -117,6 +129,15 @@ impl SecretStore {
             }
         })
         .await
+    }
+
+    /// Carries out one decided [`SecretChange`] on `key`.
+    pub async fn apply(&self, key: SecretKey, change: SecretChange<'_>) -> Result<()> {
+        match change {
+            SecretChange::Replace(value) => self.put(key, value).await,
+            SecretChange::Keep => Ok(()),
+            SecretChange::Delete => self.delete(key).await,
+        }
     }
 
     /// Deletes every secret of this profile, named or not: the sweep a purge ends with, which
