@@ -37,6 +37,9 @@
 //   google                true: Google-like mode, see loadConfig
 //   googleBareIssuer      Google mode only: ID tokens from the token endpoint say iss
 //                         "127.0.0.1:PORT" (no scheme), as Google's may say "accounts.google.com"
+//   idTokenAlg            "ES256" | "PS256" | "EdDSA": also publish a key for that algorithm
+//                         (P-256, RSA, Ed25519) and make every client without its own
+//                         id_token_signed_response_alg get ID tokens signed with it (default: RS256)
 
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
@@ -131,6 +134,14 @@ const DEFAULT_TTL = {
   Session: 86400,
 };
 
+// Keys for idTokenAlg, as node:crypto generateKeyPairSync arguments. All three algorithms are in
+// oidc-provider's default enabledJWA.idTokenSigningAlgValues, so discovery advertises them.
+const EXTRA_KEY_TYPES = {
+  ES256: ['ec', { namedCurve: 'P-256' }],
+  PS256: ['rsa', { modulusLength: 2048 }],
+  EdDSA: ['ed25519', {}],
+};
+
 function loadConfig(path) {
   const config = {
     clients: DEFAULT_CLIENTS,
@@ -165,6 +176,7 @@ function loadConfig(path) {
     //   "Error 400: invalid_scope" (googleUnknownScopes).
     google: false,
     googleBareIssuer: false,
+    idTokenAlg: 'RS256',
   };
   if (!path) return config;
 
@@ -195,6 +207,15 @@ function loadConfig(path) {
   }
   if (user.conformIdTokenClaims !== undefined) {
     config.conformIdTokenClaims = Boolean(user.conformIdTokenClaims);
+  }
+  if (user.idTokenAlg !== undefined) {
+    if (!Object.hasOwn(EXTRA_KEY_TYPES, user.idTokenAlg)) {
+      throw new Error(`idTokenAlg must be one of ${Object.keys(EXTRA_KEY_TYPES).join(', ')}`);
+    }
+    config.idTokenAlg = user.idTokenAlg;
+    // oidc-provider signs each client's ID tokens with its registered
+    // id_token_signed_response_alg (OpenID Connect Dynamic Client Registration 2).
+    config.clients = config.clients.map((c) => ({ id_token_signed_response_alg: user.idTokenAlg, ...c }));
   }
   return config;
 }
@@ -396,10 +417,21 @@ const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }
 phase('signing key generated');
 const bareIssuer = issuer.replace(/^https?:\/\//, '');
 const signingKey = { ...privateKey.export({ format: 'jwk' }), kid: 'keyfob-test-rs256', alg: 'RS256', use: 'sig' };
+const signingKeys = [signingKey];
+if (config.idTokenAlg !== 'RS256') {
+  const [type, options] = EXTRA_KEY_TYPES[config.idTokenAlg];
+  const extra = crypto.generateKeyPairSync(type, options).privateKey;
+  signingKeys.push({
+    ...extra.export({ format: 'jwk' }),
+    kid: `keyfob-test-${config.idTokenAlg.toLowerCase()}`,
+    alg: config.idTokenAlg,
+    use: 'sig',
+  });
+}
 
 const provider = new Provider(issuer, {
   clients: config.clients,
-  jwks: { keys: [signingKey] },
+  jwks: { keys: signingKeys },
   cookies: {
     keys: [crypto.randomBytes(32).toString('base64url')],
   },

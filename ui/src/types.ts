@@ -143,6 +143,10 @@ redirect: RedirectMode,
  */
 iss_parameter_supported: boolean, 
 /**
+ * Discovery's `id_token_signing_alg_values_supported`; empty: any algorithm Keyfob accepts.
+ */
+id_token_signing_alg_values_supported: Array<string>, 
+/**
  * Provider-specific behaviour.
  */
 flavor: Flavor, 
@@ -242,6 +246,10 @@ redirect: RedirectMode,
  * refused; a present `iss` is checked either way.
  */
 iss_parameter_supported: boolean, 
+/**
+ * Discovery's `id_token_signing_alg_values_supported`; empty: any algorithm Keyfob accepts.
+ */
+id_token_signing_alg_values_supported: Array<string>, 
 /**
  * Provider-specific behaviour.
  */

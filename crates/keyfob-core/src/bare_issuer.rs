@@ -73,7 +73,8 @@ pub(crate) fn claimed_issuer(raw: &str) -> Option<String> {
         .map(|iss| iss.chars().filter(|c| !c.is_control()).take(200).collect())
 }
 
-fn decode_json(part: &str) -> Option<Value> {
+/// A base64url JWT part decoded as a JSON object.
+pub(crate) fn decode_json(part: &str) -> Option<Value> {
     let bytes = URL_SAFE_NO_PAD.decode(part).ok()?;
     serde_json::from_slice(&bytes).ok().filter(Value::is_object)
 }

@@ -9,6 +9,7 @@ use crate::bare_issuer::{claimed_issuer, with_full_issuer};
 use crate::error::{Error, Result};
 use crate::exchange::Tokens;
 use crate::http::Http;
+use crate::id_token_alg::{allowed_algs, check_alg, header_alg};
 use crate::provider::{ClientAuth, Flavor, Provider, ProviderKind};
 use crate::secret::Secret;
 
@@ -141,6 +142,14 @@ async fn verify<N: openidconnect::NonceVerifier>(
         issuer: provider.issuer.clone(),
         reason,
     };
+    // A client secret makes HMAC possible (OIDC Core 3.1.3.7 item 8); without one it is not.
+    let confidential = matches!(
+        (provider.client_auth, secret),
+        (ClientAuth::Basic | ClientAuth::Post, Some(_))
+    );
+    // The header's `alg` is checked before anything else, so a refusal names it rather than
+    // surfacing as a signature failure (OIDC Core 3.1.3.7 items 6-7, RFC 8725 section 3.1).
+    check_header(provider, raw.expose(), confidential).map_err(&invalid)?;
     let jwks_uri = provider
         .jwks_uri
         .as_ref()
@@ -169,6 +178,12 @@ async fn verify<N: openidconnect::NonceVerifier>(
         }
         _ => CoreIdTokenVerifier::new_public_client(client_id, issuer, keys),
     }
+    // openidconnect accepts RS256 only unless told otherwise; the same list as `check_header`,
+    // so the library enforces it too.
+    .set_allowed_algs(allowed_algs(
+        &provider.id_token_signing_alg_values_supported,
+        confidential,
+    ))
     .set_issue_time_verifier_fn(|iat| {
         let age = time::OffsetDateTime::now_utc().unix_timestamp() - iat.timestamp();
         if age > IAT_PAST_SECONDS {
@@ -203,6 +218,23 @@ async fn verify<N: openidconnect::NonceVerifier>(
         login: claims.preferred_username().map(|u| u.to_string()),
         name: None,
     })
+}
+
+/// Refuses a JWT whose header names an algorithm not accepted from `provider`, naming it. A
+/// header without a readable `alg` is left to the parser, whose error says what is wrong.
+fn check_header(
+    provider: &Provider,
+    raw: &str,
+    confidential: bool,
+) -> std::result::Result<(), String> {
+    match header_alg(raw) {
+        Some(alg) => check_alg(
+            &alg,
+            &provider.id_token_signing_alg_values_supported,
+            confidential,
+        ),
+        None => Ok(()),
+    }
 }
 
 /// Reads the provider's userinfo endpoint with an access token.
@@ -255,6 +287,82 @@ fn merge_claims(identity: &mut Identity, info: &Value) {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// A JWT with this header and ordinary claims, signed with garbage (never checked).
+    fn jwt(header: serde_json::Value) -> Secret {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use base64::Engine;
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let claims = json!({"iss": "http://127.0.0.1:4000", "aud": "client", "sub": "alice",
+            "iat": now, "exp": now + 300, "nonce": "n"});
+        let part = |v: &serde_json::Value| URL_SAFE_NO_PAD.encode(v.to_string());
+        Secret::new(format!("{}.{}.c2ln", part(&header), part(&claims)))
+    }
+
+    /// Verifies `token` as the sample provider's, whose JWKS URI nobody answers: a refusal
+    /// naming the algorithm proves the header was judged before any key was fetched.
+    async fn refusal(provider: &Provider, secret: Option<&Secret>, token: &Secret) -> String {
+        let http = Http::new();
+        let nonce = Nonce::new("n".into());
+        match verify(&http, provider, secret, token, &nonce).await {
+            Err(Error::InvalidIdToken { reason, .. }) => reason,
+            other => panic!("expected an invalid ID token, got {other:?}"),
+        }
+    }
+
+    fn unreachable_provider() -> Provider {
+        let mut p = crate::provider::tests::sample();
+        p.jwks_uri = Some(url::Url::parse("http://127.0.0.1:9/jwks").unwrap());
+        p
+    }
+
+    #[tokio::test]
+    async fn unsigned_and_public_client_hmac_tokens_are_refused_by_name() {
+        let public = unreachable_provider();
+        let reason = refusal(&public, None, &jwt(json!({"alg": "none"}))).await;
+        assert!(reason.contains("not signed (alg 'none')"), "{reason}");
+        let reason = refusal(&public, None, &jwt(json!({"alg": "HS256", "typ": "JWT"}))).await;
+        assert!(
+            reason.contains("signed with HS256, which Keyfob does not accept from a public client"),
+            "{reason}"
+        );
+        // Even a provider that advertises them gets neither from a public client.
+        let mut advertising = unreachable_provider();
+        advertising.id_token_signing_alg_values_supported =
+            vec!["none".into(), "HS256".into(), "RS256".into()];
+        let reason = refusal(&advertising, None, &jwt(json!({"alg": "HS256"}))).await;
+        assert!(reason.contains("from a public client"), "{reason}");
+        let reason = refusal(&advertising, None, &jwt(json!({"alg": "none"}))).await;
+        assert!(reason.contains("'none'"), "{reason}");
+
+        // A confidential client: `none` still never; HMAC only when advertised.
+        let mut confidential = unreachable_provider();
+        confidential.client_auth = ClientAuth::Basic;
+        let secret = Secret::new("s3cret");
+        let reason = refusal(&confidential, Some(&secret), &jwt(json!({"alg": "none"}))).await;
+        assert!(reason.contains("'none'"), "{reason}");
+        let reason = refusal(&confidential, Some(&secret), &jwt(json!({"alg": "HS256"}))).await;
+        assert!(
+            reason.contains("signed with HS256, which the provider does not advertise"),
+            "{reason}"
+        );
+    }
+
+    #[tokio::test]
+    async fn unsupported_and_unadvertised_algs_are_refused_by_name() {
+        let mut p = unreachable_provider();
+        let reason = refusal(&p, None, &jwt(json!({"alg": "ES512"}))).await;
+        assert!(
+            reason.contains("signed with ES512, which Keyfob does not support"),
+            "{reason}"
+        );
+        p.id_token_signing_alg_values_supported = vec!["RS256".into()];
+        let reason = refusal(&p, None, &jwt(json!({"alg": "ES256"}))).await;
+        assert!(
+            reason.contains("signed with ES256, which the provider does not advertise"),
+            "{reason}"
+        );
+    }
 
     #[test]
     fn subject_from_sub_or_numeric_id() {

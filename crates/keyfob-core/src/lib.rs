@@ -20,6 +20,7 @@ mod bare_issuer;
 mod callback_error;
 mod check;
 mod facade;
+mod id_token_alg;
 mod link;
 mod provider_setup;
 mod purge;

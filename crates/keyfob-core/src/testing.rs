@@ -172,6 +172,7 @@ impl StubProvider {
             extra_params: BTreeMap::new(),
             redirect: RedirectMode::Scheme,
             iss_parameter_supported: false,
+            id_token_signing_alg_values_supported: Vec::new(),
             flavor: Flavor::Standard,
             loopback_port: None,
         }

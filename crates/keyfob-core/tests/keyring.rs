@@ -132,6 +132,7 @@ async fn no_keyring_process() -> anyhow::Result<()> {
         extra_params: Default::default(),
         redirect: keyfob_core::RedirectMode::Scheme,
         iss_parameter_supported: true,
+        id_token_signing_alg_values_supported: Vec::new(),
         flavor: keyfob_core::Flavor::Standard,
         loopback_port: None,
     };

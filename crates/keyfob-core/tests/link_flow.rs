@@ -227,3 +227,60 @@ async fn a_pending_link_survives_a_restart() -> anyhow::Result<()> {
     assert_eq!(w.kf.accounts()?.len(), 1);
     Ok(())
 }
+
+/// The `alg` in a JWT's header.
+fn header_alg(jwt: &str) -> anyhow::Result<String> {
+    use base64::Engine;
+    let header = jwt.split('.').next().unwrap_or_default();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header)?;
+    let header: serde_json::Value = serde_json::from_slice(&bytes)?;
+    Ok(header["alg"].as_str().unwrap_or_default().to_string())
+}
+
+/// Links and refreshes through a provider that signs ID tokens with `alg` (OIDC Core 3.1.3.7
+/// item 7: the algorithm registered for the client, not only RS256).
+async fn links_with_id_tokens_signed_with(alg: &str) -> anyhow::Result<()> {
+    let w = World::start_with(serde_json::json!({ "idTokenAlg": alg })).await?;
+    // Discovery's list is kept on the provider; oidc-provider names the algorithms it has keys for.
+    let provider = w.kf.provider("local")?;
+    assert_eq!(
+        provider.id_token_signing_alg_values_supported,
+        vec!["RS256".to_string(), alg.to_string()]
+    );
+    let account = w.link("local", "alice").await?;
+    assert_eq!(account.subject, "alice");
+    let id_token = w
+        .secret(SecretKey::IdToken(account.id.clone()))
+        .await?
+        .expect("ID token stored");
+    assert_eq!(header_alg(id_token.expose())?, alg);
+
+    // A refresh brings a new ID token, verified the same way (OIDC Core 12.2).
+    let token =
+        w.kf.access_token(&account.id, std::time::Duration::from_secs(24 * 3600))
+            .await?;
+    assert!(token.refreshed);
+    let refreshed = w
+        .secret(SecretKey::IdToken(account.id.clone()))
+        .await?
+        .expect("ID token stored");
+    // Not compared with the first: Ed25519 signatures are deterministic, so a refresh in the
+    // same second can bring back the very same token.
+    assert_eq!(header_alg(refreshed.expose())?, alg);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn links_with_es256_id_tokens() -> anyhow::Result<()> {
+    links_with_id_tokens_signed_with("ES256").await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn links_with_ps256_id_tokens() -> anyhow::Result<()> {
+    links_with_id_tokens_signed_with("PS256").await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn links_with_eddsa_id_tokens() -> anyhow::Result<()> {
+    links_with_id_tokens_signed_with("EdDSA").await
+}

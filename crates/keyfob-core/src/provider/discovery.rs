@@ -32,6 +32,9 @@ pub struct Discovered {
     /// RFC 9207 support.
     #[serde(default)]
     pub authorization_response_iss_parameter_supported: bool,
+    /// The algorithms ID tokens may be signed with (OpenID Connect Discovery section 3).
+    #[serde(default)]
+    pub id_token_signing_alg_values_supported: Vec<String>,
 }
 
 /// What a user types to add an OpenID provider; the rest comes from discovery.
@@ -76,6 +79,7 @@ impl OpenidProviderDraft {
             extra_params: self.extra_params,
             redirect: self.redirect,
             iss_parameter_supported: found.authorization_response_iss_parameter_supported,
+            id_token_signing_alg_values_supported: found.id_token_signing_alg_values_supported,
             flavor,
             loopback_port: None,
         }
@@ -142,6 +146,7 @@ mod tests {
             code_challenge_methods_supported: methods
                 .map(|m| m.into_iter().map(String::from).collect()),
             authorization_response_iss_parameter_supported: false,
+            id_token_signing_alg_values_supported: Vec::new(),
         }
     }
 

@@ -82,6 +82,9 @@ pub struct Provider {
     /// refused; a present `iss` is checked either way.
     #[serde(default)]
     pub iss_parameter_supported: bool,
+    /// Discovery's `id_token_signing_alg_values_supported`; empty: any algorithm Keyfob accepts.
+    #[serde(default)]
+    pub id_token_signing_alg_values_supported: Vec<String>,
     /// Provider-specific behaviour.
     #[serde(default)]
     pub flavor: Flavor,
@@ -273,6 +276,7 @@ pub(crate) mod tests {
             extra_params: BTreeMap::new(),
             redirect: RedirectMode::Scheme,
             iss_parameter_supported: true,
+            id_token_signing_alg_values_supported: Vec::new(),
             flavor: Flavor::Standard,
             loopback_port: None,
         }

@@ -261,6 +261,7 @@ pub fn github(options: GithubOptions) -> Provider {
         extra_params: BTreeMap::new(),
         redirect: options.redirect,
         iss_parameter_supported: options.sends_iss,
+        id_token_signing_alg_values_supported: Vec::new(),
         flavor: Flavor::Github,
         loopback_port: options.loopback_port,
     }
@@ -504,6 +505,7 @@ mod tests {
             jwks_uri: Url::parse("https://www.googleapis.com/oauth2/v3/certs").unwrap(),
             code_challenge_methods_supported: Some(vec!["plain".into(), "S256".into()]),
             authorization_response_iss_parameter_supported: false,
+            id_token_signing_alg_values_supported: vec!["RS256".into()],
         };
         let p = google(GoogleOptions::new("id.apps.googleusercontent.com"))
             .into_provider(found, Flavor::Google);
