@@ -13,7 +13,7 @@ use crate::events;
 use crate::state::AppState;
 
 /// The private-use scheme Keyfob's redirect URIs use (RFC 8252 section 7.1).
-const SCHEME: &str = keyfob_core::paths::APP_ID;
+const SCHEME: &str = keyfob_core::APP_ID;
 
 /// Picks callback URLs out of command-line arguments (the first one is the program).
 pub fn callbacks_in_args(args: &[String]) -> Vec<String> {

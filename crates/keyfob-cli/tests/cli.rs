@@ -328,9 +328,9 @@ async fn exit_codes_are_distinct_and_messages_go_to_stderr() -> Result<()> {
 /// Revokes an account's refresh token at the provider, as a user would in its settings.
 async fn revoke_grant(w: &World, account_id: &str) -> Result<()> {
     let paths = keyfob_core::Paths::under(w.home.path());
-    let store = keyfob_core::store::secrets::SecretStore::new(paths.keyring_service);
+    let store = keyfob_core::internals::SecretStore::new(paths.keyring_service);
     let refresh = store
-        .get(keyfob_core::store::secrets::SecretKey::RefreshToken(
+        .get(keyfob_core::internals::SecretKey::RefreshToken(
             account_id.to_string(),
         ))
         .await?
@@ -525,10 +525,10 @@ async fn list_reads_no_secret_and_purge_no_revoke_stays_local() -> Result<()> {
     let access = text(&w.run(&["token", "local"]).await?.stdout)
         .trim()
         .to_string();
-    let store = keyfob_core::store::secrets::SecretStore::new(
+    let store = keyfob_core::internals::SecretStore::new(
         keyfob_core::Paths::under(w.home.path()).keyring_service,
     );
-    let refresh_key = keyfob_core::store::secrets::SecretKey::RefreshToken(id.clone());
+    let refresh_key = keyfob_core::internals::SecretKey::RefreshToken(id.clone());
     assert!(store.get(refresh_key.clone()).await?.is_some());
     let purge = w.run(&["purge", "--no-revoke", "--yes"]).await?;
     assert!(purge.status.success(), "{}", text(&purge.stderr));
@@ -644,10 +644,10 @@ async fn the_other_causes_behind_each_exit_code() -> Result<()> {
     drop(added.stdin.take());
     assert!(added.wait().await?.success());
     // The keyring lost it (a reset keyring, another machine's copy of the files).
-    keyfob_core::store::secrets::SecretStore::new(
+    keyfob_core::internals::SecretStore::new(
         keyfob_core::Paths::under(w.home.path()).keyring_service,
     )
-    .delete(keyfob_core::store::secrets::SecretKey::ClientSecret(
+    .delete(keyfob_core::internals::SecretKey::ClientSecret(
         "secret".into(),
     ))
     .await?;

@@ -188,7 +188,7 @@ async fn google_preset_from_the_command_line() -> Result<()> {
 #[tokio::test(flavor = "multi_thread")]
 async fn presets_without_a_client_id_explain_what_to_register() -> Result<()> {
     let home = tempfile::tempdir()?;
-    if keyfob_core::provider::presets::Preset::Github.has_built_in_client() {
+    if keyfob_core::Preset::Github.has_built_in_client() {
         return Ok(()); // a distributor build has one baked in
     }
     let out = keyfob(home.path(), &["provider", "github"])

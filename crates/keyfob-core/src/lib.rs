@@ -1,20 +1,21 @@
 //! Keyfob's engine: link OAuth 2 / OpenID Connect accounts through the system browser, keep
 //! their tokens in the OS keyring, and hand out fresh access tokens.
 //!
-//! [`Keyfob`] is the facade the desktop app and the CLI call; everything else is its parts.
+//! [`Keyfob`] is the facade the desktop app and the CLI call; everything else is its parts,
+//! private behind the short list of re-exports below.
 
-pub mod authorize;
-pub mod callback;
-pub mod error;
-pub mod exchange;
-pub mod http;
-pub mod identity;
-pub mod loopback;
-pub mod paths;
-pub mod provider;
-pub mod revocation;
-pub mod secret;
-pub mod store;
+mod authorize;
+mod callback;
+mod error;
+mod exchange;
+mod http;
+mod identity;
+mod loopback;
+mod paths;
+mod provider;
+mod revocation;
+mod secret;
+mod store;
 
 mod bare_issuer;
 mod callback_error;
@@ -38,9 +39,11 @@ pub use crate::error::{Error, ErrorKind, Result};
 pub use crate::facade::Keyfob;
 pub use crate::link::{LinkOptions, LinkStart};
 pub use crate::loopback::LoopbackListener;
-pub use crate::paths::Paths;
+pub use crate::paths::{Paths, APP_ID};
 pub use crate::provider::discovery::OpenidProviderDraft;
-pub use crate::provider::presets::{GithubOptions, GoogleOptions};
+pub use crate::provider::presets::{
+    GithubOptions, GoogleOptions, Preset, PresetClient, GITHUB_APP_LOOPBACK_PORT,
+};
 pub use crate::provider::registration::{
     redirect_registrations, RedirectRegistration, RedirectSetup,
 };
@@ -54,3 +57,18 @@ pub use crate::store::accounts::{Account, AccountStatus};
 pub use crate::text::{printable, token_is_plain};
 pub use crate::token::FreshToken;
 pub use crate::unlink::UnlinkReport;
+
+/// Not API: what Keyfob's own integration tests reach below the facade (the keyring items
+/// by name, the HTTP client, single protocol steps). Built only with the `internals` feature,
+/// which only test builds enable.
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub mod internals {
+    pub use crate::authorize::pkce::fingerprint;
+    pub use crate::exchange::exchange_code;
+    pub use crate::http::Http;
+    pub use crate::identity::verify_refreshed_id_token;
+    pub use crate::provider::presets::github;
+    pub use crate::store::providers::ProviderStore;
+    pub use crate::store::secrets::{SecretKey, SecretStore};
+}

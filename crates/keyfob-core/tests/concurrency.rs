@@ -103,7 +103,7 @@ async fn burst() -> anyhow::Result<()> {
             .await?;
     assert!(!stored.refreshed);
     assert_eq!(
-        keyfob_core::authorize::pkce::fingerprint(stored.token.expose()),
+        keyfob_core::internals::fingerprint(stored.token.expose()),
         tokens[0]
     );
     assert!(w.idp.is_active(stored.token.expose()).await?);
@@ -137,7 +137,7 @@ async fn worker_process() -> anyhow::Result<()> {
         // A digest is enough to compare, and keeps the token itself out of the output.
         println!(
             "TOKEN {}",
-            keyfob_core::authorize::pkce::fingerprint(token.token.expose())
+            keyfob_core::internals::fingerprint(token.token.expose())
         );
     }
     Ok(())

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use keyfob_core::store::secrets::{SecretKey, SecretStore};
+use keyfob_core::internals::{SecretKey, SecretStore};
 use keyfob_core::{
     AccountStatus, Error, Flavor, GithubOptions, Keyfob, Paths, Provider, RedirectMode, Revocation,
     Secret,
@@ -161,7 +161,7 @@ async fn github_app_tokens_expire_refresh_and_rotate() -> anyhow::Result<()> {
     assert_eq!(provider.redirect, RedirectMode::Scheme);
     assert_eq!(
         provider.loopback_port,
-        Some(keyfob_core::provider::presets::GITHUB_APP_LOOPBACK_PORT)
+        Some(keyfob_core::GITHUB_APP_LOOPBACK_PORT)
     );
 
     let account = w.link_scheme("octocat").await?;
@@ -236,8 +236,8 @@ async fn a_reused_code_is_refused_with_status_200_and_an_error_field() -> anyhow
 
     // The same code again, straight at the token endpoint: GitHub answers HTTP 200 with
     // error=bad_verification_code, which Keyfob reports as a refusal, not as tokens.
-    let err = keyfob_core::exchange::exchange_code(
-        &keyfob_core::http::Http::new(),
+    let err = keyfob_core::internals::exchange_code(
+        &keyfob_core::internals::Http::new(),
         &provider,
         Some(&Secret::new(GITHUB_OAUTH_APP_CLIENT_SECRET)),
         &code,

@@ -10,7 +10,7 @@ mod common;
 use std::time::Duration;
 
 use common::files_containing;
-use keyfob_core::store::secrets::SecretKey;
+use keyfob_core::internals::SecretKey;
 use keyfob_core::{
     ClientAuth, Error, Flavor, GoogleOptions, Keyfob, Paths, RedirectMode, Revocation, Secret,
     SecretUpdate,
@@ -222,8 +222,8 @@ async fn id_tokens_may_name_the_issuer_without_its_scheme_for_google_only() -> a
         let provider = provider.clone();
         let subject = account.subject.clone();
         async move {
-            keyfob_core::identity::verify_refreshed_id_token(
-                &keyfob_core::http::Http::new(),
+            keyfob_core::internals::verify_refreshed_id_token(
+                &keyfob_core::internals::Http::new(),
                 &provider,
                 Some(&Secret::new(CLIENT_SECRET)),
                 &Secret::new(token),
@@ -311,7 +311,7 @@ async fn a_desktop_client_refuses_the_custom_scheme() -> anyhow::Result<()> {
 impl Google {
     async fn secrets_get(&self, key: SecretKey) -> anyhow::Result<Option<Secret>> {
         let store =
-            keyfob_core::store::secrets::SecretStore::new(self.kf.paths().keyring_service.clone());
+            keyfob_core::internals::SecretStore::new(self.kf.paths().keyring_service.clone());
         Ok(store.get(key).await?)
     }
 }

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::{files_containing, World};
-use keyfob_core::store::secrets::SecretKey;
+use keyfob_core::internals::SecretKey;
 use keyfob_core::{Keyfob, LinkOptions, Paths};
 use serde_json::json;
 
@@ -141,7 +141,7 @@ async fn no_keyring_process() -> anyhow::Result<()> {
         println!("ERROR {e}");
     }
     // A provider added earlier, while the keyring worked: its definition is a plain file.
-    keyfob_core::store::providers::ProviderStore::new(kf.paths()).save(&[provider])?;
+    keyfob_core::internals::ProviderStore::new(kf.paths()).save(&[provider])?;
     match kf.begin_link("local", LinkOptions::default()).await {
         Ok(_) => println!("UNEXPECTED link started"),
         Err(e) => println!("LINK {e}"),

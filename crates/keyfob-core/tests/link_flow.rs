@@ -3,7 +3,7 @@
 mod common;
 
 use common::{draft, World};
-use keyfob_core::store::secrets::SecretKey;
+use keyfob_core::internals::SecretKey;
 use keyfob_core::{AccountStatus, ClientAuth, Error, Secret, SecretUpdate};
 use keyfob_testkit::{
     CONFIDENTIAL_CLIENT_ID, CONFIDENTIAL_CLIENT_SECRET, POST_CLIENT_ID, POST_CLIENT_SECRET,

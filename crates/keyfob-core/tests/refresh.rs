@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::World;
-use keyfob_core::store::secrets::SecretKey;
+use keyfob_core::internals::SecretKey;
 use keyfob_core::{AccountStatus, Error, LinkOptions};
 use keyfob_testkit::Consent;
 use serde_json::json;

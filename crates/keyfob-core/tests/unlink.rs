@@ -4,7 +4,7 @@
 mod common;
 
 use common::World;
-use keyfob_core::store::secrets::SecretKey;
+use keyfob_core::internals::SecretKey;
 use keyfob_core::{Error, Revocation};
 
 #[tokio::test(flavor = "multi_thread")]

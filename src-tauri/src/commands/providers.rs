@@ -3,11 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use keyfob_core::provider::presets::{Preset, PresetClient};
 use keyfob_core::{
     ClientAuth, Flavor, GithubOptions, GoogleOptions, Keyfob, OpenidProviderDraft, Provider,
     RedirectMode, RedirectRegistration, RedirectSetup, Secret, SecretUpdate,
 };
+use keyfob_core::{Preset, PresetClient};
 use serde::Deserialize;
 use tauri::State;
 
@@ -343,9 +343,9 @@ mod tests {
         // --loopback-port 5000` does) shows that port in the editor.
         let mut options = GithubOptions::github_com("Iv1.app").github_app();
         options.loopback_port = Some(5000);
-        let provider = keyfob_core::provider::presets::github(options);
+        let provider = keyfob_core::internals::github(options);
         std::fs::create_dir_all(dir.path().join("config")).expect("config dir");
-        keyfob_core::store::providers::ProviderStore::new(keyfob.paths())
+        keyfob_core::internals::ProviderStore::new(keyfob.paths())
             .save(&[provider])
             .expect("save provider");
         assert_eq!(

@@ -3,11 +3,11 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 
-use keyfob_core::provider::presets::{Preset, PresetClient};
 use keyfob_core::{
     ClientAuth, GithubOptions, GoogleOptions, Keyfob, OpenidProviderDraft, Provider, ProviderKind,
     RedirectMode, Secret, SecretUpdate,
 };
+use keyfob_core::{Preset, PresetClient};
 
 use crate::cli::{split_scopes, AddArgs, AuthArg, GithubArgs, GoogleArgs};
 use crate::exit::{Failure, USAGE};

@@ -1,7 +1,5 @@
 //! Account metadata: one JSON file with a schema version, written atomically. No secrets here.
 
-use std::path::Path;
-
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -104,21 +102,9 @@ impl AccountStore {
         }
     }
 
-    /// Where the file lives.
-    pub fn path(&self) -> &Path {
-        self.file.path()
-    }
-
     /// All accounts, in the order they were linked.
     pub fn load(&self) -> Result<Vec<Account>> {
         Ok(self.file.load()?.accounts)
-    }
-
-    /// Replaces the whole list; a change based on the list goes through [`AccountStore::modify`].
-    pub fn save(&self, accounts: &[Account]) -> Result<()> {
-        self.file.save(&AccountsFile {
-            accounts: accounts.to_vec(),
-        })
     }
 
     /// A read-modify-write of the list under its lock.
@@ -163,15 +149,21 @@ pub(crate) mod tests {
     #[test]
     fn round_trips_and_checks_the_schema() {
         let dir = tempfile::tempdir().unwrap();
-        let store = AccountStore::new(&Paths::under(dir.path()));
+        let paths = Paths::under(dir.path());
+        let store = AccountStore::new(&paths);
         assert!(store.load().unwrap().is_empty());
-        store.save(&[sample("x"), sample("y")]).unwrap();
+        store
+            .modify(|accounts| {
+                accounts.extend([sample("x"), sample("y")]);
+                Ok(())
+            })
+            .unwrap();
         assert_eq!(store.load().unwrap(), vec![sample("x"), sample("y")]);
 
-        std::fs::write(store.path(), br#"{"schema": 99, "accounts": []}"#).unwrap();
+        std::fs::write(paths.accounts_file(), br#"{"schema": 99, "accounts": []}"#).unwrap();
         let err = store.load().unwrap_err().to_string();
         assert!(err.contains("schema version 99"), "{err}");
-        std::fs::write(store.path(), b"{nope").unwrap();
+        std::fs::write(paths.accounts_file(), b"{nope").unwrap();
         assert!(matches!(store.load(), Err(Error::CorruptFile { .. })));
     }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use keyfob_core::store::secrets::{SecretKey, SecretStore};
+use keyfob_core::internals::{SecretKey, SecretStore};
 use keyfob_core::{
     Account, ClientAuth, Keyfob, LinkOptions, OpenidProviderDraft, Paths, RedirectMode, Secret,
 };
