@@ -377,7 +377,8 @@ pub fn ensure_secure_url(url: &Url) -> Result<(), String> {
     }
 }
 
-fn is_loopback(url: &Url) -> bool {
+/// Whether `url` names a loopback IP address (the one test for "loopback" in Keyfob).
+pub(crate) fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
         Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),

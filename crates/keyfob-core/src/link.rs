@@ -11,6 +11,7 @@ use crate::callback::{CallbackError, Outcome, ParsedCallback};
 use crate::error::{Error, Result};
 use crate::exchange::{exchange_code, Tokens};
 use crate::facade::Keyfob;
+use crate::http::is_loopback;
 use crate::identity::{establish, Identity};
 use crate::provider::{ClientAuth, Flavor, Provider, ProviderKind, RedirectMode};
 use crate::revocation::delete_github_token;
@@ -436,14 +437,8 @@ fn linked_account(
 }
 
 fn check_loopback_redirect(provider: &Provider, uri: &Url) -> Result<()> {
-    let loopback_ip = match uri.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        // RFC 8252 section 8.3: not "localhost", which a resolver may send elsewhere.
-        _ => false,
-    };
     if uri.scheme() == "http"
-        && loopback_ip
+        && is_loopback(uri)
         && uri.port().is_some()
         && uri.path() == provider.redirect_path()
     {
