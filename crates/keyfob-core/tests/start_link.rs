@@ -7,7 +7,7 @@ mod common;
 use std::convert::Infallible;
 
 use common::{draft, World};
-use keyfob_core::{CallbackError, ClientAuth, Error, LinkRedirect, RedirectMode};
+use keyfob_core::{CallbackError, ClientAuth, Error, LinkRedirect, LoopbackLink, RedirectMode};
 use keyfob_testkit::Consent;
 use url::Url;
 
@@ -85,17 +85,8 @@ async fn the_app_listens_on_loopback_for_a_loopback_provider() -> anyhow::Result
     let opened = opened.expect("the opener was called");
     assert_eq!(redirect_of(&opened).host_str(), Some("127.0.0.1"));
 
-    let browser = async {
-        let callback = w
-            .browser
-            .authorize(opened.as_str(), "alice", Consent::Approve)
-            .await?;
-        w.browser.deliver(&callback).await
-    };
-    let (account, page) =
-        within_a_minute(async { tokio::join!(listener.complete(&w.kf), browser) }).await?;
-    assert_eq!(account?.subject, "alice");
-    assert_eq!(page?.0, 200);
+    let (subject, status) = sign_in_on_loopback(&w, listener, &opened, "alice").await?;
+    assert_eq!((subject.as_str(), status), ("alice", 200));
     Ok(())
 }
 
@@ -117,17 +108,8 @@ async fn the_cli_always_listens_on_loopback() -> anyhow::Result<()> {
     assert_eq!(redirect.host_str(), Some("127.0.0.1"));
     assert_eq!(redirect.path(), "/oauth/local");
 
-    let browser = async {
-        let callback = w
-            .browser
-            .authorize(opened.as_str(), "bob", Consent::Approve)
-            .await?;
-        w.browser.deliver(&callback).await
-    };
-    let (account, page) =
-        within_a_minute(async { tokio::join!(listener.complete(&w.kf), browser) }).await?;
-    assert_eq!(account?.subject, "bob");
-    assert_eq!(page?.0, 200);
+    let (subject, status) = sign_in_on_loopback(&w, listener, &opened, "bob").await?;
+    assert_eq!((subject.as_str(), status), ("bob", 200));
     Ok(())
 }
 
@@ -191,4 +173,24 @@ async fn a_browser_that_does_not_open_closes_the_loopback_listener() -> anyhow::
         "the port is closed"
     );
     Ok(())
+}
+
+/// Signs `login` in through the opened URL while the link's listener waits for the callback;
+/// returns the linked subject and the status of the page the browser was shown.
+async fn sign_in_on_loopback(
+    w: &World,
+    listener: LoopbackLink,
+    opened: &Url,
+    login: &str,
+) -> anyhow::Result<(String, u16)> {
+    let browser = async {
+        let callback = w
+            .browser
+            .authorize(opened.as_str(), login, Consent::Approve)
+            .await?;
+        w.browser.deliver(&callback).await
+    };
+    let (account, page) =
+        within_a_minute(async { tokio::join!(listener.complete(&w.kf), browser) }).await?;
+    Ok((account?.subject, page?.0))
 }

@@ -14,8 +14,12 @@ use url::Url;
 use crate::error::{Error, Result};
 use crate::facade::Keyfob;
 use crate::link::{LinkOptions, LinkStart};
+
+mod page;
+
 use crate::provider::Provider;
 use crate::store::accounts::Account;
+use page::Page;
 
 /// Longest request head read from the browser.
 const MAX_REQUEST: usize = 16 * 1024;
@@ -206,55 +210,6 @@ enum Handled {
     KeepWaiting(Page),
 }
 
-/// A small self-contained HTML answer for the browser tab.
-struct Page {
-    status: u16,
-    title: &'static str,
-    text: String,
-}
-
-impl Page {
-    fn new(status: u16, title: &'static str, text: &str) -> Self {
-        Page {
-            status,
-            title,
-            text: text.to_string(),
-        }
-    }
-
-    fn html(&self) -> String {
-        let mark = if self.status == 200 { "&#10003;" } else { "!" };
-        let tone = if self.status == 200 {
-            "#1a7f37"
-        } else {
-            "#b42318"
-        };
-        format!(
-            "<!doctype html><html lang=en><meta charset=utf-8><meta name=viewport content=\"width=device-width\">\
-<title>Keyfob: {title}</title><style>body{{font:16px/1.5 system-ui,sans-serif;display:grid;place-items:center;\
-min-height:90vh;margin:0;background:#f6f7f9;color:#1f2328}}main{{max-width:30rem;padding:2rem;background:#fff;\
-border-radius:12px;box-shadow:0 1px 3px #0002}}b{{display:inline-grid;place-items:center;width:2rem;height:2rem;\
-border-radius:50%;color:#fff;background:{tone}}}@media(prefers-color-scheme:dark){{body{{background:#0d1117;\
-color:#e6edf3}}main{{background:#161b22}}}}</style><main><p><b>{mark}</b></p><h1>{title}</h1><p>{text}</p></main></html>",
-            title = self.title,
-            text = escape_html(&self.text),
-        )
-    }
-}
-
-fn escape_html(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
-            '<' => "&lt;".to_string(),
-            '>' => "&gt;".to_string(),
-            '&' => "&amp;".to_string(),
-            '"' => "&quot;".to_string(),
-            '\'' => "&#39;".to_string(),
-            c => c.to_string(),
-        })
-        .collect()
-}
-
 /// Reads the request head; returns "METHOD target".
 async fn read_request(mut stream: TcpStream) -> std::io::Result<(String, TcpStream)> {
     let mut head = Vec::new();
@@ -274,37 +229,13 @@ async fn read_request(mut stream: TcpStream) -> std::io::Result<(String, TcpStre
 }
 
 async fn respond(stream: &mut TcpStream, page: &Page) -> std::io::Result<()> {
-    let body = page.html();
-    let reason = match page.status {
-        200 => "OK",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        _ => "Bad Request",
-    };
-    // no-referrer: the page's own URL carries the code.
-    let head = format!(
-        "HTTP/1.1 {} {reason}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\n\
-Cache-Control: no-store\r\nReferrer-Policy: no-referrer\r\n\
-Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'\r\nConnection: close\r\n\r\n",
-        page.status,
-        body.len()
-    );
-    stream.write_all(head.as_bytes()).await?;
-    stream.write_all(body.as_bytes()).await?;
+    stream.write_all(&page.response()).await?;
     stream.shutdown().await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn pages_escape_untrusted_text() {
-        let page = Page::new(400, "Account not linked", "<script>alert(1)</script> & 'x'");
-        let html = page.html();
-        assert!(!html.contains("<script>"));
-        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; &#39;x&#39;"));
-    }
 
     #[tokio::test]
     async fn binds_an_ephemeral_port_on_127_0_0_1_with_the_providers_path() {
