@@ -140,3 +140,33 @@ async fn idle_connections_from_a_local_process_do_not_block_the_callback() -> an
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_addressed_to_another_host_is_refused_and_changes_nothing() -> anyhow::Result<()>
+{
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let w = World::start().await?;
+    let (start, listener) = w.kf.begin_loopback_link("local", None).await?;
+    let port = listener.redirect_uri().port().unwrap();
+    let browser = async {
+        let callback = w
+            .browser
+            .authorize(start.authorization_url.as_str(), "alice", Consent::Approve)
+            .await?;
+        // The genuine callback, sent by a page whose own name resolves to 127.0.0.1 (DNS
+        // rebinding): the listener refuses it before looking at it, so its state still works.
+        let target = &callback[callback.find("/oauth/").expect("callback path")..];
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+        let request = format!("GET {target} HTTP/1.1\r\nHost: rebind.example:{port}\r\n\r\n");
+        stream.write_all(request.as_bytes()).await?;
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).await?;
+        assert!(answer.starts_with("HTTP/1.1 421 "), "{answer}");
+        assert!(w.kf.accounts()?.is_empty());
+        w.browser.deliver(&callback).await
+    };
+    let (account, page) = tokio::join!(listener.complete(&w.kf, &start), browser);
+    assert_eq!(account?.subject, "alice");
+    assert_eq!(page?.0, 200);
+    Ok(())
+}

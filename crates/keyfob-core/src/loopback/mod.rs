@@ -42,7 +42,20 @@ impl LoopbackListener {
         let port = provider.loopback_port.unwrap_or(0);
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port))
             .await
-            .map_err(|e| Error::io("127.0.0.1 (loopback listener)", e))?;
+            .map_err(|e| match provider.loopback_port {
+                // The port is part of the registered callback URL (GitHub Apps match it
+                // exactly): another port would never be redirected to, so there is no
+                // fallback, only an error that says which port and why.
+                Some(port) => Error::io(
+                    format!(
+                        "127.0.0.1:{port}, the fixed port in {}'s registered callback URL \
+                         (close what uses it; Keyfob cannot listen elsewhere)",
+                        provider.id
+                    ),
+                    e,
+                ),
+                None => Error::io("127.0.0.1 (loopback listener)", e),
+            })?;
         let port = listener
             .local_addr()
             .map_err(|e| Error::io("127.0.0.1 (loopback listener)", e))?
@@ -77,14 +90,14 @@ impl LoopbackListener {
         link_id: &str,
         expires_at: OffsetDateTime,
     ) -> Result<Account> {
-        let (tx, mut rx) = mpsc::channel::<(String, TcpStream)>(8);
+        let (tx, mut rx) = mpsc::channel::<(RequestHead, TcpStream)>(8);
         let deadline = tokio::time::Instant::now()
             + Duration::try_from(expires_at - OffsetDateTime::now_utc()).unwrap_or_default();
         let mut acceptor = Acceptor(tokio::spawn(accept_loop(self.listener, tx)));
         let result = loop {
             tokio::select! {
-                Some((target, mut stream)) = rx.recv() => {
-                    match handle(kf, &self.redirect_uri, &target).await {
+                Some((head, mut stream)) = rx.recv() => {
+                    match handle(kf, &self.redirect_uri, &head).await {
                         Handled::Done(result, page) => {
                             let _ = respond(&mut stream, &page).await;
                             break *result;
@@ -124,7 +137,7 @@ impl Drop for Acceptor {
 
 /// Accepts connections, at most [`MAX_CONNECTIONS`] being read at once, and forwards each
 /// request head; the rest wait in the kernel's backlog.
-async fn accept_loop(listener: TcpListener, tx: mpsc::Sender<(String, TcpStream)>) {
+async fn accept_loop(listener: TcpListener, tx: mpsc::Sender<(RequestHead, TcpStream)>) {
     let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     loop {
         let slot = slots.clone().acquire_owned().await.expect("never closed");
@@ -134,8 +147,8 @@ async fn accept_loop(listener: TcpListener, tx: mpsc::Sender<(String, TcpStream)
                 tokio::spawn(async move {
                     let _slot = slot;
                     let read = tokio::time::timeout(REQUEST_TIMEOUT, read_request(stream)).await;
-                    if let Ok(Ok((target, stream))) = read {
-                        let _ = tx.send((target, stream)).await;
+                    if let Ok(Ok((head, stream))) = read {
+                        let _ = tx.send((head, stream)).await;
                     }
                 });
             }
@@ -145,8 +158,17 @@ async fn accept_loop(listener: TcpListener, tx: mpsc::Sender<(String, TcpStream)
     }
 }
 
-async fn handle(kf: &Keyfob, redirect_uri: &Url, target: &str) -> Handled {
-    let (method, target) = target.split_once(' ').unwrap_or(("", target));
+async fn handle(kf: &Keyfob, redirect_uri: &Url, head: &RequestHead) -> Handled {
+    let (method, target) = (head.method.as_str(), head.target.as_str());
+    if !host_is(head.host.as_deref(), redirect_uri) {
+        // A page whose own name resolves to 127.0.0.1 (DNS rebinding) reaches this port
+        // with its name in `Host`; only the browser's redirect names the listener itself.
+        return Handled::KeepWaiting(Page::new(
+            421,
+            "Not allowed",
+            "Keyfob only answers requests addressed to 127.0.0.1 here.",
+        ));
+    }
     if method != "GET" {
         return Handled::KeepWaiting(Page::new(
             405,
@@ -210,8 +232,16 @@ enum Handled {
     KeepWaiting(Page),
 }
 
-/// Reads the request head; returns "METHOD target".
-async fn read_request(mut stream: TcpStream) -> std::io::Result<(String, TcpStream)> {
+/// What Keyfob reads of a request: its method, target and `Host`.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct RequestHead {
+    method: String,
+    target: String,
+    host: Option<String>,
+}
+
+/// Reads the request head.
+async fn read_request(mut stream: TcpStream) -> std::io::Result<(RequestHead, TcpStream)> {
     let mut head = Vec::new();
     let mut buf = [0u8; 2048];
     while !head.windows(4).any(|w| w == b"\r\n\r\n") {
@@ -221,11 +251,38 @@ async fn read_request(mut stream: TcpStream) -> std::io::Result<(String, TcpStre
         }
         head.extend_from_slice(&buf[..n]);
     }
-    let line = head.split(|b| *b == b'\n').next().unwrap_or_default();
-    let line = String::from_utf8_lossy(line);
-    let mut parts = line.split_whitespace();
-    let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-    Ok((format!("{method} {target}"), stream))
+    Ok((parse_head(&String::from_utf8_lossy(&head)), stream))
+}
+
+/// The request line's method and target, and the `Host` header (names are case-insensitive;
+/// a repeated `Host` makes the request's host unknown).
+fn parse_head(head: &str) -> RequestHead {
+    let mut lines = head.split("\r\n");
+    let mut request = lines.next().unwrap_or_default().split_whitespace();
+    let (method, target) = (request.next().unwrap_or(""), request.next().unwrap_or(""));
+    let hosts: Vec<&str> = lines
+        .filter_map(|l| l.split_once(':'))
+        .filter(|(name, _)| name.trim().eq_ignore_ascii_case("host"))
+        .map(|(_, value)| value.trim())
+        .collect();
+    RequestHead {
+        method: method.to_string(),
+        target: target.to_string(),
+        host: match hosts.as_slice() {
+            [one] => Some(one.to_string()),
+            _ => None,
+        },
+    }
+}
+
+/// Whether a request's `Host` names the listener itself: `127.0.0.1:<port>`.
+fn host_is(host: Option<&str>, redirect_uri: &Url) -> bool {
+    let expected = format!(
+        "{}:{}",
+        redirect_uri.host_str().unwrap_or_default(),
+        redirect_uri.port().unwrap_or_default()
+    );
+    host.is_some_and(|h| h.eq_ignore_ascii_case(&expected))
 }
 
 async fn respond(stream: &mut TcpStream, page: &Page) -> std::io::Result<()> {
@@ -236,6 +293,51 @@ async fn respond(stream: &mut TcpStream, page: &Page) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_requests_addressed_to_the_listener_are_answered() {
+        let head = parse_head(
+            "GET /oauth/x?code=c HTTP/1.1\r\nhost: 127.0.0.1:4000\r\nAccept: */*\r\n\r\n",
+        );
+        assert_eq!(
+            head,
+            RequestHead {
+                method: "GET".into(),
+                target: "/oauth/x?code=c".into(),
+                host: Some("127.0.0.1:4000".into()),
+            }
+        );
+        let uri = Url::parse("http://127.0.0.1:4000/oauth/x").unwrap();
+        assert!(host_is(head.host.as_deref(), &uri));
+        for host in [
+            Some("evil.example:4000"),
+            Some("localhost:4000"),
+            Some("127.0.0.1:4001"),
+            Some("127.0.0.1"),
+            None,
+        ] {
+            assert!(!host_is(host, &uri), "{host:?}");
+        }
+        let twice = parse_head("GET / HTTP/1.1\r\nHost: 127.0.0.1:4000\r\nHost: evil\r\n\r\n");
+        assert_eq!(twice.host, None);
+    }
+
+    #[tokio::test]
+    async fn a_fixed_port_in_use_is_an_error_that_names_it() {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = taken.local_addr().unwrap().port();
+        let mut provider = crate::provider::tests::sample();
+        provider.loopback_port = Some(port);
+        let e = LoopbackListener::bind(&provider)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(&format!("127.0.0.1:{port}, the fixed port"))
+                && e.contains("cannot listen elsewhere"),
+            "{e}"
+        );
+    }
 
     #[tokio::test]
     async fn binds_an_ephemeral_port_on_127_0_0_1_with_the_providers_path() {

@@ -59,6 +59,7 @@ impl Page {
             200 => "OK",
             404 => "Not Found",
             405 => "Method Not Allowed",
+            421 => "Misdirected Request",
             _ => "Bad Request",
         };
         let head = format!(

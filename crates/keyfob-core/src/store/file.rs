@@ -3,7 +3,7 @@
 //! read-modify-write holds the file's lock so that no other thread or process loses an update.
 
 use std::marker::PhantomData;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -58,7 +58,8 @@ impl<T: Content> VersionedFile<T> {
     }
 
     /// Where the file lives.
-    pub fn path(&self) -> &Path {
+    #[cfg(test)]
+    pub fn path(&self) -> &std::path::Path {
         &self.path
     }
 
@@ -146,6 +147,7 @@ impl Format {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     #[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
     struct Tally {

@@ -1,8 +1,6 @@
 //! The provider definitions file (`providers.toml` in the config dir): TOML, so that a
 //! person can read and edit it. No secrets in it.
 
-use std::path::Path;
-
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
@@ -47,17 +45,14 @@ impl ProviderStore {
         }
     }
 
-    /// Where the file lives.
-    pub fn path(&self) -> &Path {
-        self.file.path()
-    }
-
     /// All configured providers, each checked as if it had just been added.
     pub fn load(&self) -> Result<Vec<Provider>> {
         Ok(self.file.load()?.providers)
     }
 
     /// Replaces the file's content; a change based on it goes through [`ProviderStore::modify`].
+    /// Only tests write a whole file (a provider set up without touching the keyring).
+    #[cfg(any(test, feature = "internals"))]
     pub fn save(&self, providers: &[Provider]) -> Result<()> {
         self.file.save(&ProvidersFile {
             providers: providers.to_vec(),
@@ -78,18 +73,19 @@ mod tests {
     #[test]
     fn round_trips_through_toml() {
         let dir = tempfile::tempdir().unwrap();
-        let config = ProviderStore::new(&Paths::under(dir.path()));
+        let paths = Paths::under(dir.path());
+        let config = ProviderStore::new(&paths);
         assert!(config.load().unwrap().is_empty());
         let mut p = sample();
         p.extra_params.insert("prompt".into(), "consent".into());
         config.save(std::slice::from_ref(&p)).unwrap();
         assert_eq!(config.load().unwrap(), vec![p]);
-        let text = std::fs::read_to_string(config.path()).unwrap();
+        let text = std::fs::read_to_string(paths.providers_file()).unwrap();
         assert!(text.contains("[[provider]]"), "{text}");
 
         // A hand-edited plain-http endpoint is refused with a message naming the problem.
         std::fs::write(
-            config.path(),
+            paths.providers_file(),
             text.replace("http://127.0.0.1:4000/token", "http://example.com/token"),
         )
         .unwrap();
