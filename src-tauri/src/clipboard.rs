@@ -12,7 +12,7 @@ use tauri::AppHandle;
 
 use crate::error::{UiError, UiErrorKind};
 use crate::events;
-use crate::fingerprint::fingerprint;
+use keyfob_core::fingerprint;
 
 /// The default time a copied token stays on the clipboard.
 pub const DEFAULT_CLEAR_AFTER: Duration = Duration::from_secs(30);

@@ -8,7 +8,6 @@ mod contract;
 mod deep_link;
 mod error;
 mod events;
-mod fingerprint;
 mod state;
 mod store_watch;
 mod views;

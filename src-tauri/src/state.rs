@@ -5,7 +5,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use crate::clipboard::ClipboardPolicy;
-use crate::fingerprint::fingerprint;
+use keyfob_core::fingerprint;
 
 /// Managed Tauri state.
 pub struct AppState {
@@ -16,7 +16,7 @@ pub struct AppState {
     /// Fingerprints of callback URLs already handled. The same URL can arrive twice (the
     /// deep-link plugin and the single-instance argv both forward it); handling it once keeps
     /// a spurious "state already used" failure from reaching the UI.
-    seen_callbacks: Mutex<VecDeque<[u8; 32]>>,
+    seen_callbacks: Mutex<VecDeque<String>>,
     /// Loopback links in flight, by link id: aborting the task closes the listener.
     loopback_tasks: Mutex<HashMap<String, tauri::async_runtime::JoinHandle<()>>>,
 }

@@ -34,6 +34,7 @@ mod unlink;
 mod testing;
 
 pub use crate::authorize::pending::{PendingLink, LINK_LIFETIME};
+pub use crate::authorize::pkce::fingerprint;
 pub use crate::callback::CallbackError;
 pub use crate::error::{Error, ErrorKind, Result};
 pub use crate::facade::Keyfob;
@@ -64,7 +65,6 @@ pub use crate::unlink::UnlinkReport;
 #[cfg(feature = "internals")]
 #[doc(hidden)]
 pub mod internals {
-    pub use crate::authorize::pkce::fingerprint;
     pub use crate::exchange::exchange_code;
     pub use crate::http::Http;
     pub use crate::identity::verify_refreshed_id_token;

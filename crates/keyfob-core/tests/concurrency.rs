@@ -102,10 +102,7 @@ async fn burst() -> anyhow::Result<()> {
         w.kf.access_token(&account.id, Duration::from_secs(60))
             .await?;
     assert!(!stored.refreshed);
-    assert_eq!(
-        keyfob_core::internals::fingerprint(stored.token.expose()),
-        tokens[0]
-    );
+    assert_eq!(keyfob_core::fingerprint(stored.token.expose()), tokens[0]);
     assert!(w.idp.is_active(stored.token.expose()).await?);
     Ok(())
 }
@@ -135,10 +132,7 @@ async fn worker_process() -> anyhow::Result<()> {
     for call in calls {
         let token = call.await??;
         // A digest is enough to compare, and keeps the token itself out of the output.
-        println!(
-            "TOKEN {}",
-            keyfob_core::internals::fingerprint(token.token.expose())
-        );
+        println!("TOKEN {}", keyfob_core::fingerprint(token.token.expose()));
     }
     Ok(())
 }

@@ -251,10 +251,7 @@ fn preset_client(
     preset
         .client(id.as_deref(), secret.map(Secret::new))
         .ok_or_else(|| {
-            let provider = match preset {
-                Preset::Github => "GitHub",
-                Preset::Google => "Google",
-            };
+            let provider = preset.name();
             UiError::new(
                 UiErrorKind::Provider,
                 format!("enter the client ID of the app you registered with {provider}; this Keyfob has none built in"),

@@ -196,10 +196,7 @@ fn preset_client(
     what: &str,
 ) -> Result<PresetClient, Failure> {
     preset.client(id, secret).ok_or_else(|| {
-        let provider = match preset {
-            Preset::Github => "GitHub",
-            Preset::Google => "Google",
-        };
+        let provider = preset.name();
         Failure::new(
             USAGE,
             format!("this build has no {provider} client id built in: register {what} (see the README) and pass --client-id"),

@@ -19,7 +19,8 @@ pub fn s256_challenge(verifier: &Secret) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.expose().as_bytes()))
 }
 
-/// A lookup key for a secret that can be kept in a file without revealing it.
+/// A lookup key for a secret (SHA-256, base64url) that can be kept or compared without
+/// revealing it.
 pub fn fingerprint(secret: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(secret.as_bytes()))
 }

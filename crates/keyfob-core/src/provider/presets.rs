@@ -44,6 +44,14 @@ pub struct PresetClient {
 }
 
 impl Preset {
+    /// The provider's name, as users know it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Preset::Github => "GitHub",
+            Preset::Google => "Google",
+        }
+    }
+
     /// Whether this build has a client registration of its own for the preset.
     pub fn has_built_in_client(self) -> bool {
         self.built_in().0.is_some()
@@ -121,7 +129,7 @@ impl GithubOptions {
     pub fn github_com(client_id: impl Into<String>) -> Self {
         GithubOptions {
             id: "github".into(),
-            name: "GitHub".into(),
+            name: Preset::Github.name().into(),
             web: Url::parse(GITHUB_WEB).expect("valid"),
             api: Url::parse(GITHUB_API).expect("valid"),
             client_id: client_id.into(),
@@ -292,7 +300,7 @@ impl GoogleOptions {
     pub fn new(client_id: impl Into<String>) -> Self {
         GoogleOptions {
             id: "google".into(),
-            name: "Google".into(),
+            name: Preset::Google.name().into(),
             issuer: GOOGLE_ISSUER.into(),
             client_id: client_id.into(),
             redirect: RedirectMode::Loopback,
