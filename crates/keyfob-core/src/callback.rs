@@ -8,6 +8,9 @@ use crate::authorize::pending::{PendingLink, PendingStatus};
 
 pub use crate::callback_error::CallbackError;
 
+#[cfg(test)]
+mod properties;
+
 /// The longest callback URL accepted.
 pub const MAX_CALLBACK_LEN: usize = 8 * 1024;
 

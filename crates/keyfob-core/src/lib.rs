@@ -33,7 +33,7 @@ mod unlink;
 #[cfg(test)]
 mod testing;
 
-pub use crate::authorize::pending::{PendingLink, LINK_LIFETIME};
+pub use crate::authorize::pending::{PendingLink, PendingStatus, LINK_LIFETIME};
 pub use crate::authorize::pkce::fingerprint;
 pub use crate::callback::CallbackError;
 pub use crate::error::{Error, ErrorKind, Result};
@@ -61,13 +61,15 @@ pub use crate::unlink::UnlinkReport;
 
 /// Not API: what Keyfob's own integration tests reach below the facade (the keyring items
 /// by name, the HTTP client, single protocol steps). Built only with the `internals` feature,
-/// which only test builds enable.
+/// which only test builds (and the fuzz targets in `fuzz/`) enable.
 #[cfg(feature = "internals")]
 #[doc(hidden)]
 pub mod internals {
+    pub use crate::callback::ParsedCallback;
     pub use crate::exchange::exchange_code;
     pub use crate::http::Http;
     pub use crate::identity::verify_refreshed_id_token;
+    pub use crate::loopback::read_request as read_loopback_request;
     pub use crate::provider::presets::github;
     pub use crate::store::providers::ProviderStore;
     pub use crate::store::secrets::{SecretKey, SecretStore};

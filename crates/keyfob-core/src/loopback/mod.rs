@@ -6,7 +6,7 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use time::OffsetDateTime;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use url::Url;
@@ -16,6 +16,8 @@ use crate::facade::Keyfob;
 use crate::link::{LinkOptions, LinkStart};
 
 mod page;
+#[cfg(test)]
+mod properties;
 
 use crate::provider::Provider;
 use crate::store::accounts::Account;
@@ -146,8 +148,7 @@ async fn accept_loop(listener: TcpListener, tx: mpsc::Sender<(RequestHead, TcpSt
                 let tx = tx.clone();
                 tokio::spawn(async move {
                     let _slot = slot;
-                    let read = tokio::time::timeout(REQUEST_TIMEOUT, read_request(stream)).await;
-                    if let Ok(Ok((head, stream))) = read {
+                    if let Ok((head, stream)) = read_request_within(stream).await {
                         let _ = tx.send((head, stream)).await;
                     }
                 });
@@ -234,14 +235,24 @@ enum Handled {
 
 /// What Keyfob reads of a request: its method, target and `Host`.
 #[derive(Debug, Default, PartialEq, Eq)]
-struct RequestHead {
+pub struct RequestHead {
     method: String,
     target: String,
     host: Option<String>,
 }
 
+/// Reads the request head within [`REQUEST_TIMEOUT`] and [`MAX_REQUEST`] bytes: a slow or
+/// endless sender holds a connection slot for five seconds at most.
+async fn read_request_within<S: AsyncRead + Unpin>(stream: S) -> std::io::Result<(RequestHead, S)> {
+    tokio::time::timeout(REQUEST_TIMEOUT, read_request(stream))
+        .await
+        .unwrap_or_else(|_| Err(std::io::ErrorKind::TimedOut.into()))
+}
+
 /// Reads the request head.
-async fn read_request(mut stream: TcpStream) -> std::io::Result<(RequestHead, TcpStream)> {
+pub async fn read_request<S: AsyncRead + Unpin>(
+    mut stream: S,
+) -> std::io::Result<(RequestHead, S)> {
     let mut head = Vec::new();
     let mut buf = [0u8; 2048];
     while !head.windows(4).any(|w| w == b"\r\n\r\n") {
