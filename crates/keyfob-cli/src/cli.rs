@@ -23,7 +23,45 @@ pub enum Command {
         json: bool,
     },
     /// Print an access token, refreshing it first if it would expire soon
-    Token(TokenArgs),
+    Token {
+        #[command(flatten)]
+        token: TokenArgs,
+        /// Print {account, provider, access_token, token_type, expires_at, scopes} as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a command with accounts' fresh tokens in its environment (<PROVIDER>_TOKEN), never
+    /// in any argv; exits with the command's status
+    #[command(after_help = "Example: keyfob exec github -- gh api user
+         keyfob exec work home --name WORK_TOKEN --name HOME_TOKEN -- ./sync.sh")]
+    Exec {
+        /// Accounts: id, provider, provider:login or email
+        #[arg(required = true)]
+        accounts: Vec<String>,
+        /// Variable for each account's token, in the order of the accounts [default:
+        /// <PROVIDER>_TOKEN]
+        #[arg(long)]
+        name: Vec<String>,
+        /// Refresh first if a token would expire within this long (e.g. 60s, 5m, 1h)
+        #[arg(long, default_value = "60s", value_parser = parse_duration)]
+        min_valid: Duration,
+        /// The command and its arguments, after `--`
+        #[arg(last = true, required = true)]
+        command: Vec<std::ffi::OsString>,
+    },
+    /// Run curl with an account's Authorization header, which curl reads from a pipe so the
+    /// token is in no process's argv; exits with curl's status
+    #[command(after_help = "Example: keyfob curl github -- -s https://api.github.com/user")]
+    Curl {
+        /// Account: id, provider, provider:login or email
+        account: String,
+        /// Refresh first if the token would expire within this long (e.g. 60s, 5m, 1h)
+        #[arg(long, default_value = "60s", value_parser = parse_duration)]
+        min_valid: Duration,
+        /// curl's arguments, after `--`
+        #[arg(last = true, required = true)]
+        args: Vec<std::ffi::OsString>,
+    },
     /// Print an `Authorization: Bearer ...` header line
     Header(TokenArgs),
     /// Print a shell `export VAR=...` line holding the access token

@@ -13,7 +13,9 @@ Exit codes:
      refreshed to last as long as --min-valid asks)
   5  provider or network error
   6  the system keyring is unavailable or locked
-  7  the link was not completed (refused, denied, timed out or cancelled)";
+  7  the link was not completed (refused, denied, timed out or cancelled)
+`keyfob exec` and `keyfob curl` exit with the command's own status once it has
+run (128 + N when signal N ended it).";
 
 /// Anything not listed below.
 pub const OTHER: u8 = 1;
@@ -40,6 +42,15 @@ pub struct Failure {
 }
 
 impl Failure {
+    /// Ends Keyfob with `code` and no message: a child's status passed through (0 is
+    /// success).
+    pub fn exit_with(code: u8) -> Result<(), Failure> {
+        match code {
+            0 => Ok(()),
+            code => Err(Failure::new(code, String::new())),
+        }
+    }
+
     /// A failure with a given code.
     pub fn new(code: u8, message: impl Into<String>) -> Self {
         Failure {

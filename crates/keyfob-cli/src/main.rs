@@ -2,6 +2,7 @@
 //! Data goes to stdout, messages to stderr; exit codes are listed in `keyfob --help`.
 
 mod browser;
+mod child;
 mod cli;
 mod commands;
 mod duration;
@@ -41,7 +42,10 @@ fn main() -> ExitCode {
 }
 
 fn fail(f: Failure) -> ExitCode {
-    eprintln!("keyfob: {}", terminal::clean(&f.message));
+    // No message: a command's own status, passed through by `exec` or `curl`.
+    if !f.message.is_empty() {
+        eprintln!("keyfob: {}", terminal::clean(&f.message));
+    }
     ExitCode::from(f.code)
 }
 
@@ -49,7 +53,21 @@ async fn run(command: Command) -> Result<(), Failure> {
     let kf = Keyfob::from_env()?;
     match command {
         Command::List { json } => commands::list::run(&kf, json),
-        Command::Token(args) => commands::token::run(&kf, &args, Format::Raw).await,
+        Command::Token { token, json } => {
+            let format = if json { Format::Json } else { Format::Raw };
+            commands::token::run(&kf, &token, format).await
+        }
+        Command::Exec {
+            accounts,
+            name,
+            min_valid,
+            command,
+        } => commands::exec::run(&kf, &accounts, &name, min_valid, &command).await,
+        Command::Curl {
+            account,
+            min_valid,
+            args,
+        } => commands::curl::run(&kf, &account, min_valid, &args).await,
         Command::Header(args) => commands::token::run(&kf, &args, Format::Header).await,
         Command::Env { token, name } => commands::token::run(&kf, &token, Format::Env(name)).await,
         Command::Link {

@@ -664,3 +664,263 @@ async fn the_other_causes_behind_each_exit_code() -> Result<()> {
     assert_eq!(std::fs::read_to_string(&accounts)?, "{ not json");
     Ok(())
 }
+
+/// Every process's argv on this machine, to prove a token is in none of them.
+fn all_argvs() -> Vec<(u32, Vec<u8>)> {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+            Some((pid, std::fs::read(e.path().join("cmdline")).ok()?))
+        })
+        .collect()
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+/// The first line `child` prints, with the rest of its stdout left to read.
+async fn first_line(child: &mut tokio::process::Child) -> Result<String> {
+    let stdout = child.stdout.as_mut().context("stdout piped")?;
+    let mut line = Vec::new();
+    loop {
+        let mut byte = [0u8; 1];
+        let n = tokio::io::AsyncReadExt::read(stdout, &mut byte).await?;
+        anyhow::ensure!(n == 1, "the command ended before printing a line");
+        if byte[0] == b'\n' {
+            return Ok(text(&line));
+        }
+        line.push(byte[0]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn exec_puts_tokens_in_the_environment_only_and_passes_the_status_through() -> Result<()> {
+    let w = World::start(json!({})).await?;
+    let out = w.link("alice", Consent::Approve).await?;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let token = text(&w.run(&["token", "local"]).await?.stdout)
+        .trim()
+        .to_string();
+
+    // The child prints its pid and waits: meanwhile no process's argv holds the token, and
+    // the child's environment does, under LOCAL_TOKEN and the --name given.
+    let mut child = w
+        .command(&[
+            "exec",
+            "local",
+            "local:alice",
+            "--name",
+            "API",
+            "--name",
+            "ALICE",
+            "--",
+            "sh",
+            "-c",
+            "echo $$; read line; exit 7",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let pid = first_line(&mut child).await?;
+    let environ = std::fs::read(format!("/proc/{pid}/environ"))?;
+    assert!(contains(&environ, &format!("API={token}\0")));
+    assert!(contains(&environ, &format!("ALICE={token}\0")));
+    let argvs = all_argvs();
+    assert!(
+        argvs
+            .iter()
+            .any(|(p, argv)| p.to_string() == pid && contains(argv, "exit 7")),
+        "the scan sees the child"
+    );
+    let leaks: Vec<u32> = argvs
+        .into_iter()
+        .filter(|(_, argv)| contains(argv, &token))
+        .map(|(pid, _)| pid)
+        .collect();
+    assert!(leaks.is_empty(), "the token is in the argv of {leaks:?}");
+    let stdin = child.stdin.as_mut().context("stdin")?;
+    tokio::io::AsyncWriteExt::write_all(stdin, b"go\n").await?;
+    let out = child.wait_with_output().await?;
+    assert_eq!(out.status.code(), Some(7), "{}", text(&out.stderr));
+    assert!(
+        out.stderr.is_empty(),
+        "a child's status is no error of Keyfob's"
+    );
+
+    // Default names, and a clash refused before anything runs.
+    let out = w
+        .run(&[
+            "exec",
+            "local",
+            "--",
+            "sh",
+            "-c",
+            "printf %s \"$LOCAL_TOKEN\"",
+        ])
+        .await?;
+    assert_eq!(
+        (out.status.code(), text(&out.stdout)),
+        (Some(0), token.clone())
+    );
+    let out = w
+        .run(&["exec", "local", "local:alice", "--", "sh", "-c", "echo ran"])
+        .await?;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty() && text(&out.stderr).contains("both set LOCAL_TOKEN"));
+
+    // A child ended by a signal: 128 + N, as a shell says.
+    let out = w
+        .run(&["exec", "local", "--", "sh", "-c", "kill -KILL $$"])
+        .await?;
+    assert_eq!(out.status.code(), Some(128 + 9));
+    let out = w.run(&["exec", "local", "--", "/nonexistent/tool"]).await?;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("cannot run '/nonexistent/tool'"));
+
+    // Signals a supervisor sends reach the child, which decides the status. Keyfob runs in
+    // a process group of its own, as under a supervisor: no terminal sends these too.
+    for (signal, status) in [("TERM", 42), ("INT", 43), ("HUP", 44)] {
+        let script =
+            format!("trap 'exit {status}' {signal}; echo ready; while :; do sleep 0.05; done");
+        let mut child = w
+            .command(&["exec", "local", "--", "sh", "-c", &script])
+            .process_group(0)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        assert_eq!(first_line(&mut child).await?, "ready");
+        let kill = std::process::Command::new("kill")
+            .args([format!("-{signal}"), child.id().context("pid")?.to_string()])
+            .status()?;
+        assert!(kill.success());
+        let out = tokio::time::timeout(Duration::from_secs(20), child.wait_with_output()).await??;
+        assert_eq!(
+            out.status.code(),
+            Some(status),
+            "SIG{signal}: {}",
+            text(&out.stderr)
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn curl_reads_the_header_from_a_pipe_and_passes_its_status_through() -> Result<()> {
+    let w = World::start(json!({})).await?;
+    let out = w.link("alice", Consent::Approve).await?;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let token = text(&w.run(&["token", "local"]).await?.stdout)
+        .trim()
+        .to_string();
+
+    // The real curl against the provider's userinfo endpoint: the header is accepted.
+    let out = w
+        .run(&[
+            "curl",
+            "local",
+            "--",
+            "-sS",
+            "-f",
+            &w.idp.userinfo_endpoint(),
+        ])
+        .await?;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let me: Value = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(me["sub"], "alice");
+
+    // A server that holds the request: meanwhile curl's argv names the pipe, never the
+    // token, and the request carries the header.
+    let server = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/api", server.local_addr()?);
+    let mut child = w
+        .command(&["curl", "local", "--", "-sS", &url])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let (mut socket, _) = tokio::time::timeout(Duration::from_secs(20), server.accept()).await??;
+    let mut request = vec![0u8; 8192];
+    let n = tokio::io::AsyncReadExt::read(&mut socket, &mut request).await?;
+    let request = text(&request[..n]);
+    assert!(
+        request.contains(&format!("Authorization: Bearer {token}\r\n")),
+        "{request}"
+    );
+    let keyfob_pid = child.id().context("pid")?;
+    let curl: Vec<(u32, Vec<u8>)> = all_argvs()
+        .into_iter()
+        .filter(|(_, argv)| contains(argv, &url))
+        .collect();
+    assert!(
+        curl.iter()
+            .any(|(pid, argv)| *pid != keyfob_pid && contains(argv, "@/dev/fd/3")),
+        "curl is running with the pipe"
+    );
+    assert!(
+        !all_argvs().iter().any(|(_, argv)| contains(argv, &token)),
+        "no argv holds the token"
+    );
+    tokio::io::AsyncWriteExt::write_all(
+        &mut socket,
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
+    )
+    .await?;
+    drop(socket);
+    let out = child.wait_with_output().await?;
+    assert_eq!(
+        (out.status.code(), text(&out.stdout)),
+        (Some(0), "ok".to_string())
+    );
+
+    // curl's own failure is its status: 7, could not connect.
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await?
+        .local_addr()?;
+    let out = w
+        .run(&["curl", "local", "--", "-s", &format!("http://{closed}/")])
+        .await?;
+    assert_eq!(out.status.code(), Some(7));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn token_json_is_one_object_for_sdks() -> Result<()> {
+    let w = World::start(json!({})).await?;
+    let out = w.link("alice", Consent::Approve).await?;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let id = text(&out.stdout).trim().to_string();
+    let out = w.run(&["token", "local", "--json"]).await?;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).lines().count(), 1);
+    let v: Value = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(v["account"], id.as_str());
+    assert_eq!(v["provider"], "local");
+    assert_eq!(v["token_type"], "Bearer");
+    assert!(
+        w.idp
+            .is_active(v["access_token"].as_str().context("token")?)
+            .await?
+    );
+    let expires = time::OffsetDateTime::parse(
+        v["expires_at"].as_str().context("expires_at")?,
+        &time::format_description::well_known::Rfc3339,
+    )?;
+    assert!(expires > time::OffsetDateTime::now_utc() + time::Duration::minutes(50));
+    let scopes: Vec<&str> = v["scopes"]
+        .as_array()
+        .context("scopes")?
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        scopes.contains(&"openid") && scopes.contains(&"email"),
+        "{scopes:?}"
+    );
+    Ok(())
+}

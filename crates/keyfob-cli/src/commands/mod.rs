@@ -2,6 +2,8 @@
 
 pub mod check;
 pub mod completions;
+pub mod curl;
+pub mod exec;
 pub mod link;
 pub mod list;
 pub mod providers;

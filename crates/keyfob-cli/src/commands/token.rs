@@ -1,9 +1,11 @@
-//! `keyfob token`, `header` and `env`: the hot path. One metadata read, one keyring read,
+//! `keyfob token [--json]`, `header` and `env`: the hot path. One metadata read, one keyring read,
 //! no network while the cached token is valid for `--min-valid`.
 
 use std::io::Write;
 
-use keyfob_core::{Keyfob, Secret};
+use keyfob_core::{Account, Keyfob, Secret};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
 
 use crate::cli::TokenArgs;
 use crate::exit::{Failure, OTHER};
@@ -13,6 +15,8 @@ use crate::selector::select;
 pub enum Format {
     /// The bare token.
     Raw,
+    /// One JSON object with the token, its expiry and scopes.
+    Json,
     /// `Authorization: Bearer <token>`.
     Header,
     /// `export NAME='<token>'`.
@@ -32,18 +36,14 @@ pub async fn run(kf: &Keyfob, args: &TokenArgs, format: Format) -> Result<(), Fa
             check_variable(&name)?;
             Some(name)
         }
-        Format::Raw | Format::Header => None,
+        Format::Raw | Format::Json | Format::Header => None,
     };
     let fresh = kf.access_token_of(account, args.min_valid).await?;
-    if !keyfob_core::token_is_plain(fresh.token.expose()) {
-        return Err(Failure::new(
-            crate::exit::PROVIDER,
-            "the provider's access token contains characters that cannot be printed safely",
-        ));
-    }
+    let token = plain(&fresh.token)?;
     let line = match format {
-        Format::Raw => fresh.token.expose().to_string(),
-        Format::Header => format!("Authorization: Bearer {}", fresh.token.expose()),
+        Format::Raw => token.to_string(),
+        Format::Json => json_line(account, token, fresh.expires_at)?,
+        Format::Header => format!("Authorization: Bearer {token}"),
         Format::Env(_) => format!(
             "export {}={}",
             variable.unwrap_or_default(),
@@ -57,8 +57,42 @@ pub async fn run(kf: &Keyfob, args: &TokenArgs, format: Format) -> Result<(), Fa
         .map_err(|e| Failure::new(OTHER, format!("cannot write the token: {e}")))
 }
 
+/// The token, if it can be handed to a terminal, a header or an environment as it is.
+pub fn plain(token: &Secret) -> Result<&str, Failure> {
+    if keyfob_core::token_is_plain(token.expose()) {
+        Ok(token.expose())
+    } else {
+        Err(Failure::new(
+            crate::exit::PROVIDER,
+            "the provider's access token contains characters that cannot be printed safely",
+        ))
+    }
+}
+
+/// `{account, provider, access_token, token_type, expires_at, scopes}` on one line.
+fn json_line(
+    account: &Account,
+    token: &str,
+    expires_at: Option<OffsetDateTime>,
+) -> Result<String, Failure> {
+    let expires_at = expires_at
+        .map(|t| t.format(&Rfc3339))
+        .transpose()
+        .map_err(|e| Failure::new(OTHER, format!("cannot format the expiry: {e}")))?;
+    let value = serde_json::json!({
+        "account": account.id,
+        "provider": account.provider,
+        "access_token": token,
+        // Keyfob hands out bearer tokens only (RFC 6750).
+        "token_type": "Bearer",
+        "expires_at": expires_at,
+        "scopes": account.scopes,
+    });
+    Ok(value.to_string())
+}
+
 /// `GITHUB_TOKEN` for `github`; a provider id may start with a digit, a variable may not.
-fn default_variable(provider: &str) -> String {
+pub fn default_variable(provider: &str) -> String {
     let name = format!("{}_TOKEN", provider.to_ascii_uppercase().replace('-', "_"));
     if name.starts_with(|c: char| c.is_ascii_digit()) {
         format!("_{name}")
@@ -67,7 +101,7 @@ fn default_variable(provider: &str) -> String {
     }
 }
 
-fn check_variable(name: &str) -> Result<(), Failure> {
+pub fn check_variable(name: &str) -> Result<(), Failure> {
     let ok = name
         .chars()
         .next()
