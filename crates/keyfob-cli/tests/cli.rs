@@ -839,7 +839,7 @@ async fn curl_reads_the_header_from_a_pipe_and_passes_its_status_through() -> Re
     // token, and the request carries the header.
     let server = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}/api", server.local_addr()?);
-    let mut child = w
+    let child = w
         .command(&["curl", "local", "--", "-sS", &url])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
