@@ -116,10 +116,46 @@ pub enum Command {
         #[arg(long)]
         yes: bool,
     },
+    /// git's credential helper (git runs it; see `keyfob git setup`)
+    GitCredential {
+        /// What git asks
+        action: CredentialAction,
+        /// The account to answer with [default: the one whose provider signs in on the host]
+        #[arg(long)]
+        account: Option<String>,
+    },
+    /// Set git up to take its passwords from Keyfob
+    #[command(subcommand)]
+    Git(GitCommand),
     /// Print a shell completion script
     Completions {
         /// Shell to generate for
         shell: clap_complete::Shell,
+    },
+}
+
+/// What git asks of a credential helper.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum CredentialAction {
+    /// A password for a host: a fresh access token
+    Get,
+    /// A password worked (nothing to keep: Keyfob holds it)
+    Store,
+    /// A password was refused: the next `get` refreshes
+    Erase,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GitCommand {
+    /// Make Keyfob git's credential helper for a host, in your global git config (like `gh
+    /// auth setup-git`)
+    Setup {
+        /// The git host, or its URL for plain HTTP (e.g. http://127.0.0.1:8080)
+        #[arg(long, default_value = "github.com")]
+        host: String,
+        /// The account to use there [default: the one whose provider signs in on the host;
+        /// `git config keyfob.account` or a `.keyfob` file chooses among several]
+        account: Option<String>,
     },
 }
 

@@ -7,6 +7,7 @@ mod cli;
 mod commands;
 mod duration;
 mod exit;
+mod here;
 mod selector;
 mod table;
 mod terminal;
@@ -17,7 +18,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use keyfob_core::Keyfob;
 
-use crate::cli::{split_scopes, Cli, Command, ProviderCommand};
+use crate::cli::{split_scopes, Cli, Command, GitCommand, ProviderCommand};
 use crate::commands::token::Format;
 use crate::exit::{Failure, OTHER};
 
@@ -102,6 +103,12 @@ async fn run(command: Command) -> Result<(), Failure> {
             commands::providers::remove(&kf, &id).await
         }
         Command::Purge { no_revoke, yes } => commands::purge::run(&kf, !no_revoke, yes).await,
+        Command::GitCredential { action, account } => {
+            commands::git::credential(&kf, action, account.as_deref()).await
+        }
+        Command::Git(GitCommand::Setup { host, account }) => {
+            commands::git::setup(&kf, &host, account.as_deref())
+        }
         Command::Completions { .. } => unreachable!("handled before the runtime starts"),
     }
 }

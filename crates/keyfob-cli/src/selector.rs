@@ -3,6 +3,7 @@
 use keyfob_core::Account;
 
 use crate::exit::{Failure, NOT_FOUND};
+use crate::here::Choice;
 
 /// Finds the one account `selector` names, or explains why it names none or several.
 pub fn select<'a>(accounts: &'a [Account], selector: &str) -> Result<&'a Account, Failure> {
@@ -45,6 +46,43 @@ pub fn select<'a>(accounts: &'a [Account], selector: &str) -> Result<&'a Account
         )
     };
     Err(Failure::new(NOT_FOUND, message))
+}
+
+/// Like [`select`], but a bare provider id that names several accounts is settled by the
+/// account chosen for the current directory (`here.rs`), which must be one of them.
+pub fn select_here<'a>(accounts: &'a [Account], selector: &str) -> Result<&'a Account, Failure> {
+    select_with(accounts, selector, crate::here::chosen_account)
+}
+
+fn select_with<'a>(
+    accounts: &'a [Account],
+    selector: &str,
+    chosen: impl FnOnce() -> Option<Choice>,
+) -> Result<&'a Account, Failure> {
+    let several = accounts.iter().filter(|a| a.provider == selector).count() > 1;
+    let an_id = accounts.iter().any(|a| a.id == selector);
+    // Only then: a directory's choice costs a `git` run, and the hot path stays without one.
+    if several && !an_id {
+        if let Some(choice) = chosen() {
+            let account = select(accounts, &choice.selector).map_err(|f| {
+                Failure::new(
+                    f.code,
+                    format!("{} (chosen by {})", f.message, choice.origin),
+                )
+            })?;
+            if account.provider != selector {
+                return Err(Failure::new(
+                    NOT_FOUND,
+                    format!(
+                        "{} chooses '{}', which is not a '{selector}' account",
+                        choice.origin, choice.selector
+                    ),
+                ));
+            }
+            return Ok(account);
+        }
+    }
+    select(accounts, selector)
 }
 
 /// Logins and emails are compared without case, as GitHub and mail servers treat them.
@@ -119,6 +157,55 @@ mod tests {
             "google-1"
         );
         assert_eq!(select(&all, "ANN@example.com").unwrap().id, "google-1");
+    }
+
+    #[test]
+    fn a_directorys_choice_settles_a_bare_provider_id_only() {
+        let all = accounts();
+        let choice = |s: &str| {
+            let s = s.to_string();
+            move || {
+                Some(Choice {
+                    selector: s,
+                    origin: ".keyfob".into(),
+                })
+            }
+        };
+        assert_eq!(
+            select_with(&all, "google", choice("bob")).unwrap().id,
+            "google-2"
+        );
+        assert_eq!(
+            select_with(&all, "google", choice("google-1")).unwrap().id,
+            "google-1"
+        );
+        // Anything more precise than a bare provider id wins over the directory.
+        assert_eq!(
+            select_with(&all, "google:ann", choice("bob")).unwrap().id,
+            "google-1"
+        );
+        assert_eq!(
+            select_with(&all, "google-1", choice("bob")).unwrap().id,
+            "google-1"
+        );
+        // A provider with one account needs no choice (and runs no lookup).
+        let never = || -> Option<Choice> { panic!("looked up") };
+        assert_eq!(select_with(&all, "github", never).unwrap().id, "github-1");
+        // A choice of another provider's account, or of nobody, is an error naming its origin.
+        let err = select_with(&all, "google", choice("octocat")).unwrap_err();
+        assert!(
+            err.message.contains(".keyfob chooses 'octocat'"),
+            "{}",
+            err.message
+        );
+        let err = select_with(&all, "google", choice("carol")).unwrap_err();
+        assert!(
+            err.message.contains("(chosen by .keyfob)"),
+            "{}",
+            err.message
+        );
+        // No choice: still ambiguous.
+        assert!(select_with(&all, "google", || None).is_err());
     }
 
     #[test]

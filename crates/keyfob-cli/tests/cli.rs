@@ -924,3 +924,166 @@ async fn token_json_is_one_object_for_sdks() -> Result<()> {
     );
     Ok(())
 }
+
+/// `git` with its global config in the test's home, no prompts, and Keyfob's profile.
+fn git(w: &World, dir: &Path, args: &[&str]) -> std::process::Command {
+    let mut c = std::process::Command::new("git");
+    c.args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_GLOBAL", w.home.path().join("gitconfig"))
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env_remove("GIT_ASKPASS")
+        .env_remove("SSH_ASKPASS")
+        .env("KEYFOB_HOME", w.home.path())
+        .env("GIT_AUTHOR_NAME", "Alice")
+        .env("GIT_AUTHOR_EMAIL", "alice@example.test")
+        .env("GIT_COMMITTER_NAME", "Alice")
+        .env("GIT_COMMITTER_EMAIL", "alice@example.test");
+    c
+}
+
+fn commit(w: &World, dir: &Path, name: &str) -> Result<()> {
+    std::fs::write(dir.join(name), name)?;
+    for args in [vec!["add", name], vec!["commit", "-q", "-m", name]] {
+        let out = git(w, dir, &args).output()?;
+        anyhow::ensure!(out.status.success(), "{}", text(&out.stderr));
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn git_clones_and_pushes_with_fresh_tokens_from_the_credential_helper() -> Result<()> {
+    let w = World::start(json!({})).await?;
+    // The linked access token lives 30 s: the helper, which hands git tokens good for 5
+    // minutes, refreshes first.
+    w.idp.next_expires_in(json!(30), 1).await?;
+    let out = w.link("alice", Consent::Approve).await?;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let id = text(&out.stdout).trim().to_string();
+    let server = keyfob_testkit::GitServer::start(w.idp.introspection_endpoint()).await?;
+
+    let setup = w
+        .command(&["git", "setup", "--host", &server.base, "local"])
+        .env("GIT_CONFIG_GLOBAL", w.home.path().join("gitconfig"))
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .await?;
+    assert!(setup.status.success(), "{}", text(&setup.stderr));
+    let config = std::fs::read_to_string(w.home.path().join("gitconfig"))?;
+    assert!(
+        config.contains(&format!("[credential \"{}\"]", server.base))
+            && config.contains("git-credential --account 'local'"),
+        "{config}"
+    );
+
+    // Clone: one refresh, and the server saw only the refreshed token.
+    let work = tempfile::tempdir()?;
+    let out = git(
+        &w,
+        work.path(),
+        &["clone", "-q", &server.repo_url(), "repo"],
+    )
+    .output()?;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(w.idp.stats().await?.token.refresh_token, 1);
+    let token = text(&w.run(&["token", "local"]).await?.stdout)
+        .trim()
+        .to_string();
+    let stats = server.stats();
+    assert!(stats.served >= 1 && !stats.passwords.is_empty());
+    assert!(
+        stats.passwords.iter().all(|p| *p == token),
+        "only the fresh token was sent"
+    );
+
+    // Push: the token is still good, no refresh.
+    let repo = work.path().join("repo");
+    commit(&w, &repo, "one")?;
+    let out = git(&w, &repo, &["push", "-q", "origin", "main"]).output()?;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(w.idp.stats().await?.token.refresh_token, 1);
+
+    // The server refuses the token: git erases it, which makes the next `get` refresh
+    // instead of handing the same token out again.
+    server.refuse(&token);
+    commit(&w, &repo, "two")?;
+    let out = git(&w, &repo, &["push", "-q", "origin", "main"]).output()?;
+    assert!(!out.status.success(), "a revoked token cannot push");
+    let out = git(&w, &repo, &["push", "-q", "origin", "main"]).output()?;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(w.idp.stats().await?.token.refresh_token, 2);
+    let list: Value = serde_json::from_slice(&w.run(&["list", "--json"]).await?.stdout)?;
+    assert_eq!(list[0]["id"], id.as_str(), "nothing was deleted");
+
+    // The grant revoked: git fails with Keyfob's message saying to link again.
+    let token = text(&w.run(&["token", "local"]).await?.stdout)
+        .trim()
+        .to_string();
+    revoke_grant(&w, &id).await?;
+    reqwest_form(&w.idp.revocation_endpoint(), &token).await?;
+    let _ = git(&w, &repo, &["fetch", "-q"]).output()?;
+    let out = git(&w, &repo, &["fetch", "-q"]).output()?;
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("keyfob: account") && stderr.contains("must be linked again"),
+        "{stderr}"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_directory_chooses_among_one_providers_accounts() -> Result<()> {
+    let w = World::start(json!({})).await?;
+    for login in ["alice", "bob"] {
+        let out = w.link(login, Consent::Approve).await?;
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    let bob = text(&w.run(&["token", "local:bob"]).await?.stdout);
+    let alice = text(&w.run(&["token", "local:alice"]).await?.stdout);
+    assert_ne!(bob, alice);
+    let root = tempfile::tempdir()?;
+    let nested = root.path().join("a/b/c");
+    std::fs::create_dir_all(&nested)?;
+    let in_dir = |dir: &Path, args: &[&str]| {
+        let mut c = w.command(args);
+        c.current_dir(dir)
+            .env("GIT_CONFIG_GLOBAL", w.home.path().join("gitconfig"))
+            .env("GIT_CONFIG_NOSYSTEM", "1");
+        c
+    };
+
+    // No choice: a bare provider id is ambiguous.
+    let out = in_dir(&nested, &["token", "local"]).output().await?;
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    // A .keyfob file above settles it, the nearest one wins, and a precise selector still
+    // beats it.
+    std::fs::write(root.path().join(".keyfob"), "# this tree\nlocal:bob\n")?;
+    let out = in_dir(&nested, &["token", "local"]).output().await?;
+    assert_eq!(text(&out.stdout), bob, "{}", text(&out.stderr));
+    std::fs::write(root.path().join("a/.keyfob"), "local:alice\n")?;
+    let out = in_dir(&nested, &["token", "local"]).output().await?;
+    assert_eq!(text(&out.stdout), alice);
+    let out = in_dir(&nested, &["token", "local:bob"]).output().await?;
+    assert_eq!(text(&out.stdout), bob);
+    // In a repository, `git config keyfob.account` comes first, for exec too.
+    let out = git(&w, &nested, &["init", "-q"]).output()?;
+    assert!(out.status.success());
+    let out = git(&w, &nested, &["config", "keyfob.account", "local:bob"]).output()?;
+    assert!(out.status.success());
+    let out = in_dir(
+        &nested,
+        &["exec", "local", "--", "sh", "-c", "echo \"$LOCAL_TOKEN\""],
+    )
+    .output()
+    .await?;
+    assert_eq!(text(&out.stdout), bob, "{}", text(&out.stderr));
+    // A choice that names another provider's account, or nobody, says where it came from.
+    let out = git(&w, &nested, &["config", "keyfob.account", "nobody"]).output()?;
+    assert!(out.status.success());
+    let out = in_dir(&nested, &["token", "local"]).output().await?;
+    assert_eq!(out.status.code(), Some(3));
+    assert!(text(&out.stderr).contains("(chosen by git config keyfob.account)"));
+    Ok(())
+}

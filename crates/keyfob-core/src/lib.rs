@@ -25,6 +25,7 @@ mod id_token_alg;
 mod link;
 mod provider_setup;
 mod purge;
+mod refused;
 mod start;
 mod text;
 mod token;

@@ -16,11 +16,13 @@
 //! ```
 
 pub mod browser;
+pub mod git_server;
 pub mod github;
 pub mod idp;
 mod process;
 
 pub use browser::{Browser, Consent};
+pub use git_server::{GitServer, GitServerStats};
 pub use github::{
     GitHubFake, GitHubStats, GitHubTokenStats, GITHUB_ACCESS_TOKEN_TTL, GITHUB_APP_CLIENT_ID,
     GITHUB_APP_CLIENT_SECRET, GITHUB_CUSTOM_SCHEME_CALLBACK, GITHUB_LOOPBACK_CALLBACK,

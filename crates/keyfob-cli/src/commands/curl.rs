@@ -11,7 +11,7 @@ use keyfob_core::Keyfob;
 use crate::child::{self, SECRET_FD};
 use crate::commands::token::plain;
 use crate::exit::Failure;
-use crate::selector::select;
+use crate::selector::select_here;
 
 /// The curl to run: `$KEYFOB_CURL`, else `curl` from `PATH`.
 fn curl_program() -> OsString {
@@ -26,7 +26,7 @@ pub async fn run(
     args: &[OsString],
 ) -> Result<(), Failure> {
     let accounts = kf.accounts()?;
-    let account = select(&accounts, selector)?;
+    let account = select_here(&accounts, selector)?;
     let fresh = kf.access_token_of(account, min_valid).await?;
     let header = format!("Authorization: Bearer {}\n", plain(&fresh.token)?);
     let status = child::run(

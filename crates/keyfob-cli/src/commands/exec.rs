@@ -10,7 +10,7 @@ use keyfob_core::{Account, Keyfob};
 use crate::child;
 use crate::commands::token::{check_variable, default_variable, plain};
 use crate::exit::{Failure, USAGE};
-use crate::selector::select;
+use crate::selector::select_here;
 
 /// Runs `command` with the selected accounts' tokens in `<PROVIDER>_TOKEN` (or `names`,
 /// one per account, in order).
@@ -24,7 +24,7 @@ pub async fn run(
     let accounts = kf.accounts()?;
     let chosen: Vec<&Account> = selectors
         .iter()
-        .map(|s| select(&accounts, s))
+        .map(|s| select_here(&accounts, s))
         .collect::<Result<_, _>>()?;
     let providers: Vec<&str> = chosen.iter().map(|a| a.provider.as_str()).collect();
     // Every name is settled before any keyring read or refresh.

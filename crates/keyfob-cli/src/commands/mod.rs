@@ -4,6 +4,7 @@ pub mod check;
 pub mod completions;
 pub mod curl;
 pub mod exec;
+pub mod git;
 pub mod link;
 pub mod list;
 pub mod providers;

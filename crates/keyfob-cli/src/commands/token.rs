@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 
 use crate::cli::TokenArgs;
 use crate::exit::{Failure, OTHER};
-use crate::selector::select;
+use crate::selector::select_here;
 
 /// How the token is printed.
 pub enum Format {
@@ -26,7 +26,7 @@ pub enum Format {
 /// Prints a fresh access token of the selected account.
 pub async fn run(kf: &Keyfob, args: &TokenArgs, format: Format) -> Result<(), Failure> {
     let accounts = kf.accounts()?;
-    let account = select(&accounts, &args.account)?;
+    let account = select_here(&accounts, &args.account)?;
     // A bad variable name is known before any keyring read or refresh.
     let variable = match &format {
         Format::Env(name) => {
