@@ -28,7 +28,8 @@
 //
 // Config keys (config.json, all optional):
 //   clients               extra clients; one with a default client's client_id replaces it
-//   ttl                   {AccessToken, IdToken, RefreshToken, Grant, Session, RefreshedAccessToken} (s)
+//   ttl                   {AccessToken, IdToken, RefreshToken, Grant, Session, RefreshedAccessToken,
+//                          DeviceCode} (s)
 //   issAuthResp           false: no `iss` in authorization responses (RFC 9207). Outside Google
 //                         mode discovery then also says authorization_response_iss_parameter_supported:
 //                         false; in Google mode only the callbacks change (Google before it added iss)
@@ -80,7 +81,8 @@ const DEFAULT_CLIENTS = [
     client_id: 'keyfob-native',
     application_type: 'native',
     token_endpoint_auth_method: 'none',
-    grant_types: ['authorization_code', 'refresh_token'],
+    // The device flow (RFC 8628) for `keyfob link --device`.
+    grant_types: ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'],
     response_types: ['code'],
     redirect_uris: [
       'dev.keyfob.app:/oauth/local',
@@ -475,6 +477,7 @@ const provider = new Provider(issuer, {
   },
   features: {
     devInteractions: { enabled: true },
+    deviceFlow: { enabled: true },
     revocation: { enabled: true },
     introspection: {
       enabled: true,

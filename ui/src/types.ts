@@ -154,7 +154,12 @@ flavor: Flavor,
  * A fixed loopback port, for providers that match loopback redirects exactly (GitHub
  * Apps); `None` takes an ephemeral port, as RFC 8252 section 7.3 intends.
  */
-loopback_port: number | null, };
+loopback_port: number | null, 
+/**
+ * RFC 8628 device authorization endpoint, set only when the user opted in to linking
+ * with a code (the device flow invites phishing: a code can be relayed to a victim).
+ */
+device_authorization_endpoint: string | null, };
 
 export type RedirectRegistration = { 
 /**
@@ -258,7 +263,12 @@ flavor: Flavor,
  * A fixed loopback port, for providers that match loopback redirects exactly (GitHub
  * Apps); `None` takes an ephemeral port, as RFC 8252 section 7.3 intends.
  */
-loopback_port: number | null, };
+loopback_port: number | null, 
+/**
+ * RFC 8628 device authorization endpoint, set only when the user opted in to linking
+ * with a code (the device flow invites phishing: a code can be relayed to a victim).
+ */
+device_authorization_endpoint: string | null, };
 
 export type UiErrorKind = "keyring" | "needs_relink" | "cannot_refresh" | "provider" | "callback" | "denied" | "timeout" | "link_not_found" | "network" | "provider_response" | "account_not_found" | "storage" | "clipboard" | "browser" | "other";
 

@@ -82,6 +82,10 @@ pub enum Command {
         /// Print the sign-in URL instead of opening the browser (to open it elsewhere)
         #[arg(long)]
         no_browser: bool,
+        /// Link with a code entered on any device (for machines without a browser; the
+        /// provider must have been added with --device-flow)
+        #[arg(long, conflicts_with = "no_browser")]
+        device: bool,
         /// Give up if the sign-in is not finished within this long (at most 10m)
         #[arg(long, default_value = "10m", value_parser = parse_link_timeout)]
         timeout: Duration,
@@ -220,6 +224,11 @@ pub struct AddArgs {
     /// Use a loopback redirect in the desktop app instead of the dev.keyfob.app: scheme
     #[arg(long)]
     pub loopback: bool,
+    /// Allow linking with a code (`keyfob link --device`, RFC 8628) when the issuer offers it.
+    /// Off by default: anyone can ask a user to enter a code, so only turn it on where you
+    /// link from machines without a browser
+    #[arg(long)]
+    pub device_flow: bool,
 }
 
 /// `keyfob provider github`.

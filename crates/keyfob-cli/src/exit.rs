@@ -166,6 +166,9 @@ mod tests {
             (Error::LinkNotFound(s()), NOT_FOUND),
             // The link was cancelled (the CLI's own opener never fails: it prints the URL).
             (Error::BrowserNotOpened, LINK),
+            (Error::DeviceFlowOff(s()), USAGE),
+            (Error::DeviceCodeDenied(s()), LINK),
+            (Error::DeviceCodeExpired, LINK),
             (
                 Error::Network {
                     endpoint: s(),

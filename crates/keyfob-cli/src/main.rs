@@ -74,8 +74,15 @@ async fn run(command: Command) -> Result<(), Failure> {
         Command::Link {
             provider,
             scopes,
+            device: true,
+            ..
+        } => commands::device::run(&kf, &provider, scopes.as_deref().map(split_scopes)).await,
+        Command::Link {
+            provider,
+            scopes,
             no_browser,
             timeout,
+            device: false,
         } => {
             commands::link::run(
                 &kf.with_link_lifetime(timeout),

@@ -1087,3 +1087,118 @@ async fn a_directory_chooses_among_one_providers_accounts() -> Result<()> {
     assert!(text(&out.stderr).contains("(chosen by git config keyfob.account)"));
     Ok(())
 }
+
+impl World {
+    /// Adds provider `dev`: the same provider with linking by code turned on.
+    async fn add_device_provider(&self) -> Result<()> {
+        let out = self
+            .run(&[
+                "provider",
+                "add",
+                "dev",
+                "--issuer",
+                self.idp.issuer(),
+                "--client-id",
+                keyfob_testkit::NATIVE_CLIENT_ID,
+                "--scopes",
+                "openid email profile offline_access",
+                "--param",
+                "prompt=consent",
+                "--device-flow",
+            ])
+            .await?;
+        anyhow::ensure!(out.status.success(), "{}", text(&out.stderr));
+        Ok(())
+    }
+
+    /// `keyfob link dev --device`, with the scripted browser entering the code it shows as
+    /// `login` (on "another device"); returns keyfob's output and the page the browser ended on.
+    async fn link_with_code(&self, login: &str, consent: Consent) -> Result<(Output, String)> {
+        let mut child = self
+            .command(&["link", "dev", "--device"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
+        let mut seen = Vec::new();
+        while !seen
+            .iter()
+            .any(|l: &String| l.contains("Waiting for you to enter it"))
+        {
+            let line = stderr
+                .next_line()
+                .await?
+                .with_context(|| format!("no code in: {seen:?}"))?;
+            seen.push(line);
+        }
+        // The address, then the code, each on its own indented line.
+        let shown: Vec<&str> = seen
+            .iter()
+            .filter(|l| l.starts_with("  ") && !l.trim().is_empty())
+            .map(|l| l.trim())
+            .collect();
+        let (uri, code) = (shown[0], shown[1]);
+        let page = Browser::new()
+            .enter_device_code(uri, code, login, consent)
+            .await?;
+        let mut rest = seen.join("\n");
+        while let Some(line) = stderr.next_line().await? {
+            rest.push('\n');
+            rest.push_str(&line);
+        }
+        let mut out = child.wait_with_output().await?;
+        out.stderr = rest.into_bytes();
+        Ok((out, page))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn link_with_a_code_entered_on_another_device() -> Result<()> {
+    let w = World::start(json!({})).await?;
+    // Off unless the provider was added with it.
+    let out = w.run(&["link", "local", "--device"]).await?;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("linking with a code is not turned on for provider 'local'"));
+
+    w.add_device_provider().await?;
+    let (out, page) = w.link_with_code("alice", Consent::Approve).await?;
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}\nPAGE: {page}");
+    assert!(
+        stderr.contains("enter the code") && stderr.contains("Or scan this"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Linked alice@example.test"), "{stderr}");
+    let id = text(&out.stdout).trim().to_string();
+    let token = text(&w.run(&["token", &id]).await?.stdout)
+        .trim()
+        .to_string();
+    assert!(w.idp.is_active(&token).await?);
+    // A refresh token came too: the account lives on.
+    let fresh = w.run(&["token", &id, "--min-valid", "2h"]).await?;
+    assert!(fresh.status.success(), "{}", text(&fresh.stderr));
+
+    // Denied on the other device: nothing linked, and the link says so.
+    let (out, _) = w.link_with_code("bob", Consent::Deny).await?;
+    assert_eq!(out.status.code(), Some(7), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("the code was denied"),
+        "{}",
+        text(&out.stderr)
+    );
+    let accounts: Value = serde_json::from_slice(&w.run(&["list", "--json"]).await?.stdout)?;
+    assert_eq!(accounts.as_array().map(Vec::len), Some(1));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_code_nobody_enters_expires_with_nothing_linked() -> Result<()> {
+    let w = World::start(json!({"ttl": {"DeviceCode": 2}})).await?;
+    w.add_device_provider().await?;
+    let out = w.run(&["link", "dev", "--device"]).await?;
+    assert_eq!(out.status.code(), Some(7), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("the code expired before it was entered"));
+    let accounts: Value = serde_json::from_slice(&w.run(&["list", "--json"]).await?.stdout)?;
+    assert_eq!(accounts, json!([]));
+    Ok(())
+}

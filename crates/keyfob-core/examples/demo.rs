@@ -30,6 +30,7 @@ async fn main() -> Result<()> {
                         .to_vec(),
                 ),
                 extra_params: BTreeMap::from([("prompt".into(), "consent".into())]),
+                device_flow: false,
                 redirect: RedirectMode::Scheme,
             },
             None,

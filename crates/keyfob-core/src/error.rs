@@ -79,6 +79,15 @@ pub enum Error {
     /// was cancelled. Says nothing of why: an opener's error may quote the URL and its state.
     #[error("Keyfob could not start your web browser; check that a default browser is set in your system settings, then try again")]
     BrowserNotOpened,
+    /// Linking with a code is not turned on for this provider.
+    #[error("linking with a code is not turned on for provider '{0}'; add it again with the device flow turned on, if its discovery offers one")]
+    DeviceFlowOff(String),
+    /// The user denied the code at the provider.
+    #[error("the code was denied at {0}; nothing was linked")]
+    DeviceCodeDenied(String),
+    /// Nobody entered the code before it expired.
+    #[error("the code expired before it was entered; start the link again for a new one")]
+    DeviceCodeExpired,
 
     /// The provider could not be reached.
     #[error("cannot reach {endpoint}: {reason}. Check your network connection and try again")]
@@ -189,6 +198,9 @@ impl Error {
             Error::ProviderNotFound(_) => ErrorKind::ProviderNotFound,
             Error::LinkNotFound(_) => ErrorKind::LinkNotFound,
             Error::BrowserNotOpened => ErrorKind::Browser,
+            Error::DeviceFlowOff(_) => ErrorKind::ProviderSetup,
+            Error::DeviceCodeDenied(_) => ErrorKind::Denied,
+            Error::DeviceCodeExpired => ErrorKind::TimedOut,
             Error::ProviderExists(_) | Error::ProviderInvalid { .. } => ErrorKind::ProviderSetup,
             Error::ClientSecretMissing(_) => ErrorKind::ClientSecretMissing,
             Error::Discovery { .. } | Error::IssuerMismatch { .. } => ErrorKind::Discovery,
@@ -297,6 +309,9 @@ mod tests {
             (Error::LinkTimedOut, ErrorKind::TimedOut),
             (Error::LinkNotFound(s()), ErrorKind::LinkNotFound),
             (Error::BrowserNotOpened, ErrorKind::Browser),
+            (Error::DeviceFlowOff(s()), ErrorKind::ProviderSetup),
+            (Error::DeviceCodeDenied(s()), ErrorKind::Denied),
+            (Error::DeviceCodeExpired, ErrorKind::TimedOut),
             (
                 Error::Network {
                     endpoint: s(),

@@ -33,9 +33,9 @@ pub struct ExtraFields {
 
 impl oauth2::ExtraTokenFields for ExtraFields {}
 
-type Response = StandardTokenResponse<ExtraFields, BasicTokenType>;
+pub(crate) type Response = StandardTokenResponse<ExtraFields, BasicTokenType>;
 
-type Client = oauth2::Client<
+pub(crate) type Client = oauth2::Client<
     BasicErrorResponse,
     Response,
     BasicTokenIntrospectionResponse,
@@ -84,7 +84,7 @@ fn end_of(issued_at: OffsetDateTime, lifetime: Duration) -> Option<OffsetDateTim
     issued_at.checked_add(lifetime)
 }
 
-fn client(provider: &Provider, secret: Option<&Secret>) -> Result<Client> {
+pub(crate) fn client(provider: &Provider, secret: Option<&Secret>) -> Result<Client> {
     let token_url = TokenUrl::from_url(provider.token_endpoint.clone());
     let mut client =
         oauth2::Client::new(ClientId::new(provider.client_id.clone())).set_token_uri(token_url);
@@ -143,7 +143,7 @@ pub async fn refresh(
     Ok(tokens(response, provider.flavor))
 }
 
-fn tokens(response: Response, flavor: Flavor) -> Tokens {
+pub(crate) fn tokens(response: Response, flavor: Flavor) -> Tokens {
     let extra = response.extra_fields();
     Tokens {
         access_token: Secret::new(response.access_token().secret().clone()),

@@ -41,13 +41,23 @@ impl Identity {
     }
 }
 
+/// The nonce a grant's ID token must carry.
+#[derive(Clone, Copy)]
+pub enum SentNonce<'a> {
+    /// The authorization request sent this nonce (the code flow): the claim must equal it.
+    Sent(Option<&'a Secret>),
+    /// The grant had no authorization request to send one in (the device flow, RFC 8628):
+    /// a nonce claim is not checked (OIDC Core 3.1.3.7 item 11 applies when one was sent).
+    NotSent,
+}
+
 /// Establishes the identity after a code exchange.
 pub async fn establish(
     http: &Http,
     provider: &Provider,
     secret: Option<&Secret>,
     tokens: &Tokens,
-    nonce: Option<&Secret>,
+    nonce: SentNonce<'_>,
 ) -> Result<Identity> {
     match provider.kind {
         ProviderKind::Openid => {
@@ -58,12 +68,19 @@ pub async fn establish(
                     issuer: provider.issuer.clone(),
                     reason: "the token response has no ID token".into(),
                 })?;
-            let nonce = nonce.ok_or_else(|| Error::InvalidIdToken {
-                issuer: provider.issuer.clone(),
-                reason: "no nonce was recorded for this link".into(),
-            })?;
-            let expected = Nonce::new(nonce.expose().to_string());
-            let mut identity = verify_id_token(http, provider, secret, raw, &expected).await?;
+            let mut identity = match nonce {
+                SentNonce::Sent(nonce) => {
+                    let nonce = nonce.ok_or_else(|| Error::InvalidIdToken {
+                        issuer: provider.issuer.clone(),
+                        reason: "no nonce was recorded for this link".into(),
+                    })?;
+                    let expected = Nonce::new(nonce.expose().to_string());
+                    verify_id_token(http, provider, secret, raw, &expected).await?
+                }
+                SentNonce::NotSent => {
+                    verify(http, provider, secret, raw, |_: Option<&Nonce>| Ok(())).await?
+                }
+            };
             if let Some(endpoint) = &provider.userinfo_endpoint {
                 let info = userinfo(http, provider, endpoint, &tokens.access_token).await?;
                 let sub = info.get("sub").and_then(Value::as_str);

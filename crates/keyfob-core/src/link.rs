@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::exchange::{exchange_code, Tokens};
 use crate::facade::Keyfob;
 use crate::http::is_loopback;
-use crate::identity::{establish, Identity};
+use crate::identity::{establish, Identity, SentNonce};
 use crate::provider::{ClientAuth, Flavor, Provider, ProviderKind, RedirectMode};
 use crate::revocation::delete_github_token;
 use crate::secret::Secret;
@@ -192,7 +192,7 @@ impl Keyfob {
             &provider,
             client_secret.as_ref(),
             &tokens,
-            secrets.nonce.as_ref(),
+            SentNonce::Sent(secrets.nonce.as_ref()),
         )
         .await?;
         let grant = Grant {
@@ -221,7 +221,7 @@ impl Keyfob {
 
     /// Stores the tokens and the account. Also returns, for GitHub, the access token that a
     /// re-link replaced, so its place among GitHub's ten can be freed.
-    async fn save_link(&self, grant: Grant<'_>) -> Result<(Account, Option<Secret>)> {
+    pub(crate) async fn save_link(&self, grant: Grant<'_>) -> Result<(Account, Option<Secret>)> {
         let Grant {
             provider,
             tokens,
@@ -295,14 +295,14 @@ impl Keyfob {
 }
 
 /// What a completed link brings back: the grant, and whom it belongs to.
-struct Grant<'a> {
-    provider: &'a Provider,
+pub(crate) struct Grant<'a> {
+    pub(crate) provider: &'a Provider,
     /// The scopes asked for; recorded when the token response lists none.
-    requested_scopes: &'a [String],
-    tokens: Tokens,
-    identity: Identity,
+    pub(crate) requested_scopes: &'a [String],
+    pub(crate) tokens: Tokens,
+    pub(crate) identity: Identity,
     /// When the code was exchanged: lifetimes count from here.
-    issued_at: OffsetDateTime,
+    pub(crate) issued_at: OffsetDateTime,
 }
 
 /// The redirect URI of a new link. A loopback redirect may be used with any provider that
@@ -325,7 +325,10 @@ fn link_redirect_uri(provider: &Provider, loopback: Option<Url>) -> Result<Url> 
 
 /// The scopes a new link asks for: the caller's, else the provider's defaults. An OpenID
 /// provider's must include `openid`, or no ID token (and no identity) comes back.
-fn link_scopes(provider: &Provider, requested: Option<Vec<String>>) -> Result<Vec<String>> {
+pub(crate) fn link_scopes(
+    provider: &Provider,
+    requested: Option<Vec<String>>,
+) -> Result<Vec<String>> {
     let scopes = requested
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| provider.scopes.clone());

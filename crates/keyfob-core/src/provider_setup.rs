@@ -116,6 +116,12 @@ impl Keyfob {
         client_secret: Option<Secret>,
     ) -> Result<Provider> {
         let found = self.discover(&draft.issuer).await?;
+        if draft.device_flow && found.device_authorization_endpoint.is_none() {
+            return Err(Error::ProviderInvalid {
+                provider: draft.id,
+                reason: "its discovery names no device_authorization_endpoint, so it offers no linking with a code".into(),
+            });
+        }
         let provider = draft.into_provider(found, Flavor::Standard);
         self.add_provider(provider.clone(), client_secret).await?;
         Ok(provider)

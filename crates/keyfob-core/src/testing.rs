@@ -175,6 +175,7 @@ impl StubProvider {
             id_token_signing_alg_values_supported: Vec::new(),
             flavor: Flavor::Standard,
             loopback_port: None,
+            device_authorization_endpoint: None,
         }
     }
 

@@ -743,6 +743,7 @@ mod tests {
                 ),
                 extra_params: [("prompt".to_string(), "consent".to_string())].into(),
                 redirect: RedirectMode::Scheme,
+                device_flow: false,
             };
             kf.add_openid_provider(draft, None).await.unwrap();
             let start = kf

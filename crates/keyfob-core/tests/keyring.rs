@@ -135,6 +135,7 @@ async fn no_keyring_process() -> anyhow::Result<()> {
         id_token_signing_alg_values_supported: Vec::new(),
         flavor: keyfob_core::Flavor::Standard,
         loopback_port: None,
+        device_authorization_endpoint: None,
     };
     // Even adding a provider touches the keyring (to clear a stale secret) and must fail.
     if let Err(e) = kf.add_provider(provider.clone(), None).await {

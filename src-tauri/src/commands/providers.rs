@@ -89,6 +89,8 @@ pub async fn add_openid_provider(
         scopes: input.scopes.filter(|s| !s.is_empty()),
         extra_params: input.extra_params,
         redirect: input.redirect,
+        // The window has no "use a code instead" yet: the CLI turns the device flow on.
+        device_flow: false,
     };
     let secret = input
         .client_secret

@@ -56,8 +56,36 @@ impl Browser {
     /// Errors if the IdP shows an error page (its text is in the error), or if
     /// `Consent::Deny` was asked for but the IdP never showed a consent page.
     pub async fn authorize(&self, auth_url: &str, login: &str, consent: Consent) -> Result<String> {
+        self.drive(auth_url, login, consent, None).await
+    }
+
+    /// Enters `user_code` at a device flow's verification page (RFC 8628), signs in as
+    /// `login` and answers the consent page; returns the text of the page the provider ends
+    /// on (its "you may close this window" page, or its denial).
+    pub async fn enter_device_code(
+        &self,
+        verification_uri: &str,
+        user_code: &str,
+        login: &str,
+        consent: Consent,
+    ) -> Result<String> {
+        self.drive(verification_uri, login, consent, Some(user_code))
+            .await
+    }
+
+    /// Follows the provider's pages from `start_url`: a redirect out of the provider ends the
+    /// drive with its address; with a `user_code`, a page with a form asking for it gets it,
+    /// and a page that is neither that, nor login, nor consent ends it with its text.
+    async fn drive(
+        &self,
+        start_url: &str,
+        login: &str,
+        consent: Consent,
+        user_code: Option<&str>,
+    ) -> Result<String> {
         let start =
-            Url::parse(auth_url).with_context(|| format!("invalid auth URL {auth_url:?}"))?;
+            Url::parse(start_url).with_context(|| format!("invalid auth URL {start_url:?}"))?;
+        let mut code_entered = false;
         let idp_origin = start.origin();
         let mut trail: Vec<String> = Vec::new();
         let mut request = Step::get(start);
@@ -173,11 +201,25 @@ impl Browser {
                         }
                     }
                 }
-                _ => bail!(
-                    "the IdP showed a page that is neither login nor consent at {url}: {}\n{}",
-                    page_text(&body),
-                    trail_text(&trail)
-                ),
+                _ => match (user_code, page.form_with("user_code")) {
+                    // "Is this the code your device shows?": yes.
+                    (Some(_), Some(form)) if form.hidden("confirm").is_some() => {
+                        request = Step::post(url.join(&form.action)?, form.hidden_fields());
+                    }
+                    (Some(code), Some(form)) if !code_entered => {
+                        code_entered = true;
+                        let mut fields = form.hidden_fields();
+                        fields.push(("user_code".into(), code.to_string()));
+                        request = Step::post(url.join(&form.action)?, fields);
+                    }
+                    // The end: a success or denial page, or the code asked for again.
+                    (Some(_), _) if code_entered => return Ok(page_text(&body)),
+                    _ => bail!(
+                        "the IdP showed a page that is neither login nor consent at {url}: {}\n{}",
+                        page_text(&body),
+                        trail_text(&trail)
+                    ),
+                },
             }
         }
         bail!(
@@ -366,6 +408,13 @@ impl Page {
     }
 
     /// The `prompt` hidden field of the page's interaction form, if any.
+    /// The form with an input named `name`.
+    fn form_with(&self, name: &str) -> Option<&Form> {
+        self.forms
+            .iter()
+            .find(|f| f.inputs.iter().any(|i| i.name.as_deref() == Some(name)))
+    }
+
     fn prompt(&self) -> Option<&str> {
         self.forms.iter().find_map(|f| f.hidden("prompt"))
     }

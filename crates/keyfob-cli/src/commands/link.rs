@@ -41,15 +41,20 @@ pub async fn run(
             return Err(Failure::new(LINK, "cancelled; nothing was linked"));
         }
     };
+    report_linked(&account, &name);
+    Ok(())
+}
+
+/// Says who was linked on stderr, and prints the account id on stdout (for scripts).
+pub fn report_linked(account: &keyfob_core::Account, provider_name: &str) {
     eprintln!(
         "Linked {} at {} as {} (scopes: {}).",
         crate::terminal::clean(&account.display_name),
-        crate::terminal::clean(&name),
+        crate::terminal::clean(provider_name),
         account.id,
         crate::terminal::clean_line(&account.scopes.join(" "))
     );
     println!("{}", account.id);
-    Ok(())
 }
 
 /// Sends the browser to the sign-in page ($BROWSER, else the platform's opener), or prints

@@ -3,6 +3,7 @@
 pub mod check;
 pub mod completions;
 pub mod curl;
+pub mod device;
 pub mod exec;
 pub mod git;
 pub mod link;

@@ -79,6 +79,7 @@ pub async fn add(kf: &Keyfob, args: AddArgs) -> Result<(), Failure> {
         } else {
             RedirectMode::Scheme
         },
+        device_flow: args.device_flow,
     };
     let provider = kf.add_openid_provider(draft, secret).await?;
     eprintln!(

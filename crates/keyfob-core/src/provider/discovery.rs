@@ -35,6 +35,9 @@ pub struct Discovered {
     /// The algorithms ID tokens may be signed with (OpenID Connect Discovery section 3).
     #[serde(default)]
     pub id_token_signing_alg_values_supported: Vec<String>,
+    /// RFC 8628 device authorization endpoint (RFC 8414 metadata).
+    #[serde(default)]
+    pub device_authorization_endpoint: Option<Url>,
 }
 
 /// What a user types to add an OpenID provider; the rest comes from discovery.
@@ -56,11 +59,18 @@ pub struct OpenidProviderDraft {
     pub extra_params: BTreeMap<String, String>,
     /// Redirect mode.
     pub redirect: RedirectMode,
+    /// Whether linking with a code (device flow) is turned on; discovery must offer it.
+    pub device_flow: bool,
 }
 
 impl OpenidProviderDraft {
     /// The provider this draft describes, with the endpoints `found` by discovery.
     pub fn into_provider(self, found: Discovered, flavor: Flavor) -> Provider {
+        let device_authorization_endpoint = if self.device_flow {
+            found.device_authorization_endpoint
+        } else {
+            None
+        };
         Provider {
             id: self.id,
             name: self.name,
@@ -82,6 +92,7 @@ impl OpenidProviderDraft {
             id_token_signing_alg_values_supported: found.id_token_signing_alg_values_supported,
             flavor,
             loopback_port: None,
+            device_authorization_endpoint,
         }
     }
 }
@@ -147,6 +158,7 @@ mod tests {
                 .map(|m| m.into_iter().map(String::from).collect()),
             authorization_response_iss_parameter_supported: false,
             id_token_signing_alg_values_supported: Vec::new(),
+            device_authorization_endpoint: None,
         }
     }
 

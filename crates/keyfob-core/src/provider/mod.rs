@@ -92,6 +92,10 @@ pub struct Provider {
     /// Apps); `None` takes an ephemeral port, as RFC 8252 section 7.3 intends.
     #[serde(default)]
     pub loopback_port: Option<u16>,
+    /// RFC 8628 device authorization endpoint, set only when the user opted in to linking
+    /// with a code (the device flow invites phishing: a code can be relayed to a victim).
+    #[serde(default)]
+    pub device_authorization_endpoint: Option<Url>,
 }
 
 /// Parameters a provider definition may not set: those the authorization request sets itself,
@@ -195,6 +199,10 @@ impl Provider {
             ("userinfo endpoint", self.userinfo_endpoint.as_ref()),
             ("revocation endpoint", self.revocation_endpoint.as_ref()),
             ("JWKS URI", self.jwks_uri.as_ref()),
+            (
+                "device authorization endpoint",
+                self.device_authorization_endpoint.as_ref(),
+            ),
         ] {
             if let Some(url) = url {
                 ensure_secure_url(url).map_err(|reason| invalid(format!("{what}: {reason}")))?;
@@ -279,6 +287,7 @@ pub(crate) mod tests {
             id_token_signing_alg_values_supported: Vec::new(),
             flavor: Flavor::Standard,
             loopback_port: None,
+            device_authorization_endpoint: None,
         }
     }
 

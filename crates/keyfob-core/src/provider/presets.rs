@@ -272,6 +272,8 @@ pub fn github(options: GithubOptions) -> Provider {
         id_token_signing_alg_values_supported: Vec::new(),
         flavor: Flavor::Github,
         loopback_port: options.loopback_port,
+        // Not yet: GitHub's device flow is not reproduced by the local GitHub server.
+        device_authorization_endpoint: None,
     }
 }
 
@@ -333,6 +335,8 @@ pub fn google(options: GoogleOptions) -> OpenidProviderDraft {
         scopes: Some(vec!["openid".into(), "email".into(), "profile".into()]),
         extra_params: BTreeMap::from([("access_type".to_string(), "offline".to_string())]),
         redirect: options.redirect,
+        // Not yet: Google's device clients are a separate client type, not reproduced here.
+        device_flow: false,
     }
 }
 
@@ -514,6 +518,7 @@ mod tests {
             code_challenge_methods_supported: Some(vec!["plain".into(), "S256".into()]),
             authorization_response_iss_parameter_supported: false,
             id_token_signing_alg_values_supported: vec!["RS256".into()],
+            device_authorization_endpoint: None,
         };
         let p = google(GoogleOptions::new("id.apps.googleusercontent.com"))
             .into_provider(found, Flavor::Google);

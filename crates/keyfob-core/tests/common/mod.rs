@@ -38,6 +38,7 @@ pub fn draft(idp: &Idp, id: &str, client_id: &str, auth: ClientAuth) -> OpenidPr
         scopes: Some(scopes()),
         extra_params: BTreeMap::from([("prompt".to_string(), "consent".to_string())]),
         redirect: RedirectMode::Scheme,
+        device_flow: false,
     }
 }
 
