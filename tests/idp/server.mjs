@@ -158,6 +158,7 @@ const TAMPER_MODES = {
   'aud-mismatch': 'code ID token: aud another-client [rp-id_token-aud]',
   'azp-untrusted': 'code ID token: azp untrusted-client added',
   'iat-missing': 'code ID token: no iat [rp-id_token-iat]',
+  'iat-stale': 'code ID token: iat an hour earlier (exp kept)',
   'nonce-invalid': 'code ID token: nonce not the one sent [rp-nonce-invalid]',
   'nonce-missing': 'code ID token: no nonce [rp-nonce-unless-code-flow]',
   'at-hash': 'code ID token: the right at_hash added (oidc-provider sends none here)',
@@ -756,6 +757,10 @@ async function tamperIdToken(idToken, grantType, body) {
     case 'iat-missing':
       if (!code) return idToken;
       delete payload.iat;
+      return resign();
+    case 'iat-stale':
+      if (!code) return idToken;
+      payload.iat -= 3600;
       return resign();
     case 'nonce-invalid':
       if (!code) return idToken;

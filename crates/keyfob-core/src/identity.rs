@@ -230,9 +230,14 @@ async fn verify<N: openidconnect::NonceVerifier>(
     .set_issue_time_verifier_fn(|iat| {
         let age = time::OffsetDateTime::now_utc().unix_timestamp() - iat.timestamp();
         if age > IAT_PAST_SECONDS {
-            Err(format!("issued {age} s ago"))
+            Err(format!(
+                "it was issued {age} s ago, and Keyfob accepts at most {IAT_PAST_SECONDS} s"
+            ))
         } else if age < -IAT_FUTURE_SECONDS {
-            Err("issued in the future".into())
+            Err(format!(
+                "it was issued {} s in the future by this computer's clock",
+                -age
+            ))
         } else {
             Ok(())
         }

@@ -160,6 +160,20 @@ async fn missing_iat_is_refused() -> Result<()> {
     Ok(())
 }
 
+// OIDC Core 3.1.3.7 item 10: an iat too far in the past (the acceptable range is the
+// client's to choose; Keyfob's is the link lifetime): reject.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stale_iat_is_refused() -> Result<()> {
+    let w = tampered("iat-stale", json!({})).await?;
+    let reason = id_token_reason(&w, link_refused(&w).await?);
+    assert!(
+        reason.starts_with("it was issued 36")
+            && reason.ends_with(" s ago, and Keyfob accepts at most 900 s"),
+        "{reason}"
+    );
+    Ok(())
+}
+
 // rp-nonce-invalid: reject.
 #[tokio::test(flavor = "multi_thread")]
 async fn wrong_nonce_is_refused() -> Result<()> {
