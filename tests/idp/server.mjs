@@ -41,10 +41,15 @@
 //   idTokenAlg            "ES256" | "PS256" | "EdDSA": also publish a key for that algorithm
 //                         (P-256, RSA, Ed25519) and make every client without its own
 //                         id_token_signed_response_alg get ID tokens signed with it (default: RS256)
+//   tamper                one of TAMPER_MODES below: the provider runs the flow as always and
+//                         only the named thing in its answers is altered, mirroring the
+//                         OpenID Foundation's RP certification tests (IDP_TAMPER=MODE in the
+//                         environment does the same)
 
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import { CompactSign, importJWK } from 'jose';
 import { announceAndStayTied } from '../node-lib/lifecycle.mjs';
 
 const VERBOSE = process.env.IDP_VERBOSE === '1';
@@ -144,6 +149,32 @@ const EXTRA_KEY_TYPES = {
   EdDSA: ['ed25519', {}],
 };
 
+// What each tamper mode alters; the OpenID Foundation RP test it mirrors in brackets. ID tokens
+// are re-signed with the provider's own key (header kept) unless the mode is about the
+// signature or the key. "code" ID tokens come from the code exchange, "refresh" ones from a
+// refresh.
+const TAMPER_MODES = {
+  'sig-none': 'code ID token: alg none, no signature [rp-id_token-sig-none]',
+  'bad-sig': 'code ID token: one signature byte flipped [rp-id_token-bad-sig-rs256/es256]',
+  'iss-mismatch': 'code ID token: iss https://attacker.example [rp-id_token-issuer-mismatch]',
+  'aud-mismatch': 'code ID token: aud another-client [rp-id_token-aud]',
+  'azp-untrusted': 'code ID token: azp untrusted-client added',
+  'iat-missing': 'code ID token: no iat [rp-id_token-iat]',
+  'iat-stale': 'code ID token: iat an hour earlier (exp kept)',
+  'nonce-invalid': 'code ID token: nonce not the one sent [rp-nonce-invalid]',
+  'nonce-missing': 'code ID token: no nonce [rp-nonce-unless-code-flow]',
+  'at-hash': 'code ID token: the right at_hash added (oidc-provider sends none here)',
+  'at-hash-wrong': 'code ID token: an at_hash of another token added',
+  'kid-absent-single': 'code ID token: no kid; the JWKS has one key [rp-id_token-kid-absent-single-jwks]',
+  'kid-absent-multiple': 'code ID token: no kid; the JWKS gets a second RSA key [rp-id_token-kid-absent-multiple-jwks]',
+  'key-rotation': 'from the first refresh on, ID tokens are signed with a new key and the JWKS '
+    + 'holds only that one [rp-key-rotation-op-sign-key]',
+  'refresh-azp-added': 'refresh ID tokens: azp (this client) added, absent from the original (OIDC Core 12.2)',
+  'discovery-issuer-mismatch': 'discovery: issuer names another URL [rp-discovery-issuer-not-matching-config]',
+  'userinfo-sub-mismatch': 'userinfo: sub someone-else [rp-userinfo-bad-sub-claim]',
+  'response-iss-mismatch': 'authorization responses: iss https://attacker.example (RFC 9207)',
+};
+
 function loadConfig(path) {
   const config = {
     clients: DEFAULT_CLIENTS,
@@ -179,10 +210,17 @@ function loadConfig(path) {
     google: false,
     googleBareIssuer: false,
     idTokenAlg: 'RS256',
+    tamper: process.env.IDP_TAMPER || null,
   };
-  if (!path) return config;
+  if (path) applyUserConfig(config, JSON.parse(fs.readFileSync(path, 'utf8')));
+  if (config.tamper !== null && !Object.hasOwn(TAMPER_MODES, config.tamper)) {
+    throw new Error(`tamper must be one of ${Object.keys(TAMPER_MODES).join(', ')}`);
+  }
+  return config;
+}
 
-  const user = JSON.parse(fs.readFileSync(path, 'utf8'));
+function applyUserConfig(config, user) {
+  if (user.tamper !== undefined) config.tamper = user.tamper;
   if (user.clients !== undefined) {
     if (!Array.isArray(user.clients)) throw new TypeError('config.clients must be an array');
     // A client with the id of a default client replaces it; others are added.
@@ -219,7 +257,6 @@ function loadConfig(path) {
     // id_token_signed_response_alg (OpenID Connect Dynamic Client Registration 2).
     config.clients = config.clients.map((c) => ({ id_token_signed_response_alg: user.idTokenAlg, ...c }));
   }
-  return config;
 }
 
 const config = loadConfig(process.argv[2]);
@@ -431,6 +468,19 @@ if (config.idTokenAlg !== 'RS256') {
   });
 }
 
+// Tamper modes about keys: a second RSA key, published beside the first (kid-absent-multiple)
+// or replacing it once rotated (key-rotation).
+const spareKey = ['kid-absent-multiple', 'key-rotation'].includes(config.tamper)
+  ? {
+    ...crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }),
+    kid: 'keyfob-test-rs256-spare',
+    alg: 'RS256',
+    use: 'sig',
+  }
+  : null;
+/** key-rotation: whether the provider has moved to the spare key. */
+let rotated = false;
+
 const provider = new Provider(issuer, {
   clients: config.clients,
   jwks: { keys: signingKeys },
@@ -582,6 +632,9 @@ provider.use(async (ctx, next) => {
           if (config.googleBareIssuer && ctx.status === 200 && ctx.body?.id_token) {
             ctx.body.id_token = withBareIssuer(ctx.body.id_token);
           }
+          if (config.tamper && ctx.status === 200 && ctx.body?.id_token) {
+            ctx.body.id_token = await tamperIdToken(ctx.body.id_token, grantType, ctx.body);
+          }
         } else {
           stats.token.other += 1;
         }
@@ -594,10 +647,23 @@ provider.use(async (ctx, next) => {
       case 'userinfo':
       case 'introspection':
         stats[route] += 1;
+        if (route === 'userinfo' && config.tamper === 'userinfo-sub-mismatch'
+            && ctx.status === 200 && ctx.body && typeof ctx.body === 'object') {
+          ctx.body.sub = 'someone-else';
+        }
         break;
       default:
     }
   }
+
+  if (ctx.path === provider.pathFor('jwks') && ctx.status === 200 && ctx.body?.keys) {
+    ctx.body = { keys: tamperedJwks(ctx.body.keys) };
+  }
+  if (ctx.path === '/.well-known/openid-configuration' && config.tamper === 'discovery-issuer-mismatch'
+      && ctx.body && typeof ctx.body === 'object') {
+    ctx.body.issuer = `${issuer}/not-this-one`;
+  }
+  if (config.tamper === 'response-iss-mismatch') replaceIss(ctx, 'https://attacker.example');
 
   if (ctx.path === '/.well-known/openid-configuration'
     || ctx.path === '/.well-known/oauth-authorization-server') {
@@ -634,6 +700,129 @@ function withBareIssuer(idToken) {
   const signingInput = `${headerB64}.${newPayloadB64}`;
   const signature = crypto.sign('sha256', Buffer.from(signingInput), privateKey);
   return `${signingInput}.${signature.toString('base64url')}`;
+}
+
+// ---------------------------------------------------------------------------
+// Tamper modes
+// ---------------------------------------------------------------------------
+
+const b64json = (part) => JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
+
+/** The private JWK that signs with this kid. */
+function privateJwk(kid) {
+  const jwk = [...signingKeys, spareKey].find((k) => k && k.kid === kid);
+  if (!jwk) throw new Error(`no signing key ${kid}`);
+  return jwk;
+}
+
+async function sign(header, payload, jwk) {
+  const key = await importJWK(jwk, header.alg);
+  return new CompactSign(Buffer.from(JSON.stringify(payload)))
+    .setProtectedHeader(header)
+    .sign(key);
+}
+
+/** at_hash of an access token for an RS256 / ES256 / PS256 token (OIDC Core 3.1.3.6). */
+function atHash(accessToken) {
+  const digest = crypto.createHash('sha256').update(accessToken).digest();
+  return digest.subarray(0, digest.length / 2).toString('base64url');
+}
+
+/** The ID token of a token answer as the tamper mode has it; `body` is the whole answer. */
+async function tamperIdToken(idToken, grantType, body) {
+  const [headerB64, payloadB64, signatureB64] = idToken.split('.');
+  const header = b64json(headerB64);
+  const payload = b64json(payloadB64);
+  const resign = async () => sign(header, payload, privateJwk(header.kid));
+  const code = grantType === 'authorization_code';
+  switch (config.tamper) {
+    case 'sig-none':
+      if (!code) return idToken;
+      return `${Buffer.from(JSON.stringify({ alg: 'none' })).toString('base64url')}.${payloadB64}.`;
+    case 'bad-sig': {
+      if (!code) return idToken;
+      const signature = Buffer.from(signatureB64, 'base64url');
+      signature[0] ^= 0x01;
+      return `${headerB64}.${payloadB64}.${signature.toString('base64url')}`;
+    }
+    case 'iss-mismatch':
+      if (!code) return idToken;
+      payload.iss = 'https://attacker.example';
+      return resign();
+    case 'aud-mismatch':
+      if (!code) return idToken;
+      payload.aud = 'another-client';
+      return resign();
+    case 'azp-untrusted':
+      if (!code) return idToken;
+      payload.azp = 'untrusted-client';
+      return resign();
+    case 'iat-missing':
+      if (!code) return idToken;
+      delete payload.iat;
+      return resign();
+    case 'iat-stale':
+      if (!code) return idToken;
+      payload.iat -= 3600;
+      return resign();
+    case 'nonce-invalid':
+      if (!code) return idToken;
+      payload.nonce = 'not-the-nonce-sent';
+      return resign();
+    case 'nonce-missing':
+      if (!code) return idToken;
+      delete payload.nonce;
+      return resign();
+    case 'at-hash':
+    case 'at-hash-wrong':
+      if (!code) return idToken;
+      payload.at_hash = atHash(config.tamper === 'at-hash' ? body.access_token : 'another-access-token');
+      return resign();
+    case 'kid-absent-single':
+    case 'kid-absent-multiple': {
+      if (!code) return idToken;
+      const jwk = privateJwk(header.kid);
+      delete header.kid;
+      return sign(header, payload, jwk);
+    }
+    case 'key-rotation':
+      if (code) return idToken;
+      rotated = true;
+      header.kid = spareKey.kid;
+      return sign(header, payload, spareKey);
+    case 'refresh-azp-added':
+      if (code) return idToken;
+      payload.azp = Array.isArray(payload.aud) ? payload.aud[0] : payload.aud;
+      return resign();
+    default:
+      return idToken;
+  }
+}
+
+/** The published keys as the tamper mode has them (public parts only). */
+function tamperedJwks(keys) {
+  if (!spareKey) return keys;
+  const spare = crypto.createPublicKey({ key: spareKey, format: 'jwk' }).export({ format: 'jwk' });
+  const spareJwk = { ...spare, kid: spareKey.kid, alg: 'RS256', use: 'sig' };
+  if (config.tamper === 'kid-absent-multiple') return [...keys, spareJwk];
+  // key-rotation: the old RS256 key is retired once the new one signs.
+  if (rotated) return [...keys.filter((k) => k.kid !== signingKey.kid), spareJwk];
+  return keys;
+}
+
+/** Rewrites the `iss` of an authorization response redirect (query or fragment). */
+function replaceIss(ctx, value) {
+  const location = ctx.response.get('location');
+  if (!location) return;
+  let url;
+  try {
+    url = new URL(location, issuer);
+  } catch {
+    return;
+  }
+  if (url.origin === issuer || url.searchParams.get('iss') !== issuer) return;
+  url.searchParams.set('iss', value);
+  ctx.response.set('location', url.href);
 }
 
 // RFC 9207 is always on in oidc-provider 9; emulate a provider without it.

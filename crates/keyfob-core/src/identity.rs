@@ -4,14 +4,19 @@
 use openidconnect::core::{CoreIdToken, CoreIdTokenVerifier, CoreJsonWebKeySet};
 use openidconnect::{ClientId, ClientSecret, IssuerUrl, Nonce};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
-use crate::bare_issuer::{claimed_issuer, with_full_issuer};
+use crate::at_hash::check_at_hash;
+use crate::bare_issuer::with_full_issuer;
 use crate::error::{Error, Result};
 use crate::exchange::Tokens;
 use crate::http::Http;
 use crate::id_token_alg::{allowed_algs, check_alg, header_alg};
+use crate::id_token_party::{check_azp, same_party, Party};
+use crate::id_token_refusal::{refusal, unreadable};
 use crate::provider::{ClientAuth, Flavor, Provider, ProviderKind};
 use crate::secret::Secret;
+use crate::text::claim_text;
 
 /// How far an ID token's `iat` may lie from now: the link lifetime plus clock skew.
 const IAT_PAST_SECONDS: i64 = 15 * 60;
@@ -74,11 +79,12 @@ pub async fn establish(
                         issuer: provider.issuer.clone(),
                         reason: "no nonce was recorded for this link".into(),
                     })?;
-                    let expected = Nonce::new(nonce.expose().to_string());
-                    verify_id_token(http, provider, secret, raw, &expected).await?
+                    verify_id_token(http, provider, secret, raw, &tokens.access_token, nonce)
+                        .await?
                 }
                 SentNonce::NotSent => {
-                    verify(http, provider, secret, raw, |_: Option<&Nonce>| Ok(())).await?
+                    let unchecked = |_: Option<&Nonce>| Ok(());
+                    verify(http, provider, secret, raw, &tokens.access_token, unchecked).await?
                 }
             };
             if let Some(endpoint) = &provider.userinfo_endpoint {
@@ -86,9 +92,13 @@ pub async fn establish(
                 let sub = info.get("sub").and_then(Value::as_str);
                 // OIDC Core section 5.3.2: userinfo must describe the same user.
                 if sub != Some(identity.subject.as_str()) {
+                    let shown = sub.map_or("(none)".into(), |s| format!("'{}'", claim_text(s)));
                     return Err(Error::Identity {
                         provider: provider.name.clone(),
-                        reason: "the userinfo 'sub' differs from the ID token's subject".into(),
+                        reason: format!(
+                            "the userinfo 'sub' {shown} differs from the ID token's subject '{}'",
+                            claim_text(&identity.subject)
+                        ),
                     });
                 }
                 merge_claims(&mut identity, &info);
@@ -120,20 +130,41 @@ pub async fn establish(
     }
 }
 
-/// Checks an ID token from a refresh: same issuer, audience and subject (OIDC Core 12.2).
+/// Checks an ID token from a refresh, which came with `access_token`: valid, about the
+/// account's `subject`, and with the same `iss`, `sub`, `aud` and `azp` as the `original` one
+/// from the sign-in, when the keyring still holds it (OIDC Core 12.2).
 pub async fn verify_refreshed_id_token(
     http: &Http,
     provider: &Provider,
     secret: Option<&Secret>,
     raw: &Secret,
+    access_token: &Secret,
+    original: Option<&Secret>,
     subject: &str,
 ) -> Result<()> {
-    let identity = verify(http, provider, secret, raw, |_: Option<&Nonce>| Ok(())).await?;
+    let invalid = |reason: String| Error::InvalidIdToken {
+        issuer: provider.issuer.clone(),
+        reason,
+    };
+    let no_nonce = |_: Option<&Nonce>| Ok(());
+    let identity = verify(http, provider, secret, raw, access_token, no_nonce).await?;
     if identity.subject != subject {
-        return Err(Error::InvalidIdToken {
-            issuer: provider.issuer.clone(),
-            reason: "the refreshed ID token names another subject".into(),
-        });
+        return Err(invalid(
+            "the refreshed ID token names another subject".into(),
+        ));
+    }
+    if let Some(original) = original {
+        let party = |token: &Secret| Party::read(token.expose(), &provider.issuer);
+        // The refreshed token passed `verify`, so its claims are there; the original passed
+        // at the sign-in, so one without them is not the token Keyfob stored.
+        let (Some(old), Some(new)) = (party(original), party(raw)) else {
+            return Err(invalid(
+                "the stored original ID token lacks iss, sub or aud, so the refreshed one \
+                 cannot be compared with it"
+                    .into(),
+            ));
+        };
+        same_party(&old, &new).map_err(invalid)?;
     }
     Ok(())
 }
@@ -143,16 +174,29 @@ async fn verify_id_token(
     provider: &Provider,
     secret: Option<&Secret>,
     raw: &Secret,
-    nonce: &Nonce,
+    access_token: &Secret,
+    nonce: &Secret,
 ) -> Result<Identity> {
-    verify(http, provider, secret, raw, nonce).await
+    // OIDC Core 3.1.3.7 item 11: the link sent a nonce, so the claim must be there and equal.
+    // Compared as hashes, as openidconnect does, so the time taken tells nothing about it.
+    let digest = |n: &str| Sha256::digest(n.as_bytes());
+    let check_nonce = |claim: Option<&Nonce>| match claim {
+        None => Err("it has no nonce, though this link sent one".to_string()),
+        Some(claim) if digest(claim.secret()) != digest(nonce.expose()) => {
+            Err("its nonce is not the one this link sent".to_string())
+        }
+        Some(_) => Ok(()),
+    };
+    verify(http, provider, secret, raw, access_token, check_nonce).await
 }
 
+/// Validates an ID token that came with `access_token` (OIDC Core 3.1.3.7 and 3.1.3.8).
 async fn verify<N: openidconnect::NonceVerifier>(
     http: &Http,
     provider: &Provider,
     secret: Option<&Secret>,
     raw: &Secret,
+    access_token: &Secret,
     nonce: N,
 ) -> Result<Identity> {
     let invalid = |reason: String| Error::InvalidIdToken {
@@ -204,9 +248,14 @@ async fn verify<N: openidconnect::NonceVerifier>(
     .set_issue_time_verifier_fn(|iat| {
         let age = time::OffsetDateTime::now_utc().unix_timestamp() - iat.timestamp();
         if age > IAT_PAST_SECONDS {
-            Err(format!("issued {age} s ago"))
+            Err(format!(
+                "it was issued {age} s ago, and Keyfob accepts at most {IAT_PAST_SECONDS} s"
+            ))
         } else if age < -IAT_FUTURE_SECONDS {
-            Err("issued in the future".into())
+            Err(format!(
+                "it was issued {} s in the future by this computer's clock",
+                -age
+            ))
         } else {
             Ok(())
         }
@@ -216,19 +265,20 @@ async fn verify<N: openidconnect::NonceVerifier>(
     } else {
         verifier
     };
-    let token: CoreIdToken = raw.parse().map_err(|e: serde_json::Error| {
-        // An issuer that is not a URL fails parsing before any check could name it.
-        match claimed_issuer(&raw) {
-            Some(iss) if iss != provider.issuer => invalid(format!(
-                "it names the issuer '{iss}', not '{}'",
-                provider.issuer
-            )),
-            _ => invalid(format!("not a JWT: {e}")),
-        }
-    })?;
+    let token: CoreIdToken = raw
+        .parse()
+        .map_err(|e| invalid(unreadable(&raw, &provider.issuer, &e)))?;
     let claims = token
         .claims(&verifier, nonce)
-        .map_err(|e| invalid(e.to_string()))?;
+        .map_err(|e| invalid(refusal(&e, &raw, &provider.issuer, &provider.client_id)))?;
+    let audiences: Vec<String> = claims.audiences().iter().map(|a| a.to_string()).collect();
+    let azp = claims.authorized_party().map(|azp| azp.as_str());
+    check_azp(azp, &audiences, &provider.client_id).map_err(&invalid)?;
+    if let Some(at_hash) = claims.access_token_hash() {
+        // The header's alg was judged above and the signature made with it checked.
+        let alg = header_alg(&raw).unwrap_or_default();
+        check_at_hash(at_hash.as_str(), &alg, access_token.expose()).map_err(&invalid)?;
+    }
     Ok(Identity {
         subject: claims.subject().to_string(),
         email: claims.email().map(|e| e.to_string()),
@@ -321,7 +371,8 @@ mod tests {
     async fn refusal(provider: &Provider, secret: Option<&Secret>, token: &Secret) -> String {
         let http = Http::new();
         let nonce = Nonce::new("n".into());
-        match verify(&http, provider, secret, token, &nonce).await {
+        let access_token = Secret::new("a");
+        match verify(&http, provider, secret, token, &access_token, &nonce).await {
             Err(Error::InvalidIdToken { reason, .. }) => reason,
             other => panic!("expected an invalid ID token, got {other:?}"),
         }

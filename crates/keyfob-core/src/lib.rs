@@ -4,6 +4,7 @@
 //! [`Keyfob`] is the facade the desktop app and the CLI call; everything else is its parts,
 //! private behind the short list of re-exports below.
 
+mod at_hash;
 mod authorize;
 mod callback;
 mod error;
@@ -23,6 +24,8 @@ mod check;
 mod device;
 mod facade;
 mod id_token_alg;
+mod id_token_party;
+mod id_token_refusal;
 mod link;
 mod provider_setup;
 mod purge;

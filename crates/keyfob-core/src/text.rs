@@ -22,6 +22,18 @@ pub fn printable(text: &str, keep_lines: bool) -> String {
     out
 }
 
+/// A value from a token (a claim, a header field) made printable and cut to 100 characters,
+/// for an error message that names it.
+pub(crate) fn claim_text(value: &str) -> String {
+    let shown: String = value.chars().take(100).collect();
+    let cut = if value.chars().nth(100).is_some() {
+        "…"
+    } else {
+        ""
+    };
+    format!("{}{cut}", printable(&shown, false))
+}
+
 /// Whether an access token can be handed out as it is, printed or copied: visible ASCII only
 /// (RFC 6750's b64token and the characters providers actually use), so it can break no line,
 /// header or shell quote, and hide nothing.

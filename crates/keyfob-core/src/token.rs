@@ -152,11 +152,15 @@ impl Keyfob {
             )
             .await?;
         if let Some(id_token) = refreshed_id_token(provider.kind, &tokens) {
+            // OIDC Core 12.2 compares it with the original, which the link stored.
+            let original = self.secrets.get(SecretKey::IdToken(id.clone())).await?;
             verify_refreshed_id_token(
                 self.http(),
                 &provider,
                 client_secret.as_ref(),
                 id_token,
+                &tokens.access_token,
+                original.as_ref(),
                 &account.subject,
             )
             .await?;

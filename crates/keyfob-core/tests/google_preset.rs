@@ -227,6 +227,9 @@ async fn id_tokens_may_name_the_issuer_without_its_scheme_for_google_only() -> a
                 &provider,
                 Some(&Secret::new(CLIENT_SECRET)),
                 &Secret::new(token),
+                // No at_hash in these tokens, and no original to compare with.
+                &Secret::new("access-token"),
+                None,
                 &subject,
             )
             .await

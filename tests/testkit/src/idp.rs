@@ -89,6 +89,8 @@ impl Idp {
     /// Starts the IdP with `config` merged over the defaults, e.g.
     /// `{"ttl": {"AccessToken": 2}, "issAuthResp": false, "clients": [...]}`.
     /// A client whose `client_id` matches a default client replaces it.
+    /// `{"tamper": MODE}` alters one thing in the provider's answers, as an OpenID
+    /// Foundation RP test does (the modes are listed in `TAMPER_MODES` in server.mjs).
     pub async fn start_with(config: Value) -> Result<Idp> {
         let idp_dir = repo_root().join("tests/idp");
         if !idp_dir.join("node_modules/oidc-provider").is_dir() {

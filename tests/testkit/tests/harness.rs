@@ -675,6 +675,21 @@ async fn config_overrides() -> Result<()> {
     Ok(())
 }
 
+/// A misspelt tamper mode stops the provider from starting, rather than running a flow that
+/// tampers with nothing and so lets a conformance test pass for the wrong reason.
+#[tokio::test]
+async fn an_unknown_tamper_mode_is_refused_at_start() -> Result<()> {
+    let err = Idp::start_with(json!({"tamper": "sig-nothing"}))
+        .await
+        .expect_err("the provider started");
+    let message = format!("{err:#}");
+    assert!(
+        message.contains("tamper must be one of sig-none, bad-sig,"),
+        "{message}"
+    );
+    Ok(())
+}
+
 #[tokio::test]
 async fn pkce_is_required() -> Result<()> {
     let idp = Idp::start().await?;
