@@ -4,6 +4,7 @@
 //! [`Keyfob`] is the facade the desktop app and the CLI call; everything else is its parts,
 //! private behind the short list of re-exports below.
 
+mod account_binding;
 mod authorize;
 mod callback;
 mod error;
@@ -33,6 +34,7 @@ mod unlink;
 #[cfg(test)]
 mod testing;
 
+pub use crate::account_binding::Binding;
 pub use crate::authorize::pending::{PendingLink, LINK_LIFETIME};
 pub use crate::authorize::pkce::fingerprint;
 pub use crate::callback::CallbackError;

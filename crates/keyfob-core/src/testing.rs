@@ -12,6 +12,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use url::Url;
 
+use crate::account_binding::Binding;
 use crate::facade::Keyfob;
 use crate::paths::Paths;
 use crate::provider::{ClientAuth, Flavor, Provider, ProviderKind, RedirectMode};
@@ -56,6 +57,7 @@ impl Fixture {
             id: id.clone(),
             provider: "stub".into(),
             issuer: self.idp.base.clone(),
+            linked_with: Some(Binding::of(&self.idp.provider("stub"))),
             subject: name.into(),
             display_name: format!("{name}@example.com"),
             email: Some(format!("{name}@example.com")),
