@@ -425,12 +425,14 @@ async fn a_provider_that_no_longer_matches_its_accounts_is_refused() -> Result<(
     let id = text(&out.stdout).trim().to_string();
     let providers = w.home.path().join("config/providers.toml");
     let original = std::fs::read_to_string(&providers)?;
-    assert!(original.contains(&w.idp.token_endpoint()), "{original}");
+    // (The revocation endpoint starts with the token endpoint's URL: the whole line is edited.)
+    let line = format!("token_endpoint = \"{}\"", w.idp.token_endpoint());
+    assert!(original.contains(&line), "{original}");
 
     // The token endpoint edited by hand (to a port where nothing listens).
     std::fs::write(
         &providers,
-        original.replace(&w.idp.token_endpoint(), "http://127.0.0.1:9/token"),
+        original.replace(&line, "token_endpoint = \"http://127.0.0.1:9/token\""),
     )?;
     let before = w.idp.stats().await?.token.total();
     let o = w.run(&["token", &id, "--min-valid", "2h"]).await?;

@@ -56,9 +56,9 @@ pub enum Drift {
     Issuer,
     /// Another token endpoint.
     TokenEndpoint,
-    /// Another (or no) revocation endpoint.
+    /// Another revocation endpoint.
     RevocationEndpoint,
-    /// Another (or no) userinfo endpoint.
+    /// Another userinfo endpoint.
     UserinfoEndpoint,
     /// Another client id.
     ClientId,
@@ -85,8 +85,9 @@ impl Drift {
 }
 
 /// How `provider` departs from what `account` was linked with; empty when it may be used
-/// for the account. Tightening is no drift: an OAuth 2 provider becoming OpenID, or starting
-/// to require `iss`.
+/// for the account. What sends nothing new is no drift: a revocation or userinfo endpoint
+/// removed (that request is then not made), an OAuth 2 provider becoming OpenID, or `iss`
+/// newly required.
 pub fn drift(account: &Account, provider: &Provider) -> Vec<Drift> {
     let Some(bound) = &account.linked_with else {
         return vec![Drift::Unrecorded];
@@ -98,11 +99,11 @@ pub fn drift(account: &Account, provider: &Provider) -> Vec<Drift> {
             Drift::TokenEndpoint,
         ),
         (
-            bound.revocation_endpoint != provider.revocation_endpoint,
+            moved(&bound.revocation_endpoint, &provider.revocation_endpoint),
             Drift::RevocationEndpoint,
         ),
         (
-            bound.userinfo_endpoint != provider.userinfo_endpoint,
+            moved(&bound.userinfo_endpoint, &provider.userinfo_endpoint),
             Drift::UserinfoEndpoint,
         ),
         (bound.client_id != provider.client_id, Drift::ClientId),
@@ -118,6 +119,12 @@ pub fn drift(account: &Account, provider: &Provider) -> Vec<Drift> {
     .into_iter()
     .filter_map(|(differs, drift)| differs.then_some(drift))
     .collect()
+}
+
+/// Whether an optional endpoint now points elsewhere than recorded. One removed points
+/// nowhere: the request is not made at all.
+fn moved(recorded: &Option<Url>, now: &Option<Url>) -> bool {
+    now.is_some() && now != recorded
 }
 
 /// "the token endpoint and the client id".
@@ -224,7 +231,6 @@ mod tests {
                 |p| p.revocation_endpoint = Some(url("https://evil.example/revoke")),
                 Drift::RevocationEndpoint,
             ),
-            (|p| p.userinfo_endpoint = None, Drift::UserinfoEndpoint),
             (
                 |p| p.userinfo_endpoint = Some(url("https://evil.example/me")),
                 Drift::UserinfoEndpoint,
@@ -251,7 +257,7 @@ mod tests {
     }
 
     #[test]
-    fn tightening_is_no_drift() {
+    fn what_sends_nothing_new_is_no_drift() {
         let mut before = provider();
         before.kind = ProviderKind::Oauth2;
         before.iss_parameter_supported = false;
@@ -261,6 +267,13 @@ mod tests {
         };
         // OAuth 2 to OpenID, and `iss` newly required.
         assert_eq!(drift(&account, &provider()), []);
+        // Endpoints removed: those requests are not made.
+        let mut p = provider();
+        p.userinfo_endpoint = None;
+        assert_eq!(drift(&linked(), &p), []);
+        // One recorded as none and added since is elsewhere.
+        p.revocation_endpoint = Some(url("http://127.0.0.1:4000/revoke"));
+        assert_eq!(drift(&linked(), &p), [Drift::RevocationEndpoint]);
     }
 
     #[test]
@@ -576,20 +589,19 @@ mod two_providers {
             )
             .unwrap();
 
+        // (The revocation endpoint starts with the token endpoint's URL: the line is edited.)
         let path = kf.paths().providers_file();
         let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.contains(&linked.token_endpoint()), "{text}");
-        std::fs::write(
-            &path,
-            text.replace(&linked.token_endpoint(), &other.token_endpoint()),
-        )
-        .unwrap();
+        let line = |idp: &Idp| format!("token_endpoint = \"{}\"", idp.token_endpoint());
+        assert!(text.contains(&line(&linked)), "{text}");
+        std::fs::write(&path, text.replace(&line(&linked), &line(&other))).unwrap();
 
         let err = kf
             .access_token(&account.id, Duration::from_secs(3600))
             .await
             .unwrap_err();
         assert!(matches!(err, Error::ProviderChanged { .. }), "{err}");
+        assert!(err.to_string().contains("(the token endpoint)"), "{err}");
         assert_eq!(other.stats().await.unwrap().token.total(), 0);
         assert_eq!(linked.stats().await.unwrap().token.refresh_token, 0);
         assert!(linked.is_active(&refresh).await.unwrap());
