@@ -221,7 +221,9 @@ mod tests {
 
     #[test]
     fn every_recorded_setting_that_changes_is_a_drift() {
-        let cases: Vec<(fn(&mut Provider), Drift)> = vec![
+        /// A change to a provider definition.
+        type Edit = fn(&mut Provider);
+        let cases: Vec<(Edit, Drift)> = vec![
             (|p| p.issuer = "https://other".into(), Drift::Issuer),
             (
                 |p| p.token_endpoint = url("https://evil.example/token"),
