@@ -1,50 +1,15 @@
-//! What an account's grant is bound to: the provider settings it was linked with. Its refresh
-//! token, access token and the client secret go only where these say, so a provider definition
-//! that no longer matches (edited by hand, or by a face) cannot redirect them: editing one is
-//! refused while accounts use it, and using one that changed anyway is refused before anything
-//! is sent.
+//! Whether a provider definition still matches what an account was linked with (its
+//! [`Binding`](crate::store::binding::Binding)). Its refresh token, access token and the client
+//! secret go only where that record says, so a definition that no longer matches (edited by
+//! hand, or by a face) cannot redirect them: editing one is refused while accounts use it, and
+//! using one that changed anyway is refused before anything is sent.
 
-use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::error::{Error, Result};
 use crate::facade::Keyfob;
 use crate::provider::{Provider, ProviderKind};
 use crate::store::accounts::Account;
-
-/// The provider settings an account was linked with (its issuer is the account's own
-/// `issuer`). Recorded at each link; accounts linked before Keyfob recorded it got theirs from
-/// their provider's definition when the accounts file was upgraded.
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Binding {
-    /// Where its refresh token is spent.
-    pub token_endpoint: Url,
-    /// Where its grant is revoked.
-    pub revocation_endpoint: Option<Url>,
-    /// Where its access token is shown to read or check the identity.
-    pub userinfo_endpoint: Option<Url>,
-    /// The client its grant was issued to.
-    pub client_id: String,
-    /// OpenID Connect (its refreshed ID tokens are checked) or plain OAuth 2.
-    pub kind: ProviderKind,
-    /// Whether its provider's authorization responses had to carry `iss` (RFC 9207).
-    pub iss_required: bool,
-}
-
-impl Binding {
-    /// What a link through `provider` binds the account to.
-    pub fn of(provider: &Provider) -> Binding {
-        Binding {
-            token_endpoint: provider.token_endpoint.clone(),
-            revocation_endpoint: provider.revocation_endpoint.clone(),
-            userinfo_endpoint: provider.userinfo_endpoint.clone(),
-            client_id: provider.client_id.clone(),
-            kind: provider.kind,
-            iss_required: provider.iss_parameter_supported,
-        }
-    }
-}
 
 /// A way in which a provider definition departs from what an account was linked with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -191,6 +156,7 @@ mod tests {
     use super::*;
     use crate::provider::tests::sample as provider;
     use crate::store::accounts::tests::sample;
+    use crate::store::binding::Binding;
 
     /// An account linked through the sample provider.
     fn linked() -> Account {

@@ -34,7 +34,6 @@ mod unlink;
 #[cfg(test)]
 mod testing;
 
-pub use crate::account_binding::Binding;
 pub use crate::authorize::pending::{PendingLink, LINK_LIFETIME};
 pub use crate::authorize::pkce::fingerprint;
 pub use crate::callback::CallbackError;
@@ -57,6 +56,7 @@ pub use crate::revocation::Revocation;
 pub use crate::secret::Secret;
 pub use crate::start::{LinkRedirect, LoopbackLink, StartedLink};
 pub use crate::store::accounts::{Account, AccountStatus};
+pub use crate::store::binding::Binding;
 pub use crate::text::{printable, token_is_plain};
 pub use crate::token::FreshToken;
 pub use crate::unlink::UnlinkReport;

@@ -4,7 +4,7 @@
 use time::OffsetDateTime;
 use url::Url;
 
-use crate::account_binding::{drift, Binding};
+use crate::account_binding::drift;
 use crate::authorize::pending::{prune, PendingLink, PendingStatus};
 use crate::authorize::pkce::{fingerprint, random_token};
 use crate::authorize::request::{authorization_url, RequestSecrets};
@@ -18,6 +18,7 @@ use crate::provider::{ClientAuth, Flavor, Provider, ProviderKind, RedirectMode};
 use crate::revocation::delete_github_token;
 use crate::secret::Secret;
 use crate::store::accounts::{account_id, Account, AccountStatus};
+use crate::store::binding::Binding;
 use crate::store::secrets::{SecretChange, SecretKey};
 
 /// Choices for one link.

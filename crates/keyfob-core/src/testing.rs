@@ -12,11 +12,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use url::Url;
 
-use crate::account_binding::Binding;
 use crate::facade::Keyfob;
 use crate::paths::Paths;
 use crate::provider::{ClientAuth, Flavor, Provider, ProviderKind, RedirectMode};
 use crate::store::accounts::{Account, AccountStatus};
+use crate::store::binding::Binding;
 use crate::store::memory::MemoryKeyring;
 use crate::store::secrets::SecretKey;
 

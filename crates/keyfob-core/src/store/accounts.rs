@@ -3,10 +3,10 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::account_binding::Binding;
 use crate::error::{Error, Result};
 use crate::paths::Paths;
 use crate::provider::Provider;
+use crate::store::binding::Binding;
 use crate::store::file::{Content, Format, VersionedFile};
 use crate::store::providers::ProviderStore;
 
