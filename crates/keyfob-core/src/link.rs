@@ -598,6 +598,30 @@ mod keyring_failures {
 
     // A file from before accounts were keyed by provider may list, under the id a link through
     // `stub` would take, an account another entry's link overwrote: it is not overwritten back.
+    // The way out for an account whose provider changed under it: a relink records the
+    // provider as it is now, and the account is usable again.
+    #[tokio::test]
+    async fn a_relink_binds_the_account_to_the_provider_as_it_is_now() {
+        let f = Fixture::start().await;
+        let alice = save(&f, "alice", "one").await.unwrap();
+        let path = f.kf.paths().providers_file();
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(
+            &path,
+            text.replace("client_id = \"client\"", "client_id = \"client-2\""),
+        )
+        .unwrap();
+        let err = f.kf.bound_provider(&alice).unwrap_err();
+        assert!(matches!(err, Error::ProviderChanged { .. }), "{err}");
+
+        let relinked = save(&f, "alice", "two").await.unwrap();
+        assert_eq!(relinked.id, alice.id);
+        let now = f.kf.provider("stub").unwrap();
+        assert_eq!(now.client_id, "client-2");
+        assert_eq!(relinked.linked_with, Some(Binding::of(&now)));
+        assert_eq!(f.kf.bound_provider(&relinked).unwrap(), now);
+    }
+
     #[tokio::test]
     async fn a_link_never_takes_the_id_of_another_providers_account() {
         let f = Fixture::start().await;
