@@ -25,6 +25,7 @@ fn declarations() -> String {
         // keyfob-core's, sent as they are.
         keyfob_core::AccountStatus::decl(&cfg),
         keyfob_core::Account::decl(&cfg),
+        keyfob_core::Binding::decl(&cfg),
         keyfob_core::ProviderKind::decl(&cfg),
         keyfob_core::ClientAuth::decl(&cfg),
         keyfob_core::RedirectMode::decl(&cfg),

@@ -109,6 +109,34 @@ mod tests {
         assert!(e.message.starts_with("Refused a callback whose state"));
     }
 
+    /// The provider editor shows a refused edit's message as it is; a provider changed under
+    /// an account asks for a new link.
+    #[test]
+    fn binding_refusals_reach_the_window_with_their_kinds() {
+        let e: UiError = keyfob_core::Error::ProviderInUse {
+            provider: "local".into(),
+            accounts: 1,
+            changes: "the client id".into(),
+        }
+        .into();
+        assert_eq!(e.kind, UiErrorKind::Provider);
+        assert!(
+            e.message.starts_with(
+                "Provider 'local' cannot change the client id while 1 account(s) are linked"
+            ) && e.message.contains("Unlink those accounts first"),
+            "{}",
+            e.message
+        );
+        let e: UiError = keyfob_core::Error::ProviderChanged {
+            account: "local-1".into(),
+            provider: "local".into(),
+            changes: "the token endpoint".into(),
+        }
+        .into();
+        assert_eq!(e.kind, UiErrorKind::NeedsRelink);
+        assert!(e.message.contains("re-link the account"), "{}", e.message);
+    }
+
     /// The kind strings the UI branches on stay what they were when they were derived from the
     /// core's variants directly.
     #[test]

@@ -7,6 +7,7 @@ function account(over: Partial<Account>): Account {
     id: 'a',
     provider: 'local',
     issuer: 'http://127.0.0.1:1',
+    linked_with: null,
     subject: 's',
     display_name: 'alice@example.com',
     email: 'alice@example.com',

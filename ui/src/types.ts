@@ -10,7 +10,7 @@ reason: string, };
 
 export type Account = { 
 /**
- * Stable id derived from (issuer, subject).
+ * Stable id derived from (provider, issuer, subject).
  */
 id: string, 
 /**
@@ -21,6 +21,12 @@ provider: string,
  * The issuer that vouches for `subject`.
  */
 issuer: string, 
+/**
+ * The provider settings it was linked with: its tokens go nowhere else. `None` only for
+ * an account linked before they were recorded whose provider was missing when the file
+ * was upgraded; such an account can only be unlinked or linked again.
+ */
+linked_with: Binding | null, 
 /**
  * The provider's stable user id (`sub`, or GitHub's numeric id).
  */
@@ -71,6 +77,32 @@ access_issued_at: string | null,
  * Whether it still works.
  */
 status: AccountStatus, };
+
+export type Binding = { 
+/**
+ * Where its refresh token is spent.
+ */
+token_endpoint: string, 
+/**
+ * Where its grant is revoked.
+ */
+revocation_endpoint: string | null, 
+/**
+ * Where its access token is shown to read or check the identity.
+ */
+userinfo_endpoint: string | null, 
+/**
+ * The client its grant was issued to.
+ */
+client_id: string, 
+/**
+ * OpenID Connect (its refreshed ID tokens are checked) or plain OAuth 2.
+ */
+kind: ProviderKind, 
+/**
+ * Whether its provider's authorization responses had to carry `iss` (RFC 9207).
+ */
+iss_required: boolean, };
 
 export type ProviderKind = "openid" | "oauth2";
 

@@ -132,6 +132,29 @@ mod tests {
             (Error::ProviderNotFound(s()), NOT_FOUND),
             (Error::ProviderExists(s()), USAGE),
             (
+                Error::ProviderInUse {
+                    provider: s(),
+                    accounts: 1,
+                    changes: s(),
+                },
+                USAGE,
+            ),
+            (
+                Error::ProviderChanged {
+                    account: s(),
+                    provider: s(),
+                    changes: s(),
+                },
+                NEEDS_RELINK,
+            ),
+            (
+                Error::AccountIdTaken {
+                    id: s(),
+                    other: s(),
+                },
+                OTHER,
+            ),
+            (
                 Error::ProviderInvalid {
                     provider: s(),
                     reason: s(),

@@ -121,6 +121,7 @@ mod tests {
             id: id.into(),
             provider: provider.into(),
             issuer: format!("https://{provider}"),
+            linked_with: None,
             subject: id.into(),
             display_name: email.unwrap_or(login).into(),
             email: email.map(String::from),

@@ -415,6 +415,71 @@ async fn refresh_together() -> Result<()> {
     Ok(())
 }
 
+/// An account's tokens go only where it was linked: a provider changed on disk is refused
+/// before anything is sent, and one added back with another client id is refused too.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_provider_that_no_longer_matches_its_accounts_is_refused() -> Result<()> {
+    let w = World::start(json!({})).await?;
+    let out = w.link("alice", Consent::Approve).await?;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let id = text(&out.stdout).trim().to_string();
+    let providers = w.home.path().join("config/providers.toml");
+    let original = std::fs::read_to_string(&providers)?;
+    // (The revocation endpoint starts with the token endpoint's URL: the whole line is edited.)
+    let line = format!("token_endpoint = \"{}\"", w.idp.token_endpoint());
+    assert!(original.contains(&line), "{original}");
+
+    // The token endpoint edited by hand (to a port where nothing listens).
+    std::fs::write(
+        &providers,
+        original.replace(&line, "token_endpoint = \"http://127.0.0.1:9/token\""),
+    )?;
+    let before = w.idp.stats().await?.token.total();
+    let o = w.run(&["token", &id, "--min-valid", "2h"]).await?;
+    let stderr = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "provider 'local' no longer matches what account {id} was linked with (the token \
+             endpoint), so nothing was sent to it; re-link the account (or unlink it)"
+        )),
+        "{stderr}"
+    );
+    assert!(o.stdout.is_empty());
+    assert_eq!(w.idp.stats().await?.token.total(), before);
+
+    // The provider removed by hand and added back with another client id.
+    std::fs::write(&providers, "")?;
+    let o = w
+        .run(&[
+            "provider",
+            "add",
+            "local",
+            "--issuer",
+            w.idp.issuer(),
+            "--client-id",
+            "another-client",
+        ])
+        .await?;
+    let stderr = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(
+            "provider 'local' cannot change the client id while 1 account(s) are linked \
+             through it"
+        ) && stderr.contains("Unlink those accounts first"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(&providers)?, "");
+
+    // Put back as it was linked, the account refreshes again.
+    std::fs::write(&providers, &original)?;
+    let o = w.run(&["token", &id, "--min-valid", "2h"]).await?;
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(w.idp.stats().await?.token.refresh_token, 1);
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn providers_and_completions() -> Result<()> {
     let w = World::start(json!({})).await?;

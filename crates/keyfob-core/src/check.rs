@@ -18,7 +18,8 @@ impl Keyfob {
     pub async fn check_account(&self, account_id: &str) -> Result<Account> {
         let fresh = self.access_token(account_id, Duration::ZERO).await?;
         let account = self.account(account_id)?;
-        let provider = self.provider(&account.provider)?;
+        // The access token goes only to the userinfo endpoint the account was linked with.
+        let provider = self.bound_provider(&account)?;
         let Err(refusal) = self.ask_userinfo(&provider, &fresh.token).await? else {
             return Ok(account);
         };

@@ -49,6 +49,21 @@ pub enum Error {
     /// A provider definition is not usable.
     #[error("provider '{provider}' is misconfigured: {reason}")]
     ProviderInvalid { provider: String, reason: String },
+    /// An edit would change where the tokens of accounts linked through the provider go.
+    #[error("provider '{provider}' cannot change {changes} while {accounts} account(s) are linked through it: their tokens and its client secret go only where they were linked. Unlink those accounts first (and link them again after the change), or set the new settings up as another provider and re-link the accounts there")]
+    ProviderInUse {
+        provider: String,
+        accounts: usize,
+        changes: String,
+    },
+    /// The provider's definition no longer matches what an account was linked with, so
+    /// nothing was sent.
+    #[error("provider '{provider}' no longer matches what account {account} was linked with ({changes}), so nothing was sent to it; re-link the account (or unlink it), or restore the provider's settings")]
+    ProviderChanged {
+        account: String,
+        provider: String,
+        changes: String,
+    },
     /// The provider authenticates with a client secret, but the keyring holds none for it.
     #[error("provider '{0}' authenticates with a client secret, but the keyring holds none for it; set it again (Providers in the Keyfob window, or `keyfob provider secret {0}` with the secret on standard input)")]
     ClientSecretMissing(String),
@@ -125,6 +140,9 @@ pub enum Error {
     /// No account matches.
     #[error("no account '{0}'")]
     AccountNotFound(String),
+    /// A link would store its account under an id another identity's account holds.
+    #[error("account id {id} is already taken by another account ({other}); unlink that one first, then link again")]
+    AccountIdTaken { id: String, other: String },
     /// The account's grant is gone; the user must link it again.
     #[error("account {account} must be linked again: {reason}")]
     NeedsRelink { account: String, reason: String },
@@ -177,7 +195,7 @@ pub enum ErrorKind {
     Network,
     /// The provider answered, but refused the request or gave an unusable answer.
     ProviderResponse,
-    /// Keyfob's own files cannot be found, read or written.
+    /// Keyfob's own files cannot be found, read or written, or hold records in conflict.
     Storage,
     /// The system browser could not be opened for a link, which was cancelled.
     Browser,
@@ -192,7 +210,9 @@ impl Error {
             | Error::KeyringLocked(_)
             | Error::Keyring(_)
             | Error::KeyringTimedOut(_) => ErrorKind::Keyring,
-            Error::SecretMissing { .. } | Error::NeedsRelink { .. } => ErrorKind::NeedsRelink,
+            Error::SecretMissing { .. }
+            | Error::NeedsRelink { .. }
+            | Error::ProviderChanged { .. } => ErrorKind::NeedsRelink,
             Error::CannotRefresh { .. } => ErrorKind::CannotRefresh,
             Error::AccountNotFound(_) => ErrorKind::AccountNotFound,
             Error::ProviderNotFound(_) => ErrorKind::ProviderNotFound,
@@ -201,7 +221,9 @@ impl Error {
             Error::DeviceFlowOff(_) => ErrorKind::ProviderSetup,
             Error::DeviceCodeDenied(_) => ErrorKind::Denied,
             Error::DeviceCodeExpired => ErrorKind::TimedOut,
-            Error::ProviderExists(_) | Error::ProviderInvalid { .. } => ErrorKind::ProviderSetup,
+            Error::ProviderExists(_)
+            | Error::ProviderInvalid { .. }
+            | Error::ProviderInUse { .. } => ErrorKind::ProviderSetup,
             Error::ClientSecretMissing(_) => ErrorKind::ClientSecretMissing,
             Error::Discovery { .. } | Error::IssuerMismatch { .. } => ErrorKind::Discovery,
             Error::Callback(_) => ErrorKind::Callback,
@@ -216,7 +238,8 @@ impl Error {
             Error::Io { .. }
             | Error::LockTimedOut { .. }
             | Error::CorruptFile { .. }
-            | Error::NoHomeDirectory => ErrorKind::Storage,
+            | Error::NoHomeDirectory
+            | Error::AccountIdTaken { .. } => ErrorKind::Storage,
         }
     }
 
@@ -275,6 +298,29 @@ mod tests {
                     reason: s(),
                 },
                 ErrorKind::ProviderSetup,
+            ),
+            (
+                Error::ProviderInUse {
+                    provider: s(),
+                    accounts: 1,
+                    changes: s(),
+                },
+                ErrorKind::ProviderSetup,
+            ),
+            (
+                Error::ProviderChanged {
+                    account: s(),
+                    provider: s(),
+                    changes: s(),
+                },
+                ErrorKind::NeedsRelink,
+            ),
+            (
+                Error::AccountIdTaken {
+                    id: s(),
+                    other: s(),
+                },
+                ErrorKind::Storage,
             ),
             (
                 Error::ClientSecretMissing(s()),

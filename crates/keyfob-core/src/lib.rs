@@ -4,6 +4,7 @@
 //! [`Keyfob`] is the facade the desktop app and the CLI call; everything else is its parts,
 //! private behind the short list of re-exports below.
 
+mod account_binding;
 mod at_hash;
 mod authorize;
 mod callback;
@@ -61,6 +62,7 @@ pub use crate::revocation::Revocation;
 pub use crate::secret::Secret;
 pub use crate::start::{LinkRedirect, LoopbackLink, StartedLink};
 pub use crate::store::accounts::{Account, AccountStatus};
+pub use crate::store::binding::Binding;
 pub use crate::text::{printable, token_is_plain};
 pub use crate::token::FreshToken;
 pub use crate::unlink::UnlinkReport;

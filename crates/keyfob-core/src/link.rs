@@ -4,6 +4,7 @@
 use time::OffsetDateTime;
 use url::Url;
 
+use crate::account_binding::drift;
 use crate::authorize::pending::{prune, PendingLink, PendingStatus};
 use crate::authorize::pkce::{fingerprint, random_token};
 use crate::authorize::request::{authorization_url, RequestSecrets};
@@ -17,6 +18,7 @@ use crate::provider::{ClientAuth, Flavor, Provider, ProviderKind, RedirectMode};
 use crate::revocation::delete_github_token;
 use crate::secret::Secret;
 use crate::store::accounts::{account_id, Account, AccountStatus};
+use crate::store::binding::Binding;
 use crate::store::secrets::{SecretChange, SecretKey};
 
 /// Choices for one link.
@@ -232,16 +234,18 @@ impl Keyfob {
         let accounts = self.accounts.load()?;
         let id = linked_account_id(
             provider,
-            same_identity(&accounts, &provider.issuer, &identity.subject),
+            same_identity(&accounts, provider, &identity.subject),
             &identity.subject,
         );
         // A relink replaces tokens: never at the same time as a refresh of that account.
         let _turn = self.account_turn(&id).await?;
         // Read again in our turn: whether this is a relink decides what is kept.
         let accounts = self.accounts.load()?;
-        let existing = same_identity(&accounts, &provider.issuer, &identity.subject);
+        let existing = same_identity(&accounts, provider, &identity.subject);
+        // Before any write: the keyring items under this id must not be another's.
+        ensure_id_free(&accounts, &id, existing)?;
 
-        let replaced = if frees_replaced_token(provider, existing.is_some()) {
+        let replaced = if frees_replaced_token(provider, existing) {
             self.secrets
                 .get(SecretKey::AccessToken(id.clone()))
                 .await?
@@ -353,12 +357,32 @@ fn authorization_code(provider: &Provider, outcome: Outcome) -> Result<String> {
     }
 }
 
-/// The account already linked for this identity. Accounts are keyed by (issuer, subject),
-/// never by email or by the provider entry they came through.
-fn same_identity<'a>(accounts: &'a [Account], issuer: &str, subject: &str) -> Option<&'a Account> {
+/// The account already linked for this identity through `provider`. Accounts are keyed by
+/// (provider, issuer, subject), never by email: a link through one provider never replaces an
+/// account of another, even one whose identity provider gives the same subject.
+fn same_identity<'a>(
+    accounts: &'a [Account],
+    provider: &Provider,
+    subject: &str,
+) -> Option<&'a Account> {
     accounts
         .iter()
-        .find(|a| a.issuer == issuer && a.subject == subject)
+        .find(|a| a.provider == provider.id && a.issuer == provider.issuer && a.subject == subject)
+}
+
+/// Refuses to store a new account under an id another account holds (a file from before
+/// accounts were keyed by provider can hold one whose id names another provider).
+fn ensure_id_free(accounts: &[Account], id: &str, existing: Option<&Account>) -> Result<()> {
+    match accounts.iter().find(|a| a.id == id) {
+        Some(other) if existing.map(|e| &e.id) != Some(&other.id) => Err(Error::AccountIdTaken {
+            id: id.to_string(),
+            other: format!(
+                "{} through provider '{}'",
+                other.display_name, other.provider
+            ),
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// The id a linked identity is stored under: the existing account's, so a relink updates it
@@ -390,9 +414,10 @@ fn link_id_token(new: Option<&Secret>) -> SecretChange<'_> {
 }
 
 /// Whether a link must look for the access token it replaces, to free its place: GitHub keeps
-/// at most ten per user, app and scope set and revokes the oldest beyond that.
-fn frees_replaced_token(provider: &Provider, relink: bool) -> bool {
-    relink && provider.flavor == Flavor::Github
+/// at most ten per user, app and scope set and revokes the oldest beyond that. Not when the
+/// provider no longer matches what the old token was linked with: it would go elsewhere.
+fn frees_replaced_token(provider: &Provider, existing: Option<&Account>) -> bool {
+    provider.flavor == Flavor::Github && existing.is_some_and(|a| drift(a, provider).is_empty())
 }
 
 /// The account record a completed link stores. A relink keeps when it was first linked, and
@@ -416,6 +441,7 @@ fn linked_account(
         id,
         provider: provider.id.clone(),
         issuer: provider.issuer.clone(),
+        linked_with: Some(Binding::of(provider)),
         subject: identity.subject.clone(),
         display_name: identity.display_name(),
         email: identity.email.clone(),
@@ -506,7 +532,16 @@ mod keyring_failures {
     }
 
     async fn save(f: &Fixture, subject: &str, tag: &str) -> Result<Account> {
-        let provider = f.kf.provider("stub")?;
+        save_through(f, "stub", subject, tag).await
+    }
+
+    async fn save_through(
+        f: &Fixture,
+        provider: &str,
+        subject: &str,
+        tag: &str,
+    ) -> Result<Account> {
+        let provider = f.kf.provider(provider)?;
         let link = pending(&provider);
         let grant = Grant {
             provider: &provider,
@@ -526,6 +561,103 @@ mod keyring_failures {
             SecretKey::AccessToken(id.into()),
         ]
         .map(|key| f.secret(key))
+    }
+
+    // Two provider entries for one identity provider, which gives the same subject through
+    // both: each entry gets its own account, and a link through one leaves the other's be.
+    #[tokio::test]
+    async fn a_link_through_another_provider_never_touches_this_ones_account() {
+        let f = Fixture::start().await;
+        f.kf.add_provider(f.idp.provider("stub2"), None)
+            .await
+            .unwrap();
+        let first = save(&f, "alice", "one").await.unwrap();
+        let first_tokens = stored(&f, &first.id);
+
+        let second = save_through(&f, "stub2", "alice", "two").await.unwrap();
+        assert_eq!(
+            (second.provider.as_str(), second.subject.as_str()),
+            ("stub2", "alice")
+        );
+        assert_eq!(second.issuer, first.issuer);
+        assert_ne!(second.id, first.id);
+        assert_eq!(
+            f.listed(&first.id),
+            Some(first.clone()),
+            "the first account is untouched"
+        );
+        assert_eq!(stored(&f, &first.id), first_tokens, "and so are its tokens");
+        assert_eq!(
+            stored(&f, &second.id),
+            ["refresh-two", "id-two", "access-two"].map(|t| Some(t.to_string()))
+        );
+        assert_eq!(f.kf.accounts().unwrap().len(), 2);
+
+        // A relink through each updates only its own.
+        let again = save(&f, "alice", "three").await.unwrap();
+        assert_eq!(again.id, first.id);
+        assert_eq!(f.listed(&second.id), Some(second));
+    }
+
+    // A file from before accounts were keyed by provider may list, under the id a link through
+    // `stub` would take, an account another entry's link overwrote: it is not overwritten back.
+    // The way out for an account whose provider changed under it: a relink records the
+    // provider as it is now, and the account is usable again.
+    #[tokio::test]
+    async fn a_relink_binds_the_account_to_the_provider_as_it_is_now() {
+        let f = Fixture::start().await;
+        let alice = save(&f, "alice", "one").await.unwrap();
+        let path = f.kf.paths().providers_file();
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(
+            &path,
+            text.replace("client_id = \"client\"", "client_id = \"client-2\""),
+        )
+        .unwrap();
+        let err = f.kf.bound_provider(&alice).unwrap_err();
+        assert!(matches!(err, Error::ProviderChanged { .. }), "{err}");
+
+        let relinked = save(&f, "alice", "two").await.unwrap();
+        assert_eq!(relinked.id, alice.id);
+        let now = f.kf.provider("stub").unwrap();
+        assert_eq!(now.client_id, "client-2");
+        assert_eq!(relinked.linked_with, Some(Binding::of(&now)));
+        assert_eq!(f.kf.bound_provider(&relinked).unwrap(), now);
+    }
+
+    #[tokio::test]
+    async fn a_link_never_takes_the_id_of_another_providers_account() {
+        let f = Fixture::start().await;
+        let id = account_id("stub", &f.idp.base, "alice");
+        let theirs = Account {
+            id: id.clone(),
+            provider: "stub2".into(),
+            issuer: f.idp.base.clone(),
+            subject: "alice".into(),
+            ..crate::store::accounts::tests::sample(&id)
+        };
+        f.kf.accounts
+            .modify(|accounts| {
+                accounts.push(theirs.clone());
+                Ok(())
+            })
+            .unwrap();
+        for key in [
+            SecretKey::RefreshToken(id.clone()),
+            SecretKey::IdToken(id.clone()),
+            SecretKey::AccessToken(id.clone()),
+        ] {
+            f.preset(key, "theirs");
+        }
+
+        let err = save(&f, "alice", "new").await.unwrap_err();
+        assert!(matches!(err, Error::AccountIdTaken { .. }), "{err}");
+        assert!(f.keyring.writes().is_empty(), "no write before the refusal");
+        assert_eq!(
+            stored(&f, &id),
+            [(); 3].map(|()| Some("theirs".to_string()))
+        );
+        assert_eq!(f.kf.accounts().unwrap(), [theirs]);
     }
 
     #[tokio::test]
@@ -708,20 +840,55 @@ mod tests {
     }
 
     #[test]
-    fn an_identity_is_its_issuer_and_subject() {
+    fn an_identity_is_its_provider_issuer_and_subject() {
         let p = provider();
         let mut known = account("known-id");
         known.issuer = p.issuer.clone();
-        known.provider = "another-entry".into();
-        let accounts = vec![account("other"), known];
-        let found = same_identity(&accounts, &p.issuer, "s");
+        known.provider = p.id.clone();
+        // The same issuer and subject, linked through another provider entry.
+        let mut elsewhere = known.clone();
+        elsewhere.id = "elsewhere-id".into();
+        elsewhere.provider = "another-entry".into();
+        let accounts = vec![account("other"), elsewhere.clone(), known];
+        let found = same_identity(&accounts, &p, "s");
         assert_eq!(found.map(|a| a.id.as_str()), Some("known-id"));
         assert_eq!(linked_account_id(&p, found, "s"), "known-id");
-        assert!(same_identity(&accounts, &p.issuer, "t").is_none());
-        assert!(same_identity(&accounts, "https://elsewhere", "s").is_none());
+        assert!(same_identity(&accounts, &p, "t").is_none());
+        let mut other_issuer = p.clone();
+        other_issuer.issuer = "https://elsewhere".into();
+        assert!(same_identity(&accounts, &other_issuer, "s").is_none());
+        // Only the other entry's own account is found through it.
+        let mut entry = p.clone();
+        entry.id = "another-entry".into();
+        assert_eq!(
+            same_identity(&accounts[..2], &entry, "s").map(|a| a.id.as_str()),
+            Some("elsewhere-id")
+        );
+        assert!(same_identity(&[elsewhere], &p, "s").is_none());
         assert_eq!(
             linked_account_id(&p, None, "t"),
             account_id("local", &p.issuer, "t")
+        );
+        assert_ne!(
+            account_id("local", &p.issuer, "s"),
+            account_id("another-entry", &p.issuer, "s")
+        );
+    }
+
+    #[test]
+    fn an_id_held_by_another_account_is_refused() {
+        let mine = account("local-1");
+        let mut theirs = account("local-1");
+        theirs.provider = "another-entry".into();
+        assert!(ensure_id_free(&[], "local-1", None).is_ok());
+        // A relink stores the account where it was.
+        assert!(ensure_id_free(std::slice::from_ref(&mine), "local-1", Some(&mine)).is_ok());
+        let err = ensure_id_free(std::slice::from_ref(&theirs), "local-1", None).unwrap_err();
+        assert!(matches!(err, Error::AccountIdTaken { .. }), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            "account id local-1 is already taken by another account (a@example.com through \
+             provider 'another-entry'); unlink that one first, then link again"
         );
     }
 
@@ -745,10 +912,19 @@ mod tests {
     #[test]
     fn only_a_github_relink_frees_the_replaced_token() {
         let mut p = provider();
-        assert!(!frees_replaced_token(&p, true));
+        let existing = |p: &Provider| Account {
+            issuer: p.issuer.clone(),
+            linked_with: Some(Binding::of(p)),
+            ..account("a")
+        };
+        assert!(!frees_replaced_token(&p, Some(&existing(&p))));
         p.flavor = Flavor::Github;
-        assert!(frees_replaced_token(&p, true));
-        assert!(!frees_replaced_token(&p, false));
+        assert!(frees_replaced_token(&p, Some(&existing(&p))));
+        assert!(!frees_replaced_token(&p, None));
+        // The old token never goes to a revocation endpoint it was not linked with.
+        let old = existing(&p);
+        p.revocation_endpoint = Some(Url::parse("https://evil.example/grant").unwrap());
+        assert!(!frees_replaced_token(&p, Some(&old)));
     }
 
     #[test]
@@ -772,6 +948,7 @@ mod tests {
             ("local", p.issuer.as_str())
         );
         assert_eq!(a.subject, "s");
+        assert_eq!(a.linked_with, Some(Binding::of(&p)));
         assert_eq!(a.display_name, "new@example.com");
         assert_eq!(a.login.as_deref(), Some("new"));
         assert_eq!(a.scopes, requested, "the response listed none");
@@ -827,5 +1004,90 @@ mod tests {
         grant.tokens.refresh_token = None;
         let a = linked_account("id".into(), &grant, Some(&old), at(1));
         assert!(!a.has_refresh_token);
+    }
+}
+
+// The same, through the testkit's real OpenID provider: one user signed in through two
+// provider entries for it is two accounts. Only the keyring is in memory.
+#[cfg(test)]
+mod two_entries {
+    use keyfob_testkit::{Browser, Consent, Idp};
+
+    use super::*;
+    use crate::paths::Paths;
+    use crate::provider::discovery::OpenidProviderDraft;
+    use crate::store::memory::MemoryKeyring;
+
+    /// An entry for `idp` under `id` (the IdP accepts the redirects of `local` and `local2`).
+    fn entry(idp: &Idp, id: &str) -> OpenidProviderDraft {
+        OpenidProviderDraft {
+            id: id.into(),
+            name: id.into(),
+            issuer: idp.issuer().to_string(),
+            client_id: keyfob_testkit::NATIVE_CLIENT_ID.into(),
+            client_auth: ClientAuth::None,
+            scopes: Some(
+                ["openid", "email", "offline_access"]
+                    .map(String::from)
+                    .to_vec(),
+            ),
+            extra_params: [("prompt".to_string(), "consent".to_string())].into(),
+            redirect: RedirectMode::Scheme,
+            device_flow: false,
+        }
+    }
+
+    async fn link(kf: &Keyfob, provider: &str, login: &str) -> Account {
+        let start = kf
+            .begin_link(provider, LinkOptions::default())
+            .await
+            .unwrap();
+        let callback = Browser::new()
+            .authorize(start.authorization_url.as_str(), login, Consent::Approve)
+            .await
+            .unwrap();
+        kf.complete_link(&callback).await.unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn one_user_through_two_provider_entries_is_two_accounts() {
+        let idp = Idp::start().await.unwrap();
+        let home = tempfile::tempdir().unwrap();
+        let keyring = MemoryKeyring::new();
+        let kf = Keyfob::open_with_store(Paths::under(home.path()), keyring.as_store());
+        for id in ["local", "local2"] {
+            kf.add_openid_provider(entry(&idp, id), None).await.unwrap();
+        }
+        let tokens = |id: &str| {
+            [
+                SecretKey::RefreshToken(id.into()),
+                SecretKey::IdToken(id.into()),
+                SecretKey::AccessToken(id.into()),
+            ]
+            .map(|key| keyring.peek(&kf.paths().keyring_service, &key.user()))
+        };
+
+        let first = link(&kf, "local", "alice").await;
+        let first_tokens = tokens(&first.id);
+        let second = link(&kf, "local2", "alice").await;
+        assert_eq!(
+            (second.issuer.as_str(), second.subject.as_str()),
+            (first.issuer.as_str(), first.subject.as_str())
+        );
+        assert_eq!(second.provider, "local2");
+        assert_ne!(second.id, first.id);
+        assert_eq!(
+            kf.account(&first.id).unwrap(),
+            first,
+            "the first account is untouched"
+        );
+        assert_eq!(tokens(&first.id), first_tokens, "and so are its tokens");
+        assert_ne!(tokens(&second.id), first_tokens);
+        assert_eq!(kf.accounts().unwrap().len(), 2);
+        // Each still refreshes with its own grant.
+        for account in [&first, &second] {
+            let refresh = tokens(&account.id)[0].clone().unwrap();
+            assert!(idp.is_active(&refresh).await.unwrap(), "{}", account.id);
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! Adding, changing and removing providers; their client secrets go to the keyring.
 
+use crate::account_binding::edit_refusal;
 use crate::error::{Error, Result};
 use crate::facade::Keyfob;
 use crate::provider::discovery::{discover, Discovered, OpenidProviderDraft};
@@ -49,9 +50,15 @@ impl Keyfob {
         self.save_provider(provider, update).await
     }
 
-    /// Adds or replaces a provider definition.
+    /// Adds or replaces a provider definition. Refused, before anything is written, when it
+    /// would send the tokens of accounts linked through it elsewhere than where they were
+    /// linked (see [`edit_refusal`]).
     pub async fn save_provider(&self, provider: Provider, secret: SecretUpdate) -> Result<()> {
         provider.validate()?;
+        let stored = self.providers()?.into_iter().find(|p| p.id == provider.id);
+        if let Some(refusal) = edit_refusal(stored.as_ref(), &provider, &self.accounts()?) {
+            return Err(refusal);
+        }
         let key = SecretKey::ClientSecret(provider.id.clone());
         let will_have_secret = match &secret {
             SecretUpdate::Set(_) => true,

@@ -16,6 +16,7 @@ use crate::facade::Keyfob;
 use crate::paths::Paths;
 use crate::provider::{ClientAuth, Flavor, Provider, ProviderKind, RedirectMode};
 use crate::store::accounts::{Account, AccountStatus};
+use crate::store::binding::Binding;
 use crate::store::memory::MemoryKeyring;
 use crate::store::secrets::SecretKey;
 
@@ -56,6 +57,7 @@ impl Fixture {
             id: id.clone(),
             provider: "stub".into(),
             issuer: self.idp.base.clone(),
+            linked_with: Some(Binding::of(&self.idp.provider("stub"))),
             subject: name.into(),
             display_name: format!("{name}@example.com"),
             email: Some(format!("{name}@example.com")),

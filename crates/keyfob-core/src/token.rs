@@ -124,7 +124,8 @@ impl Keyfob {
             let failure = without_refresh_token(account, OffsetDateTime::now_utc());
             return Err(self.record_failure(&id, failure)?);
         };
-        let provider = self.provider(&account.provider)?;
+        // Only to where the account was linked: a changed provider gets no token and no secret.
+        let provider = self.bound_provider(account)?;
         let client_secret = self.client_secret(&provider).await?;
         // Lifetimes count from the request, so stored expiries err early rather than late.
         let issued_at = OffsetDateTime::now_utc();

@@ -3,6 +3,7 @@
 
 use time::OffsetDateTime;
 
+use crate::account_binding::usable_for;
 use crate::error::Result;
 use crate::facade::Keyfob;
 use crate::provider::{Flavor, Provider};
@@ -33,7 +34,8 @@ impl Keyfob {
         let provider = self.provider(&account.provider);
         let manage_url = provider.as_ref().ok().and_then(|p| p.manage_access_url());
         let flavor = provider.as_ref().map(|p| p.flavor).unwrap_or_default();
-        let revocation = match provider {
+        // Tokens go only to where the account was linked: a changed provider is not asked.
+        let revocation = match provider.and_then(|p| usable_for(&account, p)) {
             Ok(provider) if provider.revocation_endpoint.is_some() => {
                 self.end_grant(&provider, &account).await?
             }

@@ -92,6 +92,38 @@ impl<T: Content> VersionedFile<T> {
         self.save(&content)?;
         Ok(out)
     }
+
+    /// Rewrites a JSON file of the older schema `from` in this build's, under the file's
+    /// lock: `upgrade` turns the old file's fields (all but the schema number) into the
+    /// content, or says why it cannot. A missing file, or one of another schema (another
+    /// process may have upgraded it meanwhile), is left as it is.
+    pub fn upgrade_from(
+        &self,
+        from: u32,
+        upgrade: impl FnOnce(
+            serde_json::Map<String, serde_json::Value>,
+        ) -> std::result::Result<T, String>,
+    ) -> Result<()> {
+        let _lock = FileLock::acquire(&self.lock)?;
+        let Some(bytes) = atomic::read(&self.path)? else {
+            return Ok(());
+        };
+        let corrupt = |reason: String| Error::CorruptFile {
+            path: self.path.clone(),
+            reason,
+        };
+        match serde_json::from_slice::<Schema>(&bytes) {
+            Ok(found) if found.schema == from => {}
+            _ => return Ok(()),
+        }
+        let mut fields: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
+        fields.remove("schema");
+        let content = upgrade(fields)
+            .and_then(|content| content.check().map(|()| content))
+            .map_err(corrupt)?;
+        self.save(&content)
+    }
 }
 
 /// A JSON file as written: the schema number, then the content's fields.

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod atomic;
+pub mod binding;
 pub mod file;
 pub mod lock;
 pub mod pending;
