@@ -55,6 +55,7 @@ pub use crate::revocation::Revocation;
 pub use crate::secret::Secret;
 pub use crate::start::{LinkRedirect, LoopbackLink, StartedLink};
 pub use crate::store::accounts::{Account, AccountStatus};
+pub use crate::store::attention::Attention;
 pub use crate::text::{printable, token_is_plain};
 pub use crate::token::FreshToken;
 pub use crate::unlink::UnlinkReport;
