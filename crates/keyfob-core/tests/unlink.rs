@@ -62,7 +62,8 @@ async fn a_revocation_the_provider_cannot_confirm_keeps_the_account_for_a_retry(
         .secret(SecretKey::RefreshToken(account.id.clone()))
         .await?
         .unwrap();
-    w.idp.fail_next("revocation", "status503", 1).await?;
+    // Both requests (refresh token, then access token) get 503.
+    w.idp.fail_next("revocation", "status503", 2).await?;
 
     let err = w.kf.unlink(&account.id).await.unwrap_err();
     assert!(
