@@ -23,7 +23,11 @@ async fn unlink_revokes_the_grant_and_deletes_every_secret() -> anyhow::Result<(
     let report = w.kf.unlink(&account.id).await?;
     assert_eq!(report.revocation, Revocation::Revoked);
     assert_eq!(report.account.id, account.id);
-    assert_eq!(w.idp.stats().await?.revocation, 2, "refresh and access token");
+    assert_eq!(
+        w.idp.stats().await?.revocation,
+        2,
+        "refresh and access token"
+    );
     assert!(
         !w.idp.is_active(refresh.expose()).await?,
         "refresh token revoked"
@@ -79,7 +83,8 @@ async fn a_revocation_the_provider_cannot_confirm_keeps_the_account_for_a_retry(
         Some(Attention::RevocationPending { .. })
     ));
     assert_eq!(
-        w.secret(SecretKey::RefreshToken(account.id.clone())).await?,
+        w.secret(SecretKey::RefreshToken(account.id.clone()))
+            .await?,
         Some(refresh.clone())
     );
 
@@ -87,7 +92,8 @@ async fn a_revocation_the_provider_cannot_confirm_keeps_the_account_for_a_retry(
     assert_eq!(report.revocation, Revocation::Revoked);
     assert!(!w.idp.is_active(refresh.expose()).await?);
     assert_eq!(
-        w.secret(SecretKey::RefreshToken(account.id.clone())).await?,
+        w.secret(SecretKey::RefreshToken(account.id.clone()))
+            .await?,
         None
     );
     assert!(w.kf.accounts()?.is_empty());
@@ -160,7 +166,11 @@ async fn purge_revokes_and_removes_every_secret_and_file() -> anyhow::Result<()>
         .all(|(_, r)| *r == Some(Revocation::Revoked)));
     assert_eq!(report.providers.len(), 2);
     assert_eq!(report.pending_links, 1);
-    assert_eq!(w.idp.stats().await?.revocation, 4, "each account's two tokens");
+    assert_eq!(
+        w.idp.stats().await?.revocation,
+        4,
+        "each account's two tokens"
+    );
 
     let mut keys = vec![
         SecretKey::ClientSecret("local-secret".into()),
