@@ -108,7 +108,6 @@ impl Keyfob {
         let account = self.account(account_id)?;
         ensure_usable(&account)?;
         if must_refresh(&account, refresh, OffsetDateTime::now_utc()) {
-            ensure_refreshable(&account)?;
             self.refresh_now(&account).await
         } else {
             self.cached(&account).await
@@ -117,6 +116,8 @@ impl Keyfob {
 
     /// Refreshes now; the caller holds the account's turn.
     pub(crate) async fn refresh_now(&self, account: &Account) -> Result<FreshToken> {
+        // Here, not in the callers: unlink refreshes GitHub tokens too.
+        ensure_refreshable(account)?;
         let id = account.id.clone();
         let Some(refresh_token) = self
             .secrets

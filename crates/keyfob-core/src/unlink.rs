@@ -429,6 +429,36 @@ mod keyring_failures {
         assert!(f.items().is_empty() && f.listed(&alice.id).is_none());
     }
 
+    // GitHub needs a live access token to end a grant, and unlink refreshes an expired one;
+    // not with a refresh token that may be spent (the keyring could not store its successor).
+    #[tokio::test]
+    async fn unlink_does_not_refresh_with_a_refresh_token_that_may_be_spent() {
+        let f = Fixture::start().await;
+        let mut github = f.idp.provider("stub");
+        github.flavor = Flavor::Github;
+        f.kf.save_provider(github, crate::provider_setup::SecretUpdate::Keep)
+            .await
+            .unwrap();
+        let alice = f.account("alice");
+        f.kf.accounts
+            .modify(|accounts| {
+                accounts[0].attention = Some(Attention::RefreshTokenNotStored {
+                    reason: "locked".into(),
+                });
+                Ok(())
+            })
+            .unwrap();
+        let report = f.kf.unlink(&alice.id).await.unwrap();
+        assert_eq!(f.idp.refreshes(), (0, 0), "the stored token was not sent");
+        match &report.revocation {
+            Revocation::Failed(reason) => {
+                assert!(reason.contains("could not be refreshed"), "{reason}")
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(f.listed(&alice.id).is_none());
+    }
+
     #[tokio::test]
     async fn forgetting_an_account_asks_no_provider() {
         let f = Fixture::start().await;
