@@ -24,6 +24,7 @@ fn declarations() -> String {
     let decls = [
         // keyfob-core's, sent as they are.
         keyfob_core::AccountStatus::decl(&cfg),
+        keyfob_core::Attention::decl(&cfg),
         keyfob_core::Account::decl(&cfg),
         keyfob_core::Binding::decl(&cfg),
         keyfob_core::ProviderKind::decl(&cfg),

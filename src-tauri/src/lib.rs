@@ -57,6 +57,7 @@ pub fn run() {
             commands::accounts::copy_token,
             commands::accounts::refresh_account,
             commands::accounts::unlink_account,
+            commands::accounts::forget_account,
             commands::providers::list_providers,
             commands::providers::save_provider,
             commands::providers::add_openid_provider,

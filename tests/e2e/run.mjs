@@ -668,7 +668,7 @@ async function main() {
     await s.click('#confirm-ok');
     await s.waitFor('#empty-state', { what: 'the empty state after unlinking' });
     const statsAfter = await idp.stats();
-    check(statsAfter.revocation === statsBefore.revocation + 1, 'the provider received the revocation');
+    check(statsAfter.revocation === statsBefore.revocation + 2, 'the provider received the revocations (refresh and access token)');
     check(JSON.parse(readFileSync(accountsFile, 'utf8')).accounts.length === 0, 'the account is gone from the file');
     revoked = await idp.introspect(latest);
     check(revoked.active === false, 'the unlinked account’s token no longer works');
@@ -925,7 +925,7 @@ async function main() {
     await shot('27-keyboard-focus-confirm');
     await s.press('Enter');
     await s.waitFor('#empty-state', { what: 'the empty state after unlinking with Enter' });
-    check((await idp.stats()).revocation === revocationsBeforeKeys + 1, 'the keyboard unlink revoked at the provider');
+    check((await idp.stats()).revocation === revocationsBeforeKeys + 2, 'the keyboard unlink revoked both tokens at the provider');
     check(JSON.parse(readFileSync(accountsFile, 'utf8')).accounts.length === 0, 'the keyboard unlink removed the account from the file');
     check((await idp.introspect(keysToken)).active === false, 'the token copied with the keyboard no longer works');
   });

@@ -28,6 +28,7 @@ export const api = {
   copyToken: (accountId: string) => invoke<Copied>('copy_token', { accountId }),
   refreshAccount: (accountId: string) => invoke<Account>('refresh_account', { accountId }),
   unlinkAccount: (accountId: string) => invoke<Unlinked>('unlink_account', { accountId }),
+  forgetAccount: (accountId: string) => invoke<void>('forget_account', { accountId }),
   listProviders: () => invoke<ProviderView[]>('list_providers'),
   saveProvider: (provider: Provider, secret: SecretInput) =>
     invoke<ProviderView>('save_provider', { provider, secret }),

@@ -231,17 +231,23 @@ const actions = {
       confirm: 'Unlink',
       danger: true,
     });
+    if (yes) await unlinkNow(account);
+  },
+  async retryUnlink(account: Account) {
+    await unlinkNow(account);
+  },
+  async forget(account: Account) {
+    const yes = await confirmDialog({
+      title: `Forget ${account.display_name} without revoking?`,
+      text: 'Keyfob deletes this account’s tokens from your keyring without asking the provider to revoke them: they stay valid there until they expire or you revoke Keyfob’s access in the provider’s settings.',
+      confirm: 'Forget',
+      danger: true,
+    });
     if (!yes) return;
     setBusy(account.id, 'unlinking');
     try {
-      const report = await api.unlinkAccount(account.id);
-      if (report.revocation === 'failed') {
-        toast(`Unlinked ${report.display_name}, but the provider did not confirm the revocation: ${report.revocation_error}`, 'error', 9000);
-      } else if (report.revocation === 'not_supported') {
-        toast(`Unlinked ${report.display_name}. The provider cannot revoke tokens; revoke access in its settings if needed.`, 'info', 8000);
-      } else {
-        toast(`Unlinked ${report.display_name}`, 'success');
-      }
+      await api.forgetAccount(account.id);
+      toast(`Forgot ${account.display_name}; revoke Keyfob’s access in the provider’s settings to end it there.`, 'info', 8000);
     } catch (e) {
       toast(toUiError(e).message, 'error', 8000);
     } finally {
@@ -250,6 +256,27 @@ const actions = {
     }
   },
 };
+
+/** Unlinks and says what the provider did; a failure that may pass leaves the account
+ * marked, and the reloaded row offers Retry and Forget. */
+async function unlinkNow(account: Account): Promise<void> {
+  setBusy(account.id, 'unlinking');
+  try {
+    const report = await api.unlinkAccount(account.id);
+    if (report.revocation === 'failed') {
+      toast(`Unlinked ${report.display_name}, but the provider did not confirm the revocation: ${report.revocation_error}`, 'error', 9000);
+    } else if (report.revocation === 'not_supported') {
+      toast(`Unlinked ${report.display_name}. The provider cannot revoke tokens; revoke access in its settings if needed.`, 'info', 8000);
+    } else {
+      toast(`Unlinked ${report.display_name}`, 'success');
+    }
+  } catch (e) {
+    toast(toUiError(e).message, 'error', 8000);
+  } finally {
+    model.busy.delete(account.id);
+    await reload();
+  }
+}
 
 /** The outcome of a link the dialog does not wait for (closed, timed out, or forged). */
 function reportOtherLink(o: LinkOutcome): void {

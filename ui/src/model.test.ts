@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { identityLine, sentence, sortedAccounts, statusBadge } from './model';
+import { identityLine, sentence, sortedAccounts, statusBadge, trouble } from './model';
 import type { Account, ProviderView } from './types';
 
 function account(over: Partial<Account>): Account {
@@ -31,6 +31,22 @@ describe('statusBadge', () => {
     const broken = account({ status: { state: 'needs_relink', reason: 'revoked' } });
     expect(statusBadge(broken, undefined)).toEqual({ tone: 'danger', text: 'Needs re-link' });
     expect(statusBadge(broken, 'refreshing').tone).toBe('busy');
+  });
+});
+
+describe('trouble', () => {
+  it('shows a mark with the actions that settle it', () => {
+    expect(trouble(account({}))).toBeNull();
+    const pending = account({ attention: { kind: 'revocation_pending', reason: 'HTTP 503' } });
+    expect(statusBadge(pending, undefined)).toEqual({ tone: 'danger', text: 'Unlink pending' });
+    const shown = trouble(pending);
+    expect(shown?.remedies).toEqual(['retry_unlink', 'forget']);
+    expect(shown?.text).toContain('(HTTP 503)');
+    const lost = account({ attention: { kind: 'refresh_token_not_stored', reason: 'locked' } });
+    expect(statusBadge(lost, undefined).text).toBe('Needs re-link');
+    expect(trouble(lost)?.remedies).toEqual(['relink']);
+    const broken = account({ status: { state: 'needs_relink', reason: 'revoked' } });
+    expect(trouble(broken)).toEqual({ text: 'Revoked.', remedies: ['relink'] });
   });
 });
 

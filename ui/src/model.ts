@@ -43,7 +43,43 @@ export function statusBadge(account: Account, busy: Busy | undefined): Badge {
   if (busy === 'refreshing') return { tone: 'busy', text: 'Refreshing…' };
   if (busy === 'unlinking') return { tone: 'busy', text: 'Unlinking…' };
   if (account.status.state === 'needs_relink') return { tone: 'danger', text: 'Needs re-link' };
+  if (account.attention?.kind === 'refresh_token_not_stored') return { tone: 'danger', text: 'Needs re-link' };
+  if (account.attention?.kind === 'revocation_pending') return { tone: 'danger', text: 'Unlink pending' };
   return { tone: 'ok', text: 'Active' };
+}
+
+/** What a row offers to settle an account's trouble. */
+export type Remedy = 'relink' | 'retry_unlink' | 'forget';
+
+/** An account's trouble, in a sentence, and what the row offers to settle it. */
+export interface Trouble {
+  text: string;
+  remedies: Remedy[];
+}
+
+/** The trouble a row shows, if any: a grant that is gone, or a mark left by a half-done
+ * operation (a refresh token the keyring could not store, an unlink the provider did not
+ * confirm). */
+export function trouble(account: Account): Trouble | null {
+  if (account.status.state === 'needs_relink') return { text: sentence(account.status.reason), remedies: ['relink'] };
+  switch (account.attention?.kind) {
+    case 'refresh_token_not_stored':
+      return {
+        text: sentence(
+          `the keyring could not store the refresh token the provider sent last (${account.attention.reason}), so Keyfob will not refresh this account; link it again`,
+        ),
+        remedies: ['relink'],
+      };
+    case 'revocation_pending':
+      return {
+        text: sentence(
+          `unlinking could not revoke its access at the provider (${account.attention.reason}); retry, or forget it here without revoking`,
+        ),
+        remedies: ['retry_unlink', 'forget'],
+      };
+    default:
+      return null;
+  }
 }
 
 /** The secondary identity line: provider name, plus the login when the title is the email. */

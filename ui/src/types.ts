@@ -8,6 +8,16 @@ export type AccountStatus = { "state": "ok" } | { "state": "needs_relink",
  */
 reason: string, };
 
+export type Attention = { "kind": "refresh_token_not_stored", 
+/**
+ * The keyring's error, in words a user understands.
+ */
+reason: string, } | { "kind": "revocation_pending", 
+/**
+ * Why the revocation failed.
+ */
+reason: string, };
+
 export type Account = { 
 /**
  * Stable id derived from (provider, issuer, subject).
@@ -76,7 +86,11 @@ access_issued_at: string | null,
 /**
  * Whether it still works.
  */
-status: AccountStatus, };
+status: AccountStatus, 
+/**
+ * What an operation could only half do, for the user to act on; absent when nothing.
+ */
+attention?: Attention, };
 
 export type Binding = { 
 /**

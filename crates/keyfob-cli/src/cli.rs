@@ -96,10 +96,15 @@ pub enum Command {
         /// Account: id, provider, provider:login or email
         account: Option<String>,
     },
-    /// Revoke an account's tokens at the provider and forget them here
+    /// Revoke an account's tokens at the provider and forget them here. If the provider cannot
+    /// be reached, the account is kept, marked, so that unlinking again can retry
     Unlink {
         /// Account: id, provider, provider:login or email
         account: String,
+        /// Forget the account here without asking the provider to revoke anything (its access
+        /// stays valid there until it expires or you revoke it in the provider's settings)
+        #[arg(long)]
+        forget: bool,
     },
     /// List configured providers
     Providers {

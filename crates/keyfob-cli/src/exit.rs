@@ -258,6 +258,20 @@ mod tests {
                 },
                 NEEDS_RELINK,
             ),
+            (
+                Error::RefreshTokenNotStored {
+                    account: s(),
+                    advice: s(),
+                },
+                NEEDS_RELINK,
+            ),
+            (
+                Error::RevocationPending {
+                    account: s(),
+                    advice: s(),
+                },
+                PROVIDER,
+            ),
         ];
         for (error, code) in table {
             let shown = format!("{error:?}");

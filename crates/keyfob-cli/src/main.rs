@@ -1,6 +1,7 @@
 //! `keyfob`: fresh OAuth access tokens for API tools, from the accounts Keyfob has linked.
 //! Data goes to stdout, messages to stderr; exit codes are listed in `keyfob --help`.
 
+mod attention;
 mod browser;
 mod child;
 mod cli;
@@ -94,7 +95,7 @@ async fn run(command: Command) -> Result<(), Failure> {
             .await
         }
         Command::Check { account } => commands::check::run(&kf, account.as_deref()).await,
-        Command::Unlink { account } => commands::unlink::run(&kf, &account).await,
+        Command::Unlink { account, forget } => commands::unlink::run(&kf, &account, forget).await,
         Command::Providers { json } => commands::providers::list(&kf, json),
         Command::Provider(ProviderCommand::Add(args)) => commands::providers::add(&kf, args).await,
         Command::Provider(ProviderCommand::Github(args)) => {

@@ -112,11 +112,11 @@ fn candidates(accounts: &[&Account]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use keyfob_core::AccountStatus;
 
-    fn account(id: &str, provider: &str, login: &str, email: Option<&str>) -> Account {
+    pub(crate) fn account(id: &str, provider: &str, login: &str, email: Option<&str>) -> Account {
         Account {
             id: id.into(),
             provider: provider.into(),
@@ -134,6 +134,7 @@ mod tests {
             refreshed_at: None,
             access_issued_at: None,
             status: AccountStatus::Ok,
+            attention: None,
         }
     }
 

@@ -164,7 +164,59 @@ async fn link_list_token_header_env_and_unlink() -> Result<()> {
         "{}",
         text(&unlink.stderr)
     );
-    assert_eq!(w.idp.stats().await?.revocation, 1);
+    // The refresh token, then the access token.
+    assert_eq!(w.idp.stats().await?.revocation, 2);
+    let empty: Value = serde_json::from_slice(&w.run(&["list", "--json"]).await?.stdout)?;
+    assert_eq!(empty, json!([]));
+    Ok(())
+}
+
+/// A provider that cannot revoke right now: the account stays, marked, and the user is told
+/// how to retry or to forget it; `--forget` forgets it without asking the provider.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unlink_the_provider_cannot_confirm_is_kept_for_a_retry_or_forgotten() -> Result<()> {
+    let w = World::start(json!({})).await?;
+    let out = w.link("alice", Consent::Approve).await?;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let id = text(&out.stdout).trim().to_string();
+
+    w.idp.fail_next("revocation", "status503", 2).await?;
+    let unlink = w.run(&["unlink", &id]).await?;
+    let stderr = text(&unlink.stderr);
+    assert_eq!(unlink.status.code(), Some(5), "{stderr}");
+    assert!(
+        stderr.contains("503")
+            && stderr.contains(&format!("`keyfob unlink {id}` to try again"))
+            && stderr.contains(&format!("`keyfob unlink --forget {id}`")),
+        "{stderr}"
+    );
+    let list = w.run(&["list"]).await?;
+    assert!(
+        text(&list.stdout).contains("unlink pending"),
+        "{}",
+        text(&list.stdout)
+    );
+    assert!(
+        text(&list.stderr).contains(&format!("`keyfob unlink --forget {id}`")),
+        "{}",
+        text(&list.stderr)
+    );
+    let json: Value = serde_json::from_slice(&w.run(&["list", "--json"]).await?.stdout)?;
+    assert_eq!(json[0]["attention"]["kind"], "revocation_pending");
+
+    let revocations = w.idp.stats().await?.revocation;
+    let forget = w.run(&["unlink", "--forget", &id]).await?;
+    assert!(forget.status.success(), "{}", text(&forget.stderr));
+    assert!(
+        text(&forget.stderr).contains("without revoking"),
+        "{}",
+        text(&forget.stderr)
+    );
+    assert_eq!(
+        w.idp.stats().await?.revocation,
+        revocations,
+        "nothing asked"
+    );
     let empty: Value = serde_json::from_slice(&w.run(&["list", "--json"]).await?.stdout)?;
     assert_eq!(empty, json!([]));
     Ok(())

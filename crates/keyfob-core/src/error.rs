@@ -146,6 +146,14 @@ pub enum Error {
     /// The account's grant is gone; the user must link it again.
     #[error("account {account} must be linked again: {reason}")]
     NeedsRelink { account: String, reason: String },
+    /// The keyring refused to store a rotated refresh token; the account is marked and is not
+    /// refreshed again.
+    #[error("account {account} cannot be refreshed: {advice}")]
+    RefreshTokenNotStored { account: String, advice: String },
+    /// An unlink could not revoke at the provider for a reason that may pass; the account is
+    /// kept, marked, for another try.
+    #[error("account {account} was not unlinked: {advice}")]
+    RevocationPending { account: String, advice: String },
     /// The account has no refresh token, yet its access token is still good: nothing was
     /// changed, but what was asked for cannot be had without a new link.
     #[error("account {account} cannot be refreshed: {reason}")]
@@ -212,7 +220,9 @@ impl Error {
             | Error::KeyringTimedOut(_) => ErrorKind::Keyring,
             Error::SecretMissing { .. }
             | Error::NeedsRelink { .. }
-            | Error::ProviderChanged { .. } => ErrorKind::NeedsRelink,
+            | Error::ProviderChanged { .. }
+            | Error::RefreshTokenNotStored { .. } => ErrorKind::NeedsRelink,
+            Error::RevocationPending { .. } => ErrorKind::Network,
             Error::CannotRefresh { .. } => ErrorKind::CannotRefresh,
             Error::AccountNotFound(_) => ErrorKind::AccountNotFound,
             Error::ProviderNotFound(_) => ErrorKind::ProviderNotFound,
@@ -423,6 +433,20 @@ mod tests {
                     reason: s(),
                 },
                 ErrorKind::CannotRefresh,
+            ),
+            (
+                Error::RefreshTokenNotStored {
+                    account: s(),
+                    advice: s(),
+                },
+                ErrorKind::NeedsRelink,
+            ),
+            (
+                Error::RevocationPending {
+                    account: s(),
+                    advice: s(),
+                },
+                ErrorKind::Network,
             ),
         ];
         for (error, kind) in table {

@@ -168,6 +168,7 @@ mod send_tests {
         assert_send(kf.start_link("p", crate::start::LinkRedirect::Configured, None, open));
         assert_send(kf.cancel_link("l"));
         assert_send(kf.unlink("a"));
+        assert_send(kf.forget_account("a"));
         assert_send(kf.add_provider(provider_sample(), None));
         assert_send(kf.check_keyring());
         assert_send(kf.secrets.get(SecretKey::AccessToken("a".into())));

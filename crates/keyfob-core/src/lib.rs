@@ -62,6 +62,7 @@ pub use crate::revocation::Revocation;
 pub use crate::secret::Secret;
 pub use crate::start::{LinkRedirect, LoopbackLink, StartedLink};
 pub use crate::store::accounts::{Account, AccountStatus};
+pub use crate::store::attention::Attention;
 pub use crate::store::binding::Binding;
 pub use crate::text::{printable, token_is_plain};
 pub use crate::token::FreshToken;

@@ -154,19 +154,13 @@ impl Keyfob {
         let outcome = parsed.validate(&link, OffsetDateTime::now_utc())?;
         let provider = self.provider(&link.provider)?;
 
-        // Consume the state before any network call: a second callback must not race it.
-        self.pending
-            .modify(|links| match links.iter_mut().find(|l| l.id == link.id) {
-                Some(l) if l.status == PendingStatus::Waiting => {
-                    l.status = PendingStatus::Used;
-                    Ok(())
-                }
-                _ => Err(CallbackError::StateAlreadyUsed.into()),
-            })?;
+        // Read the link's secrets first: a keyring that fails here leaves the link waiting,
+        // so the same callback can be tried again until the link expires.
         let key = SecretKey::PendingLink(link.id.clone());
-        let secrets = self.secrets.get(key.clone()).await?;
-        let _ = self.secrets.delete(key).await;
-        let secrets: RequestSecrets = secrets
+        let secrets: RequestSecrets = self
+            .secrets
+            .get(key.clone())
+            .await?
             .and_then(|s| serde_json::from_str(s.expose()).ok())
             .ok_or_else(|| Error::SecretMissing {
                 account: link.id.clone(),
@@ -175,6 +169,17 @@ impl Keyfob {
         if fingerprint(secrets.state.expose()) != fingerprint(state) {
             return Err(CallbackError::UnknownState.into());
         }
+        // Then consume the state, before any network call: a second callback must not race
+        // it (the index's lock makes exactly one of two concurrent callbacks win here).
+        self.pending
+            .modify(|links| match links.iter_mut().find(|l| l.id == link.id) {
+                Some(l) if l.status == PendingStatus::Waiting => {
+                    l.status = PendingStatus::Used;
+                    Ok(())
+                }
+                _ => Err(CallbackError::StateAlreadyUsed.into()),
+            })?;
+        let _ = self.secrets.delete(key).await;
 
         let code = authorization_code(&provider, outcome)?;
         let client_secret = self.client_secret(&provider).await?;
@@ -462,6 +467,8 @@ fn linked_account(
         refreshed_at: None,
         access_issued_at: Some(issued_at),
         status: AccountStatus::Ok,
+        // A new grant: whatever was half done to the old one no longer matters.
+        attention: None,
     }
 }
 
@@ -658,6 +665,53 @@ mod keyring_failures {
             [(); 3].map(|()| Some("theirs".to_string()))
         );
         assert_eq!(f.kf.accounts().unwrap(), [theirs]);
+    }
+
+    /// The callback URL the provider would send for `start`, with a code.
+    fn callback_for(start: &LinkStart) -> String {
+        let state = start
+            .authorization_url
+            .query_pairs()
+            .find(|(k, _)| k == "state")
+            .map(|(_, v)| v.into_owned())
+            .unwrap();
+        let mut callback = start.redirect_uri.clone();
+        callback
+            .query_pairs_mut()
+            .append_pair("code", "c")
+            .append_pair("state", &state);
+        callback.to_string()
+    }
+
+    // A keyring failure while the state's secrets are read consumes nothing: the same
+    // callback goes through once the keyring answers (here it reaches the code exchange,
+    // which the stub refuses; that consumes the state, since the code was spent).
+    #[tokio::test]
+    async fn a_keyring_failure_reading_the_link_secrets_leaves_it_retryable() {
+        let f = Fixture::start().await;
+        let start =
+            f.kf.begin_link("stub", LinkOptions::default())
+                .await
+                .unwrap();
+        let callback = callback_for(&start);
+        f.keyring.fail_nth(Op::Get, "pending/", 1, Failure::Locked);
+        let err = f.kf.complete_link(&callback).await.unwrap_err();
+        assert!(matches!(err, Error::KeyringLocked(_)), "{err}");
+        let waiting = f.kf.pending_links().unwrap();
+        assert_eq!(waiting.len(), 1, "still waiting");
+        assert!(f
+            .secret(SecretKey::PendingLink(start.link_id.clone()))
+            .is_some());
+
+        let err = f.kf.complete_link(&callback).await.unwrap_err();
+        assert!(matches!(err, Error::TokenRejected { .. }), "{err}");
+        assert!(f.kf.pending_links().unwrap().is_empty(), "used now");
+        assert!(f.secret(SecretKey::PendingLink(start.link_id)).is_none());
+        let err = f.kf.complete_link(&callback).await.unwrap_err();
+        assert!(
+            matches!(err, Error::Callback(CallbackError::StateAlreadyUsed)),
+            "{err}"
+        );
     }
 
     #[tokio::test]

@@ -6,6 +6,7 @@ use crate::error::{Error, Result};
 use crate::facade::Keyfob;
 use crate::revocation::Revocation;
 use crate::store::secrets::SecretKey;
+use crate::unlink::IfRevocationMayPass;
 
 /// What a purge did.
 #[derive(Debug, Clone, Default)]
@@ -34,7 +35,10 @@ impl Keyfob {
         let accounts = readable(self.accounts(), &mut report)?;
         for account in accounts {
             if revoke {
-                let unlinked = self.unlink(&account.id).await?;
+                // A purge is the way back to a clean slate: it keeps no account for a retry.
+                let unlinked = self
+                    .unlink_as(&account.id, IfRevocationMayPass::Forget)
+                    .await?;
                 report
                     .accounts
                     .push((account.display_name, Some(unlinked.revocation)));
@@ -150,9 +154,26 @@ mod keyring_failures {
             assert_eq!(report.accounts.len(), 2);
             assert_eq!((report.providers.len(), report.pending_links), (1, 1));
             assert_eq!(report.swept_secrets, Some(0), "every file was readable");
-            assert_eq!(f.idp.state().revoked.len(), if revoke { 2 } else { 0 });
+            // Each account's refresh and access token.
+            assert_eq!(f.idp.state().revoked.len(), if revoke { 4 } else { 0 });
             assert!(f.items().is_empty() && is_gone(&f.kf), "revoke: {revoke}");
         }
+    }
+
+    // Where an unlink would keep the account for another try, a purge goes on and says so.
+    #[tokio::test]
+    async fn a_purge_removes_accounts_whose_revocation_may_pass() {
+        let f = populated().await;
+        f.idp.state().revocation_fails = Some(503);
+        let report = f.kf.purge(true).await.unwrap();
+        assert_eq!(report.accounts.len(), 2);
+        for (_, revocation) in &report.accounts {
+            assert!(
+                matches!(revocation, Some(Revocation::Failed(r)) if r.contains("503")),
+                "{revocation:?}"
+            );
+        }
+        assert!(f.items().is_empty() && is_gone(&f.kf));
     }
 
     #[tokio::test]

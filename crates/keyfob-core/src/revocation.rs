@@ -35,18 +35,21 @@ pub enum Revocable {
     Access(Secret),
 }
 
-/// Which of an account's tokens ends its grant at `provider`.
-pub fn token_to_revoke(
+/// Which of an account's tokens to revoke at `provider`, the one that ends its grant first.
+/// RFC 7009 section 2.1 lets a provider keep a grant's access tokens alive when its refresh
+/// token is revoked, so both go. GitHub deletes the whole grant, named by an access token.
+pub fn tokens_to_revoke(
     provider: &Provider,
     refresh: Option<Secret>,
     access: Option<Secret>,
-) -> Option<Revocable> {
+) -> Vec<Revocable> {
     match provider.flavor {
-        // GitHub identifies the grant by an access token.
-        Flavor::Github => access.map(Revocable::Access),
+        Flavor::Github => access.map(Revocable::Access).into_iter().collect(),
         Flavor::Standard | Flavor::Google => refresh
             .map(Revocable::Refresh)
-            .or(access.map(Revocable::Access)),
+            .into_iter()
+            .chain(access.map(Revocable::Access))
+            .collect(),
     }
 }
 
@@ -209,6 +212,29 @@ async fn delete_github_grant(
 mod tests {
     use super::*;
     use crate::provider::tests::sample;
+
+    #[test]
+    fn both_tokens_are_revoked_the_grant_first_except_at_github() {
+        let kinds = |p: &Provider, r: Option<&str>, a: Option<&str>| {
+            tokens_to_revoke(p, r.map(Secret::new), a.map(Secret::new))
+                .iter()
+                .map(|t| match t {
+                    Revocable::Refresh(s) => format!("refresh {}", s.expose()),
+                    Revocable::Access(s) => format!("access {}", s.expose()),
+                })
+                .collect::<Vec<_>>()
+        };
+        let standard = sample();
+        assert_eq!(
+            kinds(&standard, Some("r"), Some("a")),
+            ["refresh r", "access a"]
+        );
+        assert_eq!(kinds(&standard, None, Some("a")), ["access a"]);
+        assert!(kinds(&standard, None, None).is_empty());
+        let mut github = sample();
+        github.flavor = Flavor::Github;
+        assert_eq!(kinds(&github, Some("r"), Some("a")), ["access a"]);
+    }
 
     #[test]
     fn only_google_invalid_token_means_already_revoked() {

@@ -13,6 +13,7 @@ use crate::identity::verify_refreshed_id_token;
 use crate::provider::ProviderKind;
 use crate::secret::Secret;
 use crate::store::accounts::{Account, AccountStatus};
+use crate::store::attention::Attention;
 use crate::store::secrets::{SecretChange, SecretKey};
 
 /// An access token ready to use.
@@ -115,6 +116,8 @@ impl Keyfob {
 
     /// Refreshes now; the caller holds the account's turn.
     pub(crate) async fn refresh_now(&self, account: &Account) -> Result<FreshToken> {
+        // Here, not in the callers: unlink refreshes GitHub tokens too.
+        ensure_refreshable(account)?;
         let id = account.id.clone();
         let Some(refresh_token) = self
             .secrets
@@ -146,12 +149,12 @@ impl Keyfob {
         // anything that can fail (the ID token's check included). The access token is stored
         // before the metadata: an expiry in the file never describes a token not yet written
         // (the reverse, a new token with its old expiry, only refreshes early).
-        self.secrets
-            .apply(
-                SecretKey::RefreshToken(id.clone()),
-                rotated_refresh_token(&tokens),
-            )
-            .await?;
+        if let Err(e) = self
+            .store_rotated(&id, rotated_refresh_token(&tokens))
+            .await
+        {
+            return Err(self.mark_refresh_token_lost(&id, &e)?);
+        }
         if let Some(id_token) = refreshed_id_token(provider.kind, &tokens) {
             // OIDC Core 12.2 compares it with the original, which the link stored.
             let original = self.secrets.get(SecretKey::IdToken(id.clone())).await?;
@@ -187,6 +190,41 @@ impl Keyfob {
             token: tokens.access_token,
             expires_at,
             refreshed: true,
+        })
+    }
+
+    /// Stores a rotated refresh token, asking the keyring again (see [`store_retry`]): it
+    /// is the only copy of the grant once the provider has rotated it.
+    async fn store_rotated(&self, id: &str, change: SecretChange<'_>) -> Result<()> {
+        let key = SecretKey::RefreshToken(id.to_string());
+        let mut attempt = 1;
+        loop {
+            match self.secrets.apply(key.clone(), change).await {
+                Ok(()) => return Ok(()),
+                Err(e) => match store_retry(attempt, &e) {
+                    Some(pause) => tokio::time::sleep(pause).await,
+                    None => return Err(e),
+                },
+            }
+            attempt += 1;
+        }
+    }
+
+    /// Marks the account whose rotated refresh token the keyring refused, so that the stored
+    /// (maybe spent) one is never sent again, and returns the error to report.
+    fn mark_refresh_token_lost(&self, id: &str, error: &Error) -> Result<Error> {
+        let attention = Attention::RefreshTokenNotStored {
+            reason: error.to_string(),
+        };
+        self.accounts.modify(|accounts| {
+            if let Some(a) = accounts.iter_mut().find(|a| a.id == id) {
+                a.attention = Some(attention.clone());
+            }
+            Ok(())
+        })?;
+        Ok(Error::RefreshTokenNotStored {
+            account: id.to_string(),
+            advice: attention.advice(),
         })
     }
 
@@ -335,6 +373,34 @@ fn refreshed_expiry(
         .unwrap_or(previous.linked_at);
     let lifetime = (expired_at - began).max(time::Duration::ZERO);
     issued_at.checked_add(lifetime)
+}
+
+/// How many times a refresh asks the keyring to store a rotated refresh token.
+const STORE_ATTEMPTS: u32 = 3;
+
+/// Whether to ask the keyring again to store a rotated refresh token after failed attempt
+/// `attempt`, and after what pause: a locked or busy keyring may recover in a moment. Not
+/// after a timeout: the caller has waited long enough, and the write may yet land.
+fn store_retry(attempt: u32, error: &Error) -> Option<Duration> {
+    match error {
+        Error::KeyringTimedOut(_) => None,
+        _ if attempt < STORE_ATTEMPTS => Some(Duration::from_millis(250) * attempt),
+        _ => None,
+    }
+}
+
+/// Refuses to refresh an account whose stored refresh token may be spent (see
+/// [`Attention::RefreshTokenNotStored`]): sending it again could end the grant.
+fn ensure_refreshable(account: &Account) -> Result<()> {
+    match &account.attention {
+        Some(attention @ Attention::RefreshTokenNotStored { .. }) => {
+            Err(Error::RefreshTokenNotStored {
+                account: account.id.clone(),
+                advice: attention.advice(),
+            })
+        }
+        Some(Attention::RevocationPending { .. }) | None => Ok(()),
+    }
 }
 
 fn ensure_usable(account: &Account) -> Result<()> {
@@ -486,6 +552,26 @@ mod tests {
     }
 
     #[test]
+    fn a_refresh_token_write_is_tried_three_times_unless_it_timed_out() {
+        let locked = Error::KeyringLocked("l".into());
+        assert_eq!(store_retry(1, &locked), Some(Duration::from_millis(250)));
+        assert_eq!(store_retry(2, &locked), Some(Duration::from_millis(500)));
+        assert_eq!(store_retry(3, &locked), None);
+        assert_eq!(store_retry(1, &Error::KeyringTimedOut(90)), None);
+    }
+
+    #[test]
+    fn only_an_account_whose_refresh_token_was_lost_is_not_refreshed() {
+        let mut account = expiring_at(None);
+        assert!(ensure_refreshable(&account).is_ok());
+        account.attention = Some(Attention::RevocationPending { reason: "r".into() });
+        assert!(ensure_refreshable(&account).is_ok());
+        account.attention = Some(Attention::RefreshTokenNotStored { reason: "r".into() });
+        let err = ensure_refreshable(&account).unwrap_err();
+        assert!(matches!(err, Error::RefreshTokenNotStored { .. }), "{err}");
+    }
+
+    #[test]
     fn only_a_refused_grant_means_a_new_link() {
         match refresh_failure(rejected("invalid_grant", Some("token revoked"))) {
             RefreshFailure::Relink(reason) => assert_eq!(
@@ -613,6 +699,7 @@ mod tests {
         use crate::paths::Paths;
         use crate::provider::discovery::OpenidProviderDraft;
         use crate::provider::{ClientAuth, RedirectMode};
+        use crate::store::attention::Attention;
         use crate::store::memory::{Failure, MemoryKeyring, Op};
         use crate::store::secrets::SecretKey;
         use crate::testing::{same_tokens, Fixture};
@@ -674,25 +761,57 @@ mod tests {
             assert!(f.listed(&alice.id).unwrap().refreshed_at.is_some());
         }
 
+        // A keyring that refuses once is asked again: the rotated token is the grant.
         #[tokio::test]
-        async fn a_refresh_whose_refresh_token_write_fails_writes_nothing_else() {
+        async fn a_refused_refresh_token_write_is_retried() {
             let f = Fixture::start().await;
             let alice = f.account("alice");
             f.keyring
-                .fail_nth(Op::Put, "refresh_token", 1, Failure::Unavailable);
+                .fail_nth(Op::Put, "refresh_token", 1, Failure::Locked);
+            let fresh = f.kf.access_token(&alice.id, MINUTE).await.unwrap();
+            assert!(fresh.refreshed);
+            let refresh = f.secret(SecretKey::RefreshToken(alice.id.clone())).unwrap();
+            assert!(f.idp.is_live(&refresh), "the rotated token is stored");
+            assert_eq!(f.listed(&alice.id).unwrap().attention, None);
+        }
+
+        #[tokio::test]
+        async fn a_refresh_token_that_cannot_be_stored_marks_the_account() {
+            let f = Fixture::start().await;
+            let alice = f.account("alice");
+            f.keyring
+                .fail_always(Op::Put, "refresh_token", Failure::Unavailable);
             let err = f.kf.access_token(&alice.id, MINUTE).await.unwrap_err();
-            assert!(matches!(err, Error::KeyringUnavailable(_)), "{err}");
-            // No access token without the refresh token that came with it, and no metadata.
+            let Error::RefreshTokenNotStored { advice, .. } = &err else {
+                panic!("{err:?}");
+            };
+            assert!(advice.contains("link the account again"), "{advice}");
+            assert!(
+                advice.contains("not available"),
+                "the keyring's reason: {advice}"
+            );
+            // Asked three times; no access token without the refresh token that came with
+            // it, and no new expiry.
             assert_eq!(
                 f.keyring.writes(),
-                ["put account/stub-alice/refresh_token (failed)"]
+                ["put account/stub-alice/refresh_token (failed)"; 3]
             );
-            assert!(same_tokens(&f.listed(&alice.id).unwrap(), &alice));
-            // The provider rotated anyway: the token it replaced is all the keyring could
-            // keep, and a provider that ends the grant on reuse asks for a new link. The
-            // keyring's error is what the caller saw first.
-            let err = f.kf.access_token(&alice.id, MINUTE).await.unwrap_err();
-            assert!(matches!(err, Error::NeedsRelink { .. }), "{err}");
+            let marked = f.listed(&alice.id).unwrap();
+            assert!(same_tokens(&marked, &alice));
+            assert!(matches!(
+                marked.attention,
+                Some(Attention::RefreshTokenNotStored { .. })
+            ));
+
+            // The stored token may be spent: it is never sent again, whatever is asked.
+            f.keyring.heal();
+            for _ in 0..2 {
+                let err = f.kf.access_token(&alice.id, MINUTE).await.unwrap_err();
+                assert!(matches!(err, Error::RefreshTokenNotStored { .. }), "{err}");
+                let err = f.kf.refresh_account(&alice.id).await.unwrap_err();
+                assert_eq!(err.kind(), crate::error::ErrorKind::NeedsRelink);
+            }
+            assert_eq!(f.idp.refreshes(), (1, 0), "one refresh, no reuse");
         }
 
         #[tokio::test]
@@ -791,14 +910,22 @@ mod tests {
             // Nothing was lost: the kept refresh token still refreshes.
             assert!(kf.access_token(&id, MINUTE).await.unwrap().refreshed);
 
-            // Only a refused refresh token write loses the rotated token, and with it a
-            // grant that ends on reuse: the only loss a keyring failure can cause.
-            keyring.fail_nth(Op::Put, "account/", 1, Failure::Locked);
+            // Only a refresh token write refused every time loses the rotated token; the
+            // account is marked, and the stored one is not sent again (which would end a
+            // grant that ends on reuse): the grant lives on at the provider.
+            keyring.fail_always(Op::Put, "refresh_token", Failure::Locked);
             let before = tokens(&kf, &keyring, &id);
-            assert!(kf.access_token(&id, MINUTE).await.is_err());
-            assert_eq!(tokens(&kf, &keyring, &id), before);
             let err = kf.access_token(&id, MINUTE).await.unwrap_err();
-            assert!(matches!(err, Error::NeedsRelink { .. }), "{err}");
+            assert!(matches!(err, Error::RefreshTokenNotStored { .. }), "{err}");
+            assert_eq!(tokens(&kf, &keyring, &id), before);
+            keyring.heal();
+            let err = kf.access_token(&id, MINUTE).await.unwrap_err();
+            assert!(matches!(err, Error::RefreshTokenNotStored { .. }), "{err}");
+            let spent = before[0].clone().unwrap();
+            assert!(
+                !idp.is_active(&spent).await.unwrap(),
+                "rotated away, and never reused"
+            );
         }
     }
 }

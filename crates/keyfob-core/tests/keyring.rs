@@ -149,3 +149,50 @@ async fn no_keyring_process() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// Windows refuses a keyring item over 2,560 bytes, and Entra or Bitbucket access tokens
+/// exceed it: a large token is split across items on every platform, so it is exercised here
+/// against the real Secret Service, and reads back whole through the facade.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_ten_kilobyte_token_is_split_across_items_and_reads_back_whole() -> anyhow::Result<()> {
+    let w = World::start().await?;
+    let account = w.link("local", "alice").await?;
+    let key = SecretKey::AccessToken(account.id.clone());
+    let large = keyfob_core::Secret::new(format!("eyJ{}", "0123456789abcdef-_.".repeat(530)));
+    assert!(large.expose().len() > 10_000);
+    w.secrets().put(key.clone(), &large).await?;
+
+    // Every item of the profile, as the Secret Service holds it.
+    let service = w.kf.paths().keyring_service.clone();
+    let items = || -> anyhow::Result<Vec<(String, usize)>> {
+        let spec = std::collections::HashMap::from([("service", service.as_str())]);
+        let mut items = Vec::new();
+        for entry in keyring_core::Entry::search(&spec)? {
+            let user = entry.get_specifiers().map(|(_, u)| u).unwrap_or_default();
+            items.push((user, entry.get_secret()?.len()));
+        }
+        Ok(items)
+    };
+    let parts: Vec<_> = items()?
+        .into_iter()
+        .filter(|(user, _)| user.starts_with(&format!("account/{}/access_token", account.id)))
+        .collect();
+    assert_eq!(parts.len(), 11, "a header and ten parts: {parts:?}");
+    assert!(parts.iter().all(|(_, len)| *len <= 1_024), "{parts:?}");
+
+    let fresh = w.kf.access_token(&account.id, Duration::ZERO).await?;
+    assert!(!fresh.refreshed);
+    assert_eq!(fresh.token, large, "joined whole");
+    assert_eq!(
+        w.reopen()
+            .access_token(&account.id, Duration::ZERO)
+            .await?
+            .token,
+        large
+    );
+
+    // Unlinking deletes every part.
+    w.kf.unlink(&account.id).await?;
+    assert!(items()?.is_empty(), "{:?}", items()?);
+    Ok(())
+}

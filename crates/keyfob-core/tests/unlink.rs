@@ -5,7 +5,7 @@ mod common;
 
 use common::World;
 use keyfob_core::internals::SecretKey;
-use keyfob_core::{Error, Revocation};
+use keyfob_core::{Attention, Error, Revocation};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn unlink_revokes_the_grant_and_deletes_every_secret() -> anyhow::Result<()> {
@@ -23,7 +23,11 @@ async fn unlink_revokes_the_grant_and_deletes_every_secret() -> anyhow::Result<(
     let report = w.kf.unlink(&account.id).await?;
     assert_eq!(report.revocation, Revocation::Revoked);
     assert_eq!(report.account.id, account.id);
-    assert_eq!(w.idp.stats().await?.revocation, 1);
+    assert_eq!(
+        w.idp.stats().await?.revocation,
+        2,
+        "refresh and access token"
+    );
     assert!(
         !w.idp.is_active(refresh.expose()).await?,
         "refresh token revoked"
@@ -54,22 +58,39 @@ async fn unlink_revokes_the_grant_and_deletes_every_secret() -> anyhow::Result<(
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_failed_revocation_is_reported_and_local_data_is_still_removed() -> anyhow::Result<()> {
+async fn a_revocation_the_provider_cannot_confirm_keeps_the_account_for_a_retry(
+) -> anyhow::Result<()> {
     let w = World::start().await?;
     let account = w.link("local", "alice").await?;
     let refresh = w
         .secret(SecretKey::RefreshToken(account.id.clone()))
         .await?
         .unwrap();
-    w.idp.fail_next("revocation", "status503", 1).await?;
+    // Both requests (refresh token, then access token) get 503.
+    w.idp.fail_next("revocation", "status503", 2).await?;
+
+    let err = w.kf.unlink(&account.id).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::RevocationPending { advice, .. } if advice.contains("503")),
+        "{err}"
+    );
+    // RFC 7009: on 503 the token still exists at the provider; so does the account here,
+    // marked, with its tokens.
+    assert!(w.idp.is_active(refresh.expose()).await?);
+    let kept = w.kf.account(&account.id)?;
+    assert!(matches!(
+        kept.attention,
+        Some(Attention::RevocationPending { .. })
+    ));
+    assert_eq!(
+        w.secret(SecretKey::RefreshToken(account.id.clone()))
+            .await?,
+        Some(refresh.clone())
+    );
 
     let report = w.kf.unlink(&account.id).await?;
-    match &report.revocation {
-        Revocation::Failed(reason) => assert!(reason.contains("503"), "{reason}"),
-        other => panic!("expected a failed revocation, got {other:?}"),
-    }
-    // RFC 7009: on 503 the token still exists at the provider; locally it is gone.
-    assert!(w.idp.is_active(refresh.expose()).await?);
+    assert_eq!(report.revocation, Revocation::Revoked);
+    assert!(!w.idp.is_active(refresh.expose()).await?);
     assert_eq!(
         w.secret(SecretKey::RefreshToken(account.id.clone()))
             .await?,
@@ -145,7 +166,11 @@ async fn purge_revokes_and_removes_every_secret_and_file() -> anyhow::Result<()>
         .all(|(_, r)| *r == Some(Revocation::Revoked)));
     assert_eq!(report.providers.len(), 2);
     assert_eq!(report.pending_links, 1);
-    assert_eq!(w.idp.stats().await?.revocation, 2);
+    assert_eq!(
+        w.idp.stats().await?.revocation,
+        4,
+        "each account's two tokens"
+    );
 
     let mut keys = vec![
         SecretKey::ClientSecret("local-secret".into()),

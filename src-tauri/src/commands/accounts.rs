@@ -1,4 +1,4 @@
-//! Accounts: list, copy a fresh token, refresh, unlink.
+//! Accounts: list, copy a fresh token, refresh, unlink, forget.
 
 use std::time::Duration;
 
@@ -116,8 +116,10 @@ pub async fn unlink_account(
     state: State<'_, AppState>,
     account_id: String,
 ) -> Result<Unlinked, UiError> {
-    let report = state.keyfob.unlink(&account_id).await?;
+    let result = state.keyfob.unlink(&account_id).await;
+    // Unlinked, or kept and marked for a retry: either way the list changed.
     events::accounts_changed(&app);
+    let report = result?;
     let (revocation, revocation_error) = match report.revocation {
         // Either way the grant is gone at the provider.
         Revocation::Revoked | Revocation::AlreadyRevoked => (RevocationOutcome::Revoked, None),
@@ -130,6 +132,19 @@ pub async fn unlink_account(
         revocation,
         revocation_error,
     })
+}
+
+/// Forgets an account without asking its provider to revoke anything (the way out when an
+/// unlink's revocation keeps failing).
+#[tauri::command]
+pub async fn forget_account(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    account_id: String,
+) -> Result<(), UiError> {
+    state.keyfob.forget_account(&account_id).await?;
+    events::accounts_changed(&app);
+    Ok(())
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ pub const COMMANDS: &[&str] = &[
     "copy_token",
     "refresh_account",
     "unlink_account",
+    "forget_account",
     "list_providers",
     "save_provider",
     "add_openid_provider",

@@ -3,7 +3,7 @@
 import appIcon from '../../../icons/128x128.png';
 import { h } from '../dom';
 import { icon, providerIcon } from '../icons';
-import { identityLine, providerName, sentence, sortedAccounts, statusBadge, type Model } from '../model';
+import { identityLine, providerName, sortedAccounts, statusBadge, trouble, type Model, type Remedy } from '../model';
 import { expiryText, freshness } from '../time';
 import type { Account } from '../types';
 
@@ -15,6 +15,10 @@ export interface AccountActions {
   addScopes(account: Account): void;
   relink(account: Account): void;
   unlink(account: Account): void;
+  /** Unlinks again, without asking: the user asked before, and the provider did not answer. */
+  retryUnlink(account: Account): void;
+  /** Forgets the account here without revoking. */
+  forget(account: Account): void;
 }
 
 export function mainView(model: Model, actions: AccountActions): Node[] {
@@ -133,7 +137,8 @@ function accountRow(account: Account, model: Model, actions: AccountActions): HT
   const busy = model.busy.get(account.id);
   const badge = statusBadge(account, busy);
   const pName = providerName(model.providers, account.provider);
-  const needsRelink = account.status.state === 'needs_relink';
+  const problem = trouble(account);
+  const needsRelink = problem?.remedies.includes('relink') ?? false;
   const now = new Date();
   const name = account.display_name;
 
@@ -204,8 +209,13 @@ function accountRow(account: Account, model: Model, actions: AccountActions): HT
         h('span', { class: `badge badge-${badge.tone}` }, badge.tone === 'busy' ? h('span', { class: 'spinner' }) : null, badge.text),
       ),
       h('div', { class: 'account-sub' }, identityLine(account, pName)),
-      needsRelink && account.status.state === 'needs_relink'
-        ? h('div', { class: 'account-problem' }, sentence(account.status.reason))
+      problem
+        ? h(
+            'div',
+            { class: 'account-problem' },
+            h('span', {}, problem.text),
+            ...problem.remedies.filter((r) => r !== 'relink').map((r) => remedyButton(r, account, name, busy !== undefined, actions)),
+          )
         : null,
       scopes,
     ),
@@ -231,6 +241,19 @@ function accountRow(account: Account, model: Model, actions: AccountActions): HT
         tool('trash', 'Unlink', 'unlink', () => actions.unlink(account), 'btn-icon-danger'),
       ),
     ),
+  );
+}
+
+/** A button in the problem line: Retry (the unlink) or Forget. Re-link has its own place. */
+function remedyButton(remedy: Exclude<Remedy, 'relink'>, account: Account, name: string, disabled: boolean, actions: AccountActions): HTMLElement {
+  const [label, describe, onclick] =
+    remedy === 'retry_unlink'
+      ? ['Retry', `Retry unlinking ${name}`, () => actions.retryUnlink(account)]
+      : ['Forget', `Forget ${name} without revoking`, () => actions.forget(account)];
+  return h(
+    'button',
+    { class: 'btn remedy-button', type: 'button', 'data-key': `${remedy}-${account.id}`, 'aria-label': describe, disabled, onclick },
+    label,
   );
 }
 

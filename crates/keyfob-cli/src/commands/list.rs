@@ -3,7 +3,7 @@
 use keyfob_core::{AccountStatus, Keyfob};
 
 use crate::exit::Failure;
-use crate::{table, when};
+use crate::{attention, table, when};
 
 /// Prints the linked accounts.
 pub fn run(kf: &Keyfob, json: bool) -> Result<(), Failure> {
@@ -29,9 +29,10 @@ pub fn run(kf: &Keyfob, json: bool) -> Result<(), Failure> {
                 a.display_name.clone(),
                 a.scopes.join(" "),
                 when::expiry(a.access_expires_at, now),
-                match &a.status {
-                    AccountStatus::Ok => "ok".into(),
-                    AccountStatus::NeedsRelink { .. } => "needs re-link".into(),
+                match (&a.status, &a.attention) {
+                    (AccountStatus::NeedsRelink { .. }, _) => "needs re-link".into(),
+                    (AccountStatus::Ok, Some(mark)) => attention::label(mark).into(),
+                    (AccountStatus::Ok, None) => "ok".into(),
                 },
             ]
         })
@@ -43,5 +44,8 @@ pub fn run(kf: &Keyfob, json: bool) -> Result<(), Failure> {
             &rows
         )
     );
+    for advice in accounts.iter().filter_map(attention::advice) {
+        eprintln!("{advice}");
+    }
     Ok(())
 }

@@ -1,12 +1,13 @@
 //! `keyfob unlink`: revoke at the provider, forget here.
 
-use keyfob_core::{Keyfob, Revocation};
+use keyfob_core::{Error, Keyfob, Revocation};
 
 use crate::exit::Failure;
 use crate::selector::select;
 
-/// Unlinks the selected account and says what the provider did.
-pub async fn run(kf: &Keyfob, selector: &str) -> Result<(), Failure> {
+/// Unlinks the selected account and says what the provider did; with `forget`, forgets it
+/// without asking the provider.
+pub async fn run(kf: &Keyfob, selector: &str, forget: bool) -> Result<(), Failure> {
     let accounts = kf.accounts()?;
     let account = select(&accounts, selector)?;
     let provider = crate::terminal::clean(
@@ -14,7 +15,28 @@ pub async fn run(kf: &Keyfob, selector: &str) -> Result<(), Failure> {
             .map(|p| p.name)
             .unwrap_or_else(|_| account.provider.clone()),
     );
-    let report = kf.unlink(&account.id).await?;
+    if forget {
+        let forgotten = kf.forget_account(&account.id).await?;
+        eprintln!(
+            "Forgot {} here without revoking anything: its access stays valid at {provider} \
+             until it expires or you revoke Keyfob's access in your {provider} settings.",
+            crate::terminal::clean(&forgotten.display_name)
+        );
+        return Ok(());
+    }
+    let report = match kf.unlink(&account.id).await {
+        Ok(report) => report,
+        Err(e @ Error::RevocationPending { .. }) => {
+            let mut failure = Failure::from(e);
+            let id = &account.id;
+            failure.message.push_str(&format!(
+                ". Run `keyfob unlink {id}` to try again, or `keyfob unlink --forget {id}` to \
+                 forget it here without revoking"
+            ));
+            return Err(failure);
+        }
+        Err(e) => return Err(e.into()),
+    };
     let who = &crate::terminal::clean(&report.account.display_name);
     let settings = report
         .manage_url

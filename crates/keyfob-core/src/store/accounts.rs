@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 use crate::error::{Error, Result};
 use crate::paths::Paths;
 use crate::provider::Provider;
+use crate::store::attention::Attention;
 use crate::store::binding::Binding;
 use crate::store::file::{Content, Format, VersionedFile};
 use crate::store::providers::ProviderStore;
@@ -83,6 +84,10 @@ pub struct Account {
     pub access_issued_at: Option<OffsetDateTime>,
     /// Whether it still works.
     pub status: AccountStatus,
+    /// What an operation could only half do, for the user to act on; absent when nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub attention: Option<Attention>,
 }
 
 /// What `accounts.json` holds besides its schema number.
@@ -210,6 +215,7 @@ pub(crate) mod tests {
             refreshed_at: None,
             access_issued_at: None,
             status: AccountStatus::Ok,
+            attention: None,
         }
     }
 
@@ -246,6 +252,25 @@ pub(crate) mod tests {
 
     fn json(path: &std::path::Path) -> serde_json::Value {
         serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    }
+
+    // Files written before the mark existed read as unmarked; an unmarked account writes
+    // no field, so older Keyfobs read the file too.
+    #[test]
+    fn the_attention_mark_is_optional() {
+        let mut json = serde_json::to_value(sample("x")).unwrap();
+        assert!(json.get("attention").is_none());
+        json.as_object_mut().unwrap().remove("attention");
+        assert_eq!(
+            serde_json::from_value::<Account>(json).unwrap(),
+            sample("x")
+        );
+        let marked = Account {
+            attention: Some(Attention::RevocationPending { reason: "r".into() }),
+            ..sample("x")
+        };
+        let back = serde_json::to_string(&marked).unwrap();
+        assert_eq!(serde_json::from_str::<Account>(&back).unwrap(), marked);
     }
 
     #[test]

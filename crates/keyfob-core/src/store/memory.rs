@@ -67,6 +67,8 @@ struct State {
     items: Items,
     faults: Vec<Fault>,
     log: Vec<(Op, String)>,
+    /// The most bytes one item may hold, as Windows' Credential Manager allows 2,560.
+    max_item: Option<usize>,
 }
 
 /// The store: items keyed by (service, user), and the failures still to inject. Entries it
@@ -108,6 +110,18 @@ impl MemoryKeyring {
             times: None,
             failure,
         });
+    }
+
+    /// Refuses, from now on, to store more than `bytes` in one item (`TooLong`, as Windows'
+    /// Credential Manager does beyond 2,560 bytes).
+    pub(crate) fn limit_item_size(&self, bytes: usize) {
+        lock(&self.state).max_item = Some(bytes);
+    }
+
+    /// The size of the largest item stored so far.
+    pub(crate) fn largest_item(&self) -> usize {
+        let state = lock(&self.state);
+        state.items.values().map(Vec::len).max().unwrap_or(0)
     }
 
     /// Forgets every failure still to inject: the keyring works again.
@@ -256,6 +270,14 @@ struct Item {
 
 impl CredentialApi for Item {
     fn set_secret(&self, secret: &[u8]) -> Result<()> {
+        let limit = lock(&self.state).max_item;
+        if let Some(limit) = limit.filter(|limit| secret.len() > *limit) {
+            let mut state = lock(&self.state);
+            state
+                .log
+                .push((Op::Put, format!("{} (too long)", self.key.1)));
+            return Err(Error::TooLong(self.key.1.clone(), limit as u32));
+        }
         run(&self.state, Op::Put, &self.key.1, |items| {
             items.insert(self.key.clone(), secret.to_vec());
             Ok(())

@@ -1,7 +1,8 @@
 //! Secrets in the OS keyring (Secret Service, Keychain, Credential Manager), never in files.
 //!
-//! Each secret is its own keyring item so that none comes near Windows' 2,560-byte limit and
-//! the hot path (a cached access token) is a single read. Values are stored as bytes.
+//! Each secret is its own keyring item, so that the hot path (a cached access token) is a
+//! single read; one too large for Windows' 2,560-byte limit is split across items
+//! (`store::split`). Values are stored as bytes.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,6 +11,7 @@ use keyring_core::CredentialStore;
 
 use crate::error::{Error, Result};
 use crate::secret::Secret;
+use crate::store::split::{layout, new_generation, Header, Layout};
 
 /// The name of one secret inside a profile's keyring namespace.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,42 +93,69 @@ impl SecretStore {
         self
     }
 
-    /// Reads a secret; `None` when it does not exist.
+    /// Reads a secret; `None` when it does not exist. A split secret is joined and checked
+    /// (see `store::split`).
     pub async fn get(&self, key: SecretKey) -> Result<Option<Secret>> {
         let (store, service, user) = (self.store.clone(), self.service.clone(), key.user());
         blocking(self.timeout, move || {
-            let entry = entry(store.as_ref(), &service, &user)?;
-            match entry.get_secret() {
-                Ok(bytes) => String::from_utf8(bytes)
-                    .map(|s| Some(Secret::new(s)))
-                    .map_err(|_| Error::Keyring(format!("{user} is not valid UTF-8"))),
-                Err(keyring::Error::NoEntry) => Ok(None),
-                Err(e) => Err(map_error(e)),
-            }
+            let items = Items::new(store.as_ref(), &service);
+            let Some(bytes) = read_joined(&items, &user)? else {
+                return Ok(None);
+            };
+            String::from_utf8(bytes)
+                .map(|s| Some(Secret::new(s)))
+                .map_err(|_| Error::Keyring(format!("{user} is not valid UTF-8")))
         })
         .await
     }
 
-    /// Writes a secret, replacing any earlier value.
+    /// Writes a secret, replacing any earlier value; one over `split::MAX_ITEM` bytes is split
+    /// across several items, in the order `store::split` explains.
     pub async fn put(&self, key: SecretKey, value: &Secret) -> Result<()> {
         let (store, service, user) = (self.store.clone(), self.service.clone(), key.user());
-        let bytes = value.expose().as_bytes().to_vec();
+        let value = value.clone();
         blocking(self.timeout, move || {
-            entry(store.as_ref(), &service, &user)?
-                .set_secret(&bytes)
-                .map_err(map_error)
+            let items = Items::new(store.as_ref(), &service);
+            let old = items.read(&user)?.and_then(|item| Header::parse(&item));
+            match layout(value.expose(), new_generation()) {
+                Layout::Whole(whole) => items.write(&user, whole.as_bytes())?,
+                Layout::Split { header, parts } => {
+                    let names = header.part_names(&user);
+                    for (written, (name, part)) in names.iter().zip(&parts).enumerate() {
+                        if let Err(e) = items.write(name, part.as_bytes()) {
+                            items.forget(&names[..written]);
+                            return Err(e);
+                        }
+                    }
+                    // The commit point: until here, the old value is what reads.
+                    if let Err(e) = items.write(&user, header.encode().as_bytes()) {
+                        items.forget(&names);
+                        return Err(e);
+                    }
+                }
+            }
+            // Last, and best effort: the new value is stored whatever happens here.
+            if let Some(old) = old {
+                items.forget(&old.part_names(&user));
+            }
+            Ok(())
         })
         .await
     }
 
-    /// Deletes a secret; deleting one that does not exist is not an error.
+    /// Deletes a secret (all its parts); deleting one that does not exist is not an error.
     pub async fn delete(&self, key: SecretKey) -> Result<()> {
         let (store, service, user) = (self.store.clone(), self.service.clone(), key.user());
         blocking(self.timeout, move || {
-            match entry(store.as_ref(), &service, &user)?.delete_credential() {
-                Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
-                Err(e) => Err(map_error(e)),
+            let items = Items::new(store.as_ref(), &service);
+            let header = items.read(&user)?.and_then(|item| Header::parse(&item));
+            // The header first: once it is gone the secret is gone for every reader, and a
+            // part left by a failure here is only a fragment, which purge's sweep finds.
+            items.delete(&user)?;
+            if let Some(header) = header {
+                items.forget(&header.part_names(&user));
             }
+            Ok(())
         })
         .await
     }
@@ -208,6 +237,77 @@ fn entry(
     .map_err(map_error)
 }
 
+/// One profile's items, by user name: the single-item calls a split secret is made of.
+struct Items<'a> {
+    store: Option<&'a Arc<CredentialStore>>,
+    service: &'a str,
+}
+
+impl<'a> Items<'a> {
+    fn new(store: Option<&'a Arc<CredentialStore>>, service: &'a str) -> Self {
+        Items { store, service }
+    }
+
+    fn read(&self, user: &str) -> Result<Option<Vec<u8>>> {
+        match entry(self.store, self.service, user)?.get_secret() {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(map_error(e)),
+        }
+    }
+
+    fn write(&self, user: &str, bytes: &[u8]) -> Result<()> {
+        entry(self.store, self.service, user)?
+            .set_secret(bytes)
+            .map_err(map_error)
+    }
+
+    fn delete(&self, user: &str) -> Result<()> {
+        match entry(self.store, self.service, user)?.delete_credential() {
+            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+            Err(e) => Err(map_error(e)),
+        }
+    }
+
+    /// Deletes items no header names (any more), best effort: a failure leaves a fragment
+    /// that nothing reads, for purge's sweep.
+    fn forget(&self, users: &[String]) {
+        for user in users {
+            let _ = self.delete(user);
+        }
+    }
+}
+
+/// How often a reader starts over when a split secret's parts do not match its header: a
+/// writer may have replaced them between the header and the parts.
+const READ_ATTEMPTS: usize = 3;
+
+/// A secret's value, joined from its parts when it is split.
+fn read_joined(items: &Items<'_>, user: &str) -> Result<Option<Vec<u8>>> {
+    for _ in 0..READ_ATTEMPTS {
+        let Some(item) = items.read(user)? else {
+            return Ok(None);
+        };
+        let Some(header) = Header::parse(&item) else {
+            return Ok(Some(item));
+        };
+        let mut parts = Vec::with_capacity(header.parts);
+        for name in header.part_names(user) {
+            match items.read(&name)? {
+                Some(part) => parts.push(part),
+                None => break,
+            }
+        }
+        if let Some(value) = header.join(&parts) {
+            return Ok(Some(value));
+        }
+    }
+    Err(Error::Keyring(format!(
+        "{user} is stored in parts that are missing or do not match; store it again (for a \
+         token, link the account again)"
+    )))
+}
+
 /// Whether the platform's keyring could be set up (it is, once, on first use).
 fn platform_ready() -> Result<()> {
     match keyring::Entry::store_status() {
@@ -249,6 +349,7 @@ fn describe(e: &keyring::Error) -> String {
 mod tests {
     use super::*;
     use crate::store::memory::{Failure, MemoryKeyring, Op};
+    use crate::store::split::MAX_ITEM;
 
     fn store(keyring: &Arc<MemoryKeyring>, service: &str) -> SecretStore {
         SecretStore::in_store(service, keyring.as_store())
@@ -377,5 +478,120 @@ mod tests {
         assert_eq!(mine.delete_all().await.unwrap(), Some(1));
         assert!(keyring.users("svc").is_empty());
         assert_eq!(keyring.users("svc-other").len(), 2);
+    }
+
+    /// Windows' Credential Manager refuses more than 2,560 bytes per item.
+    const WINDOWS_LIMIT: usize = 2_560;
+
+    fn big(tag: char) -> Secret {
+        Secret::new(format!("{tag}{}", "x.y-z_".repeat(1_700)))
+    }
+
+    #[tokio::test]
+    async fn a_large_secret_is_split_under_the_limit_and_joined_on_read() {
+        let keyring = MemoryKeyring::new();
+        keyring.limit_item_size(WINDOWS_LIMIT);
+        let secrets = store(&keyring, "svc");
+        let first = big('a');
+        assert!(first.expose().len() > 10_000);
+        secrets.put(access("a"), &first).await.unwrap();
+        assert_eq!(secrets.get(access("a")).await.unwrap(), Some(first));
+        assert!(keyring.largest_item() <= MAX_ITEM);
+        assert_eq!(keyring.users("svc").len(), 11, "a header and ten parts");
+
+        // Replaced by another large one: the old parts go; by a small one: all parts go.
+        let second = big('b');
+        secrets.put(access("a"), &second).await.unwrap();
+        assert_eq!(secrets.get(access("a")).await.unwrap(), Some(second));
+        assert_eq!(keyring.users("svc").len(), 11);
+        secrets
+            .put(access("a"), &Secret::new("small"))
+            .await
+            .unwrap();
+        assert_eq!(keyring.users("svc"), ["account/a/access_token"]);
+        assert_eq!(
+            keyring.peek("svc", "account/a/access_token").unwrap(),
+            "small"
+        );
+
+        secrets.put(access("a"), &big('c')).await.unwrap();
+        secrets.delete(access("a")).await.unwrap();
+        assert_eq!(secrets.get(access("a")).await.unwrap(), None);
+        assert!(keyring.users("svc").is_empty(), "no part is left");
+    }
+
+    // Secrets stored before splitting existed, whatever their size, still read.
+    #[tokio::test]
+    async fn an_unsplit_secret_of_any_size_still_reads() {
+        let keyring = MemoryKeyring::new();
+        let secrets = store(&keyring, "svc");
+        let old = "o".repeat(3_000);
+        keyring.preset("svc", "account/a/access_token", old.as_bytes());
+        assert_eq!(
+            secrets.get(access("a")).await.unwrap().unwrap().expose(),
+            old
+        );
+        secrets.put(access("a"), &big('n')).await.unwrap();
+        assert_eq!(secrets.get(access("a")).await.unwrap(), Some(big('n')));
+    }
+
+    // A write that stops at any item (a crash, or a failure whose clean-up fails too) leaves
+    // the old value readable, whole or split; never a mix of old and new parts.
+    #[tokio::test]
+    async fn a_write_stopped_at_any_item_leaves_the_old_value() {
+        for old in [Secret::new("old"), big('o')] {
+            for step in 1..=11 {
+                let keyring = MemoryKeyring::new();
+                keyring.limit_item_size(WINDOWS_LIMIT);
+                let secrets = store(&keyring, "svc");
+                secrets.put(access("a"), &old).await.unwrap();
+                keyring.fail_nth(Op::Put, "", step, Failure::Locked);
+                // A crash cleans nothing up: the parts already written stay.
+                keyring.fail_always(Op::Delete, "", Failure::Locked);
+                let err = secrets.put(access("a"), &big('n')).await.unwrap_err();
+                assert!(matches!(err, Error::KeyringLocked(_)), "step {step}: {err}");
+                assert_eq!(
+                    secrets.get(access("a")).await.unwrap().as_ref(),
+                    Some(&old),
+                    "step {step}"
+                );
+                // Once the keyring works again, the next write goes through.
+                keyring.heal();
+                secrets.put(access("a"), &big('m')).await.unwrap();
+                assert_eq!(secrets.get(access("a")).await.unwrap(), Some(big('m')));
+            }
+        }
+    }
+
+    // After the header is written the new value is what reads, even when the old parts
+    // cannot be deleted; and parts that do not match their header never read as a value.
+    #[tokio::test]
+    async fn a_split_secret_reads_whole_or_not_at_all() {
+        let keyring = MemoryKeyring::new();
+        let secrets = store(&keyring, "svc");
+        secrets.put(access("a"), &big('o')).await.unwrap();
+        keyring.fail_always(Op::Delete, "#", Failure::Locked);
+        secrets.put(access("a"), &big('n')).await.unwrap();
+        assert_eq!(secrets.get(access("a")).await.unwrap(), Some(big('n')));
+        keyring.heal();
+
+        let header = keyring.peek("svc", "account/a/access_token").unwrap();
+        let header = Header::parse(header.as_bytes()).unwrap();
+        let names = header.part_names("account/a/access_token");
+        keyring.preset("svc", &names[3], "X".repeat(MAX_ITEM).as_bytes());
+        let err = secrets.get(access("a")).await.unwrap_err();
+        assert!(
+            matches!(&err, Error::Keyring(m) if m.contains("do not match")),
+            "{err}"
+        );
+        secrets.delete(access("a")).await.unwrap();
+        secrets.put(access("a"), &big('n')).await.unwrap();
+        let header = keyring.peek("svc", "account/a/access_token").unwrap();
+        let last = Header::parse(header.as_bytes())
+            .unwrap()
+            .part_names("account/a/access_token");
+        secrets.delete(access("b")).await.unwrap();
+        keyring.fail_always(Op::Get, &last[9], Failure::Refused);
+        assert!(secrets.get(access("a")).await.is_err(), "a part unreadable");
     }
 }

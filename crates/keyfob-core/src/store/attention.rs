@@ -1,0 +1,65 @@
+//! The mark an account carries when an operation on it could only be half done, so that the
+//! faces can say what happened and what to do, and the core does not repeat the damage.
+
+use serde::{Deserialize, Serialize};
+
+/// Something about an account the user must know and act on.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Attention {
+    /// A refresh brought a new refresh token that the keyring refused to store, even when
+    /// asked again. The stored one may already be spent (a rotating provider may end the
+    /// whole grant when it sees it again), so Keyfob refreshes the account no more: only a
+    /// new link helps.
+    RefreshTokenNotStored {
+        /// The keyring's error, in words a user understands.
+        reason: String,
+    },
+    /// An unlink could not revoke the grant at the provider for a reason that may pass
+    /// (network or server trouble). The account and its tokens are kept, so that another
+    /// unlink can try again; forgetting it instead leaves the grant alive at the provider.
+    RevocationPending {
+        /// Why the revocation failed.
+        reason: String,
+    },
+}
+
+impl Attention {
+    /// What happened and what to do, as one sentence for either face.
+    pub fn advice(&self) -> String {
+        match self {
+            Attention::RefreshTokenNotStored { reason } => format!(
+                "the keyring could not store the refresh token the provider sent last ({reason}), \
+                 so the stored one may no longer work and Keyfob will not use it; link the \
+                 account again"
+            ),
+            Attention::RevocationPending { reason } => format!(
+                "unlinking could not revoke its access at the provider ({reason}); the account \
+                 is kept so that unlinking can try again, or it can be forgotten here without \
+                 revoking"
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marks_serialize_by_kind_and_say_what_to_do() {
+        let mark = Attention::RevocationPending {
+            reason: "HTTP 503".into(),
+        };
+        let json = serde_json::to_value(&mark).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"kind": "revocation_pending", "reason": "HTTP 503"})
+        );
+        assert_eq!(serde_json::from_value::<Attention>(json).unwrap(), mark);
+        assert!(mark.advice().contains("try again"));
+        let lost = Attention::RefreshTokenNotStored { reason: "r".into() };
+        assert!(lost.advice().contains("link the account again"));
+    }
+}
