@@ -123,6 +123,7 @@ impl Keyfob {
 
     /// Cancels a waiting link; a later callback for it is refused.
     pub async fn cancel_link(&self, link_id: &str) -> Result<()> {
+        self.start_pages.close(link_id);
         self.pending
             .modify(|links| match links.iter_mut().find(|l| l.id == link_id) {
                 Some(l) if l.status == PendingStatus::Waiting => {
@@ -161,6 +162,7 @@ impl Keyfob {
                 }
                 _ => Err(CallbackError::StateAlreadyUsed.into()),
             })?;
+        self.start_pages.close(&link.id);
         let key = SecretKey::PendingLink(link.id.clone());
         let secrets = self.secrets.get(key.clone()).await?;
         let _ = self.secrets.delete(key).await;
