@@ -331,6 +331,14 @@ async function main() {
     await shot('04-link-dialog');
     await s.click('#link-start');
     await s.waitFor('#link-cancel', { what: 'the waiting state' });
+    // What the browser was started with, first: any local user can read it.
+    await until(async () => browserEvents().slice(eventsBefore).find((e) => e.event === 'opened'), 45000, 'the system browser to start');
+    const firstOpened = browserEvents().slice(eventsBefore)[0];
+    check(
+      firstOpened?.event === 'opened' && firstOpened.host.startsWith('127.0.0.1:') && firstOpened.path === '/start',
+      `the page opened no file and no URL: the first thing opened since is the link's start address (${JSON.stringify(firstOpened)})`,
+    );
+    checkArgv(browserEvents().slice(eventsBefore), 'for the first link');
     await until(
       async () => browserEvents().find((e) => e.event === 'redirected' || e.event === 'failed'),
       45000,
@@ -338,14 +346,8 @@ async function main() {
     );
     const failed = browserEvents().find((e) => e.event === 'failed');
     check(!failed, `the browser signed in (${failed?.error})`);
-    const firstOpened = browserEvents().slice(eventsBefore)[0];
     const started = browserEvents().slice(eventsBefore).find((e) => e.event === 'started');
     const signInPage = new URL(idp.discovery.authorization_endpoint);
-    check(
-      firstOpened?.event === 'opened' && firstOpened.host.startsWith('127.0.0.1:') && firstOpened.path === '/start',
-      `the page opened no file and no URL: the first thing opened since is the link's start address (${JSON.stringify(firstOpened)})`,
-    );
-    checkArgv(browserEvents().slice(eventsBefore), 'for the first link');
     check(
       started?.status === 303 && started.host === signInPage.host && started.path === signInPage.pathname && !started.loopback,
       `the start address led Chromium to the provider's sign-in page (${JSON.stringify(started)})`,
