@@ -143,7 +143,9 @@ async function main() {
         Array.isArray(argv) && argv.length === 1 && /^http:\/\/127\.0\.0\.1:[0-9]+\/start$/.test(argv[0]),
         `the browser's argv is the start address alone ${what} (${line})`,
       );
-      for (const secret of ['state', 'nonce', 'code_challenge', 'client_id', 'redirect_uri', idp.issuer, ...(github ? [github.base] : [])]) {
+      // Providers by host and port, with a '/' after them so that port 4242 cannot match 42424.
+      const providers = [idp.issuer, ...(github ? [github.base] : [])].map((u) => `${new URL(u).host}/`);
+      for (const secret of ['state', 'nonce', 'code_challenge', 'client_id', 'redirect_uri', ...providers]) {
         check(!line.includes(secret), `no ${secret} in the browser's argv ${what} (${line})`);
       }
     }

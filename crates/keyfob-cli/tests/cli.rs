@@ -224,8 +224,13 @@ async fn link_opens_the_browser_named_by_the_browser_variable() -> Result<()> {
     assert_eq!(args.len(), 1, "{argv}");
     let address = url::Url::parse(args[0])?;
     assert!(keyfob_testkit::is_start_address(&address), "{argv}");
-    for secret in ["state", "nonce", "code_challenge", "client_id", w.idp.issuer()] {
-        assert!(!argv.contains(secret), "{secret} in the browser's argv: {argv}");
+    // The provider by its host and port (a trailing '/' keeps port 4242 from matching 42424).
+    let provider = format!("{}/", w.idp.issuer().trim_end_matches('/'));
+    for secret in ["state", "nonce", "code_challenge", "client_id", &provider] {
+        assert!(
+            !argv.contains(secret),
+            "{secret} in the browser's argv: {argv}"
+        );
     }
     assert_eq!(
         w.run(&["list", "--json"])

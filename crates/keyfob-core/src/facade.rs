@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use crate::authorize::pending::LINK_LIFETIME;
 use crate::error::{Error, Result};
 use crate::http::Http;
-use crate::loopback::start::StartPages;
+use crate::loopback::start_pages::StartPages;
 use crate::paths::Paths;
 use crate::provider::Flavor;
 use crate::store::accounts::{Account, AccountStore};

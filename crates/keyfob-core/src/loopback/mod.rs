@@ -19,7 +19,8 @@ use crate::link::{LinkOptions, LinkStart};
 
 mod page;
 mod peer;
-pub(crate) mod start;
+mod start;
+pub(crate) mod start_pages;
 
 use crate::provider::Provider;
 use crate::store::accounts::Account;

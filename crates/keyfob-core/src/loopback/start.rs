@@ -6,17 +6,14 @@
 //! Its first GET (addressed to `127.0.0.1:<port>`, on a connection of the user Keyfob runs
 //! as) is redirected to the authorization URL; every later one gets an "already used" page.
 //! The port stays open until the link ends: completed or cancelled (both close it through
-//! [`StartPages`]) or expired.
+//! `start_pages`) or expired.
 
-use std::collections::HashMap;
 use std::net::Ipv4Addr;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use time::OffsetDateTime;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
-use tokio::task::AbortHandle;
 use url::Url;
 
 use super::page::{self, Page};
@@ -27,26 +24,6 @@ use crate::link::LinkStart;
 
 /// The path of the start address.
 const START_PATH: &str = "/start";
-
-/// The start addresses still listening, by link id, so that a link's end closes its port.
-#[derive(Debug, Default)]
-pub(crate) struct StartPages(Mutex<HashMap<String, AbortHandle>>);
-
-impl StartPages {
-    fn insert(&self, link_id: &str, task: AbortHandle) {
-        let mut pages = self.0.lock().expect("start pages poisoned");
-        pages.retain(|_, task| !task.is_finished());
-        pages.insert(link_id.to_string(), task);
-    }
-
-    /// Closes the start address of `link_id`, if it still listens.
-    pub(crate) fn close(&self, link_id: &str) {
-        let task = self.0.lock().expect("start pages poisoned").remove(link_id);
-        if let Some(task) = task {
-            task.abort();
-        }
-    }
-}
 
 impl Keyfob {
     /// Listens on an ephemeral port of 127.0.0.1 for the start of `start`, until the link
