@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 // The "system browser" of the end-to-end test. The test registers this script as the default
 // web browser of its private desktop session (a .desktop file + mimeapps.list), so the app's
-// `xdg-open <authorization URL>` lands here, exactly as it would land in Firefox or Chrome.
+// `xdg-open <address>` lands here, exactly as it would land in Firefox or Chrome. The address
+// is Keyfob's one-time start address (http://127.0.0.1:<port>/start); this script logs its
+// whole argv (the test checks that nothing of the authorization request is in it).
 //
-// It drives a real Chromium (Debian's, through playwright-core) through the local provider's
-// real sign-in and consent pages. Then, by redirect mode:
+// It drives a real Chromium (Debian's, through playwright-core) to the start address, which
+// redirects it to the provider, and through the local provider's real sign-in and consent
+// pages. Then, by redirect mode:
 // - `dev.keyfob.app:...`: it catches the redirect that a desktop browser would hand to the
 //   OS and hands it to Keyfob the way the OS does: by running the app binary with the URL as
 //   its only argument (single-instance forwards it to a running Keyfob; otherwise this starts
@@ -43,7 +46,19 @@ function plan() {
   return file && existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
 }
 
-async function signIn(authorizationUrl, loopback) {
+/** The redirect URI's origin and path if it is a loopback one, else null. */
+function loopbackOf(authorizationUrl) {
+  const redirect = new URL(authorizationUrl).searchParams.get('redirect_uri') ?? '';
+  if (!redirect.startsWith('http://127.0.0.1:')) return null;
+  const uri = new URL(redirect);
+  return `${uri.origin}${uri.pathname}`;
+}
+
+/**
+ * Opens the start address in Chromium, which follows it to the provider, and signs in.
+ * Returns the authorization URL the start address led to, and the callback.
+ */
+async function signIn(startAddress) {
   const { consent = 'approve', login: user = process.env.E2E_LOGIN ?? 'alice' } = plan();
   const browser = await chromium.launch({
     executablePath: process.env.E2E_CHROMIUM ?? '/usr/bin/chromium',
@@ -53,12 +68,24 @@ async function signIn(authorizationUrl, loopback) {
   try {
     const page = await browser.newPage();
     let callback = null;
+    let authorizationUrl = null;
+    let loopback = null;
+    // The start address answers with a redirect to the authorization URL: note it (the
+    // request's state and nonce are in it), and whether the link comes back over loopback.
     // The provider answers with a redirect to the private-use scheme; Chromium would ask the
     // OS to open it. Catch it at the response, before Chromium gives up on the scheme.
     // A loopback redirect is followed; what counts is the listener's answer.
     const caught = new Promise((resolve) => {
       page.on('response', (response) => {
         const location = response.headers()['location'];
+        if (authorizationUrl === null && response.url() === startAddress) {
+          if (!location) return;
+          authorizationUrl = location;
+          loopback = loopbackOf(location);
+          const to = new URL(location);
+          log('started', { status: response.status(), host: to.host, path: to.pathname, loopback: loopback !== null });
+          return;
+        }
         if (!loopback && location && location.toLowerCase().startsWith(SCHEME)) {
           callback = location;
           resolve(location);
@@ -69,7 +96,8 @@ async function signIn(authorizationUrl, loopback) {
         }
       });
     });
-    await page.goto(authorizationUrl).catch(() => undefined);
+    await page.goto(startAddress).catch(() => undefined);
+    if (authorizationUrl === null) throw new Error(`the start address did not redirect (${page.url()})`);
     for (let step = 0; step < 10 && callback === null; step += 1) {
       await page.waitForLoadState('domcontentloaded').catch(() => undefined);
       if (callback !== null) break;
@@ -104,10 +132,11 @@ async function signIn(authorizationUrl, loopback) {
       }
       throw new Error(`unexpected page: ${(await page.title()) || page.url()}`);
     }
-    return await Promise.race([
+    const result = await Promise.race([
       caught,
       new Promise((_, reject) => setTimeout(() => reject(new Error('no redirect to the app')), 15000)),
     ]);
+    return { authorizationUrl, loopback, result };
   } finally {
     await browser.close();
   }
@@ -141,17 +170,15 @@ async function waitForGate() {
 
 async function main() {
   if (!url) throw new Error('usage: browser.mjs URL');
-  const redirect = new URL(url).searchParams.get('redirect_uri') ?? '';
-  const loopback = redirect.startsWith('http://127.0.0.1:') ? new URL(redirect).origin : null;
-  // Where, not what: the query carries the state.
-  log('opened', { host: new URL(url).host, path: new URL(url).pathname, loopback: loopback !== null });
-  const result = await signIn(url, loopback);
+  // The whole command line, as any local user can read it in /proc/PID/cmdline.
+  log('opened', { argv: process.argv.slice(2), host: new URL(url).host, path: new URL(url).pathname });
+  const { authorizationUrl, loopback, result } = await signIn(url);
   if (loopback) {
-    noteSecrets(url, result.url);
+    noteSecrets(authorizationUrl, result.url);
     log('loopback-answered', { status: result.status });
     return;
   }
-  noteSecrets(url, result);
+  noteSecrets(authorizationUrl, result);
   log('redirected', { scheme: new URL(result).protocol });
   await waitForGate();
   // What the OS does with a private-use scheme URL: start the registered app with it. A

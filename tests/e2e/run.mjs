@@ -130,6 +130,27 @@ async function main() {
       ? readFileSync(browserLog, 'utf8').trim().split('\n').map((l) => JSON.parse(l))
       : [];
 
+  /**
+   * Checks the browser's argv of each `opened` event: one argument, Keyfob's one-time start
+   * address, and nothing of the authorization request (any local user can read a command line).
+   */
+  const checkArgv = (events, what) => {
+    const opened = events.filter((e) => e.event === 'opened');
+    check(opened.length > 0, `the browser was started ${what}`);
+    for (const { argv } of opened) {
+      const line = JSON.stringify(argv);
+      check(
+        Array.isArray(argv) && argv.length === 1 && /^http:\/\/127\.0\.0\.1:[0-9]+\/start$/.test(argv[0]),
+        `the browser's argv is the start address alone ${what} (${line})`,
+      );
+      // Providers by host and port, with a '/' after them so that port 4242 cannot match 42424.
+      const providers = [idp.issuer, ...(github ? [github.base] : [])].map((u) => `${new URL(u).host}/`);
+      for (const secret of ['state', 'nonce', 'code_challenge', 'client_id', 'redirect_uri', ...providers]) {
+        check(!line.includes(secret), `no ${secret} in the browser's argv ${what} (${line})`);
+      }
+    }
+  };
+
   // What must never cross into the page, collected as the test goes: value -> what it is.
   // From the browser: each request's state and nonce, each callback URL with its code. From
   // the keyring (where Keyfob keeps them): access, refresh and ID tokens, and a waiting link's
@@ -312,6 +333,14 @@ async function main() {
     await shot('04-link-dialog');
     await s.click('#link-start');
     await s.waitFor('#link-cancel', { what: 'the waiting state' });
+    // What the browser was started with, first: any local user can read it.
+    await until(async () => browserEvents().slice(eventsBefore).find((e) => e.event === 'opened'), 45000, 'the system browser to start');
+    const firstOpened = browserEvents().slice(eventsBefore)[0];
+    check(
+      firstOpened?.event === 'opened' && firstOpened.host.startsWith('127.0.0.1:') && firstOpened.path === '/start',
+      `the page opened no file and no URL: the first thing opened since is the link's start address (${JSON.stringify(firstOpened)})`,
+    );
+    checkArgv(browserEvents().slice(eventsBefore), 'for the first link');
     await until(
       async () => browserEvents().find((e) => e.event === 'redirected' || e.event === 'failed'),
       45000,
@@ -319,11 +348,11 @@ async function main() {
     );
     const failed = browserEvents().find((e) => e.event === 'failed');
     check(!failed, `the browser signed in (${failed?.error})`);
-    const firstOpened = browserEvents().slice(eventsBefore)[0];
+    const started = browserEvents().slice(eventsBefore).find((e) => e.event === 'started');
     const signInPage = new URL(idp.discovery.authorization_endpoint);
     check(
-      firstOpened?.event === 'opened' && firstOpened.host === signInPage.host && firstOpened.path === signInPage.pathname,
-      `the page opened no file and no URL: the first thing opened since is the sign-in page (${JSON.stringify(firstOpened)})`,
+      started?.status === 303 && started.host === signInPage.host && started.path === signInPage.pathname && !started.loopback,
+      `the start address led Chromium to the provider's sign-in page (${JSON.stringify(started)})`,
     );
     check(browserEvents().some((e) => e.event === 'login-page'), 'the provider showed its real login page');
     await shot('05-waiting-for-browser');
@@ -932,6 +961,13 @@ async function main() {
 
   await step('checking the whole run’s recorded IPC: no secret crossed into the page', async () => {
     await checkIpc('during the whole run');
+    // Every browser Keyfob started got the start address alone, by scheme and by loopback.
+    checkArgv(browserEvents(), 'during the whole run');
+    const starts = browserEvents().filter((e) => e.event === 'started');
+    check(
+      starts.some((e) => e.loopback) && starts.some((e) => !e.loopback) && starts.length === browserEvents().filter((e) => e.event === 'opened').length,
+      `every start address led to the provider, for scheme and loopback links (${starts.length})`,
+    );
     for (const command of ['list_accounts', 'unlink_account', 'remove_provider', 'add_github_provider', 'add_google_provider']) {
       check(ipc.commands().includes(command), `the recorder saw ${command}`);
     }

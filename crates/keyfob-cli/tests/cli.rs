@@ -225,13 +225,16 @@ async fn an_unlink_the_provider_cannot_confirm_is_kept_for_a_retry_or_forgotten(
 #[tokio::test(flavor = "multi_thread")]
 async fn link_opens_the_browser_named_by_the_browser_variable() -> Result<()> {
     let w = World::start(json!({})).await?;
-    // $BROWSER is a script that runs this test binary as the browser.
+    // $BROWSER is a script that writes down its arguments, one a line, then runs this test
+    // binary as the browser.
     let script = w.home.path().join("browser.sh");
     let log = w.home.path().join("browser.log");
+    let argv = w.home.path().join("browser.argv");
     std::fs::write(
         &script,
         format!(
-            "#!/bin/sh\nKEYFOB_TEST_BROWSER_URL=\"$1\" exec '{}' browser_process --exact --ignored --nocapture >'{}' 2>&1\n",
+            "#!/bin/sh\nprintf '%s\\n' \"$@\" >'{}'\nKEYFOB_TEST_BROWSER_URL=\"$1\" exec '{}' browser_process --exact --ignored --nocapture >'{}' 2>&1\n",
+            argv.display(),
             std::env::current_exe()?.display(),
             log.display()
         ),
@@ -266,6 +269,21 @@ async fn link_opens_the_browser_named_by_the_browser_variable() -> Result<()> {
         "the URL is not printed when the browser opened"
     );
     assert!(seen.contains("PAGE 200"), "{seen}");
+    // The browser's command line is world-readable (/proc/PID/cmdline): it holds the one-time
+    // start address alone, nothing of the authorization request.
+    let argv = std::fs::read_to_string(&argv)?;
+    let args: Vec<&str> = argv.lines().collect();
+    assert_eq!(args.len(), 1, "{argv}");
+    let address = url::Url::parse(args[0])?;
+    assert!(keyfob_testkit::is_start_address(&address), "{argv}");
+    // The provider by its host and port (a trailing '/' keeps port 4242 from matching 42424).
+    let provider = format!("{}/", w.idp.issuer().trim_end_matches('/'));
+    for secret in ["state", "nonce", "code_challenge", "client_id", &provider] {
+        assert!(
+            !argv.contains(secret),
+            "{secret} in the browser's argv: {argv}"
+        );
+    }
     assert_eq!(
         w.run(&["list", "--json"])
             .await

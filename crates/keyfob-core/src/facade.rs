@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use crate::authorize::pending::LINK_LIFETIME;
 use crate::error::{Error, Result};
 use crate::http::Http;
+use crate::loopback::start_pages::StartPages;
 use crate::paths::Paths;
 use crate::provider::Flavor;
 use crate::store::accounts::{Account, AccountStore};
@@ -29,6 +30,8 @@ pub struct Keyfob {
     pub(crate) pending: PendingStore,
     refresh_turns: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     pub(crate) link_lifetime: time::Duration,
+    /// The one-time start addresses of this process's waiting links.
+    pub(crate) start_pages: StartPages,
 }
 
 impl Keyfob {
@@ -42,6 +45,7 @@ impl Keyfob {
             pending: PendingStore::new(&paths),
             refresh_turns: Mutex::new(HashMap::new()),
             link_lifetime: LINK_LIFETIME,
+            start_pages: StartPages::default(),
             paths,
         }
     }

@@ -125,6 +125,7 @@ impl Keyfob {
 
     /// Cancels a waiting link; a later callback for it is refused.
     pub async fn cancel_link(&self, link_id: &str) -> Result<()> {
+        self.start_pages.close(link_id);
         self.pending
             .modify(|links| match links.iter_mut().find(|l| l.id == link_id) {
                 Some(l) if l.status == PendingStatus::Waiting => {
@@ -179,6 +180,7 @@ impl Keyfob {
                 }
                 _ => Err(CallbackError::StateAlreadyUsed.into()),
             })?;
+        self.start_pages.close(&link.id);
         let _ = self.secrets.delete(key).await;
 
         let code = authorization_code(&provider, outcome)?;

@@ -1,9 +1,11 @@
 //! One link start for both faces: pick the redirect, begin the link, send the system browser
 //! to the sign-in page through the face's own opener, and cancel the link if that fails.
 //!
-//! The authorization URL carries the link's `state`. It goes from here to the opener and
-//! nowhere else: [`StartedLink`] does not hold it, and an opener's error, which may quote the
-//! launcher's command line and so the URL, is dropped unread.
+//! The authorization URL carries the link's `state`, `nonce` and PKCE challenge. The opener
+//! never sees it: whatever a face opens lands in the argv of `xdg-open` and of the browser,
+//! which every local user can read. It gets the link's one-time start address
+//! (`http://127.0.0.1:<port>/start`, see `loopback::start`), which redirects the user's own
+//! browser to the authorization URL once. [`StartedLink`] holds neither.
 
 use std::fmt;
 
@@ -72,13 +74,14 @@ impl LoopbackLink {
 
 impl Keyfob {
     /// Starts linking an account at `provider_id` with the face's `redirect`, and hands the
-    /// authorization URL to `open`, which must send the system browser there (and nowhere
-    /// else: not to a log, a webview, or the arguments of a long-lived process).
+    /// link's one-time start address to `open`, which must send the system browser there.
+    /// The address holds no secret: its first visit, from the user's own connection,
+    /// redirects to the authorization URL. It listens until the link ends (completed,
+    /// cancelled or expired), on its own port, served by the core.
     ///
     /// If `open` fails, the link is cancelled, so its state can never be used, and
-    /// [`Error::BrowserNotOpened`] is returned. The opener's error is dropped unread: it may
-    /// quote the URL. A loopback listener is bound before the browser is sent, so the
-    /// redirect always finds it.
+    /// [`Error::BrowserNotOpened`] is returned. A loopback listener is bound before the
+    /// browser is sent, so the redirect always finds it.
     pub async fn start_link<E>(
         &self,
         provider_id: &str,
@@ -97,10 +100,16 @@ impl Keyfob {
             };
             (self.begin_link(provider_id, options).await?, None)
         };
-        if open(&start.authorization_url).is_err() {
-            // Best effort: should the cancel fail too, the state still exists nowhere but in
-            // the URL no browser received, and the link expires unused. The listener, if
-            // any, closes when it is dropped here.
+        let address = match self.open_start_page(&start).await {
+            Ok(address) => address,
+            Err(e) => {
+                let _ = self.cancel_link(&start.link_id).await;
+                return Err(e);
+            }
+        };
+        if open(&address).is_err() {
+            // Best effort: should the cancel fail too, the link expires unused. Cancelling
+            // closes the start address; the listener, if any, closes when dropped here.
             let _ = self.cancel_link(&start.link_id).await;
             return Err(Error::BrowserNotOpened);
         }

@@ -1,5 +1,6 @@
-//! Starting and cancelling links. The authorization URL carries the state: it goes from the
-//! core straight to the system browser and is never returned to the webview.
+//! Starting and cancelling links. The authorization URL carries the state: the core keeps it
+//! behind the link's one-time start address, which is all the system browser is sent (and
+//! all that reaches its argv); neither is returned to the webview.
 
 use keyfob_core::LinkRedirect;
 use serde::Serialize;
@@ -33,10 +34,10 @@ pub async fn start_link(
     scopes: Option<Vec<String>>,
 ) -> Result<LinkStarted, UiError> {
     let keyfob = state.keyfob.clone();
-    // The core hands the authorization URL to the system browser through this opener and to
-    // nothing else. The opener's error quotes the launcher's command line, which holds the URL
-    // with its state: the core drops it unread, cancels the link and reports
-    // `BrowserNotOpened`, which reaches the window as the `browser` kind.
+    // The core hands the link's start address (`http://127.0.0.1:<port>/start`, no secret
+    // in it) to the system browser through this opener (`xdg-open <address>` on Linux). On an
+    // error the core cancels the link and reports `BrowserNotOpened`, which reaches the
+    // window as the `browser` kind.
     let open = |url: &url::Url| app.opener().open_url(url.as_str(), None::<&str>);
     let link = keyfob
         .start_link(&provider_id, LinkRedirect::Configured, scopes, open)

@@ -55,6 +55,9 @@ impl Browser {
     ///
     /// Errors if the IdP shows an error page (its text is in the error), or if
     /// `Consent::Deny` was asked for but the IdP never showed a consent page.
+    ///
+    /// `auth_url` may also be Keyfob's one-time start address (`http://127.0.0.1:<port>/start`,
+    /// what Keyfob hands the system browser): it is opened first, and its redirect followed.
     pub async fn authorize(&self, auth_url: &str, login: &str, consent: Consent) -> Result<String> {
         self.drive(auth_url, login, consent, None).await
     }
@@ -83,8 +86,11 @@ impl Browser {
         consent: Consent,
         user_code: Option<&str>,
     ) -> Result<String> {
-        let start =
+        let mut start =
             Url::parse(start_url).with_context(|| format!("invalid auth URL {start_url:?}"))?;
+        if is_start_address(&start) {
+            start = self.start(&start).await?;
+        }
         let mut code_entered = false;
         let idp_origin = start.origin();
         let mut trail: Vec<String> = Vec::new();
@@ -243,6 +249,38 @@ impl Browser {
         Ok((status, body))
     }
 
+    /// Opens Keyfob's start address and returns where it redirects (the authorization URL).
+    /// Errors unless it answers with a 303 that is neither cached nor referred.
+    pub async fn start(&self, address: &Url) -> Result<Url> {
+        let response = self.send(&Step::get(address.clone())).await?;
+        let status = response.status();
+        let header = |name: header::HeaderName| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let (location, cache, referrer) = (
+            header(header::LOCATION),
+            header(header::CACHE_CONTROL),
+            header(header::REFERRER_POLICY),
+        );
+        if status != StatusCode::SEE_OTHER {
+            let body = response.text().await.unwrap_or_default();
+            bail!(
+                "the start address {address} answered {status}: {}",
+                page_text(&body)
+            );
+        }
+        anyhow::ensure!(
+            cache.as_deref() == Some("no-store") && referrer.as_deref() == Some("no-referrer"),
+            "the start address's redirect may be kept or referred: {cache:?} {referrer:?}"
+        );
+        let location = location.ok_or_else(|| anyhow!("303 without Location from {address}"))?;
+        Url::parse(&location).with_context(|| format!("invalid Location {location:?}"))
+    }
+
     async fn send(&self, step: &Step) -> Result<reqwest::Response> {
         let mut request = self.client.request(step.method.clone(), step.url.clone());
         if let Some(fields) = &step.form {
@@ -279,6 +317,14 @@ impl Step {
             form: Some(form),
         }
     }
+}
+
+/// Whether `url` has the shape of Keyfob's one-time start address.
+pub fn is_start_address(url: &Url) -> bool {
+    url.scheme() == "http"
+        && url.host_str() == Some("127.0.0.1")
+        && url.path() == "/start"
+        && url.query().is_none()
 }
 
 fn trail_text(trail: &[String]) -> String {

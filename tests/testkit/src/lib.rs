@@ -21,7 +21,7 @@ pub mod github;
 pub mod idp;
 mod process;
 
-pub use browser::{Browser, Consent};
+pub use browser::{is_start_address, Browser, Consent};
 pub use git_server::{GitServer, GitServerStats};
 pub use github::{
     GitHubFake, GitHubStats, GitHubTokenStats, GITHUB_ACCESS_TOKEN_TTL, GITHUB_APP_CLIENT_ID,

@@ -19,6 +19,8 @@ pub async fn run(
     kf.check_keyring().await?;
     // The CLI cannot receive a scheme redirect: always a loopback listener. Its opener never
     // fails: when no browser starts (or none is wanted), the user gets the address instead.
+    // The address is the link's one-time start address, which holds no secret: it may sit in
+    // the browser's argv and on the terminal.
     let open = |url: &url::Url| {
         show_sign_in(url.as_str(), &name, no_browser);
         Ok::<(), Infallible>(())
@@ -57,9 +59,9 @@ pub fn report_linked(account: &keyfob_core::Account, provider_name: &str) {
     println!("{}", account.id);
 }
 
-/// Sends the browser to the sign-in page ($BROWSER, else the platform's opener), or prints
-/// the address on the terminal for the user to open: with `--no-browser`, or when no browser
-/// starts. The launcher's error is a spawn failure, which does not quote the URL.
+/// Sends the browser to the start address, which leads to the sign-in page ($BROWSER, else
+/// the platform's opener), or prints the address on the terminal for the user to open: with
+/// `--no-browser`, or when no browser starts.
 fn show_sign_in(url: &str, name: &str, no_browser: bool) {
     if no_browser {
         eprintln!("Open this address in a browser to sign in to {name}:\n\n  {url}\n");

@@ -1,6 +1,8 @@
 //! The loopback redirect (RFC 8252 sections 7.3 and 8.3): a listener on 127.0.0.1 with an
 //! ephemeral port, open only for one link, that accepts only the exact redirect path, answers
 //! the browser with a small page, and closes after one valid callback or at the deadline.
+//! Both listeners here (this one and the one-time start address, `start`) answer only
+//! requests addressed to 127.0.0.1:<port> from the user Keyfob runs as (`peer`).
 
 use std::net::Ipv4Addr;
 use std::time::Duration;
@@ -16,8 +18,11 @@ use crate::facade::Keyfob;
 use crate::link::{LinkOptions, LinkStart};
 
 mod page;
+mod peer;
 #[cfg(test)]
 mod properties;
+mod start;
+pub(crate) mod start_pages;
 
 use crate::provider::Provider;
 use crate::store::accounts::Account;
@@ -30,6 +35,9 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// Connections read at once; more wait in the kernel's backlog, so idle sockets opened by a
 /// local process cannot exhaust file descriptors.
 const MAX_CONNECTIONS: usize = 64;
+/// The answer to a connection opened by another local user.
+const FOREIGN_USER: &str =
+    "Keyfob only answers connections from the user it runs as. This connection belongs to another user of this computer.";
 
 /// A listener waiting for one link's redirect.
 #[derive(Debug)]
@@ -101,11 +109,11 @@ impl LoopbackListener {
                 Some((head, mut stream)) = rx.recv() => {
                     match handle(kf, &self.redirect_uri, &head).await {
                         Handled::Done(result, page) => {
-                            let _ = respond(&mut stream, &page).await;
+                            let _ = respond(&mut stream, &page.response()).await;
                             break *result;
                         }
                         Handled::KeepWaiting(page) => {
-                            let _ = respond(&mut stream, &page).await;
+                            let _ = respond(&mut stream, &page.response()).await;
                         }
                     }
                 }
@@ -138,18 +146,34 @@ impl Drop for Acceptor {
 }
 
 /// Accepts connections, at most [`MAX_CONNECTIONS`] being read at once, and forwards each
-/// request head; the rest wait in the kernel's backlog.
+/// request head of the user's own connections; the rest wait in the kernel's backlog.
+/// Another user's connection is answered 403 here (see `peer`).
 async fn accept_loop(listener: TcpListener, tx: mpsc::Sender<(RequestHead, TcpStream)>) {
     let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     loop {
         let slot = slots.clone().acquire_owned().await.expect("never closed");
         match listener.accept().await {
-            Ok((stream, _)) => {
+            Ok((stream, peer)) => {
                 let tx = tx.clone();
                 tokio::spawn(async move {
                     let _slot = slot;
-                    if let Ok((head, stream)) = read_request_within(stream).await {
+                    // Asked before the request is read: the peer's socket is open now.
+                    let same_user = match stream.local_addr() {
+                        Ok(local) => peer::is_same_user(local, peer).await,
+                        Err(_) => false,
+                    };
+                    let Ok((head, mut stream)) = read_request_within(stream).await else {
+                        return;
+                    };
+                    if same_user {
                         let _ = tx.send((head, stream)).await;
+                    } else {
+                        // Another user's request reaches no handler: nothing is consumed.
+                        let _ = respond(
+                            &mut stream,
+                            &Page::new(403, "Not allowed", FOREIGN_USER).response(),
+                        )
+                        .await;
                     }
                 });
             }
@@ -296,8 +320,8 @@ fn host_is(host: Option<&str>, redirect_uri: &Url) -> bool {
     host.is_some_and(|h| h.eq_ignore_ascii_case(&expected))
 }
 
-async fn respond(stream: &mut TcpStream, page: &Page) -> std::io::Result<()> {
-    stream.write_all(&page.response()).await?;
+async fn respond(stream: &mut TcpStream, answer: &[u8]) -> std::io::Result<()> {
+    stream.write_all(answer).await?;
     stream.shutdown().await
 }
 

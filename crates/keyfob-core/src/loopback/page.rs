@@ -57,8 +57,10 @@ impl Page {
         let body = self.html();
         let reason = match self.status {
             200 => "OK",
+            403 => "Forbidden",
             404 => "Not Found",
             405 => "Method Not Allowed",
+            410 => "Gone",
             421 => "Misdirected Request",
             _ => "Bad Request",
         };
@@ -73,6 +75,25 @@ Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'\r\nConnec
     }
 }
 
+/// A `303 See Other` to the authorization URL: not kept (`no-store`: a reload must come
+/// back to Keyfob, not replay the state), and the provider is not told where the browser came
+/// from (`no-referrer`).
+pub(crate) fn redirect(location: &url::Url) -> Vec<u8> {
+    // A serialized URL is ASCII without spaces or line breaks: it cannot split the head.
+    format!(
+        "HTTP/1.1 303 See Other\r\nLocation: {location}\r\nContent-Length: 0\r\n\
+Cache-Control: no-store\r\nReferrer-Policy: no-referrer\r\nConnection: close\r\n\r\n"
+    )
+    .into_bytes()
+}
+
+#[cfg(test)]
+impl Page {
+    pub(crate) fn status(&self) -> u16 {
+        self.status
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,5 +104,16 @@ mod tests {
         let html = page.html();
         assert!(!html.contains("<script>"));
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; &#39;x&#39;"));
+    }
+
+    #[test]
+    fn the_start_redirect_is_neither_kept_nor_referred() {
+        let url = url::Url::parse("https://idp.example/auth?state=s&nonce=n").unwrap();
+        let head = String::from_utf8(redirect(&url)).unwrap();
+        assert!(head.starts_with("HTTP/1.1 303 See Other\r\n"), "{head}");
+        assert!(head.contains("\r\nLocation: https://idp.example/auth?state=s&nonce=n\r\n"));
+        assert!(head.contains("\r\nCache-Control: no-store\r\n"));
+        assert!(head.contains("\r\nReferrer-Policy: no-referrer\r\n"));
+        assert!(head.ends_with("\r\n\r\n"));
     }
 }
