@@ -3,12 +3,14 @@
 
 mod attention;
 mod browser;
+#[cfg(unix)]
 mod child;
 mod cli;
 mod commands;
 mod duration;
 mod exit;
 mod here;
+mod interrupt;
 mod selector;
 mod table;
 mod terminal;
@@ -59,17 +61,24 @@ async fn run(command: Command) -> Result<(), Failure> {
             let format = if json { Format::Json } else { Format::Raw };
             commands::token::run(&kf, &token, format).await
         }
+        #[cfg(unix)]
         Command::Exec {
             accounts,
             name,
             min_valid,
             command,
         } => commands::exec::run(&kf, &accounts, &name, min_valid, &command).await,
+        #[cfg(unix)]
         Command::Curl {
             account,
             min_valid,
             args,
         } => commands::curl::run(&kf, &account, min_valid, &args).await,
+        #[cfg(not(unix))]
+        Command::Exec { .. } | Command::Curl { .. } => Err(Failure::new(
+            OTHER,
+            "`keyfob exec` and `keyfob curl` are not available on this platform yet",
+        )),
         Command::Header(args) => commands::token::run(&kf, &args, Format::Header).await,
         Command::Env { token, name } => commands::token::run(&kf, &token, Format::Env(name)).await,
         Command::Link {

@@ -13,10 +13,11 @@ use crate::terminal::clean;
 pub async fn run(kf: &Keyfob, provider: &str, scopes: Option<Vec<String>>) -> Result<(), Failure> {
     let name = kf.provider(provider)?.name;
     kf.check_keyring().await?;
+    let mut interrupt = crate::interrupt::Interrupt::watch()?;
     let show = |prompt: &DevicePrompt| eprintln!("{}", instructions(prompt, &name));
     let account = tokio::select! {
         result = kf.link_with_code(provider, scopes, show) => result?,
-        _ = tokio::signal::ctrl_c() => {
+        _ = interrupt.recv() => {
             return Err(Failure::new(LINK, "cancelled; nothing was linked"));
         }
     };

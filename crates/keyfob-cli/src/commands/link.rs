@@ -31,6 +31,7 @@ pub async fn run(
     let listener = link
         .loopback
         .expect("a loopback link comes with its listener");
+    let mut interrupt = crate::interrupt::Interrupt::watch()?;
     eprintln!(
         "Waiting for you to finish signing in (the link expires in {}; Ctrl-C cancels)...",
         crate::when::span(i64::try_from(timeout.as_secs()).unwrap_or(i64::MAX))
@@ -38,7 +39,7 @@ pub async fn run(
 
     let account = tokio::select! {
         result = listener.complete(kf) => result?,
-        _ = tokio::signal::ctrl_c() => {
+        _ = interrupt.recv() => {
             let _ = kf.cancel_link(&link.link_id).await;
             return Err(Failure::new(LINK, "cancelled; nothing was linked"));
         }

@@ -2,8 +2,10 @@
 
 pub mod check;
 pub mod completions;
+#[cfg(unix)]
 pub mod curl;
 pub mod device;
+#[cfg(unix)]
 pub mod exec;
 pub mod git;
 pub mod link;
