@@ -20,9 +20,6 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 # `internals`, `ts`), so code only those reach would hide here as dead in production.
 cargo clippy --workspace --locked -- -D warnings
 
-echo "== fuzz targets build (they run with nightly cargo-fuzz; see README)"
-cargo check --manifest-path fuzz/Cargo.toml --locked --bins --target-dir target/fuzz-check
-
 echo "== module import cycles"
 python3 scripts/check-cycles.py --self-test
 python3 scripts/check-cycles.py
