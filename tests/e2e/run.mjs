@@ -689,12 +689,21 @@ async function main() {
     await shot('15-account-list'); // the README shows this one
   });
 
-  await step('unlinking', async () => {
+  await step('unlinking while the provider cannot revoke, then retrying', async () => {
     const statsBefore = await idp.stats();
+    // Both revocation requests (refresh token, then access token) meet a failing server.
+    await idp.failNext('revocation', 'status503', 2);
     await s.click(`[data-key="unlink-${accountId}"]`);
     await s.waitFor('#confirm-ok');
     await shot('16-confirm-unlink');
     await s.click('#confirm-ok');
+    await s.waitFor(`[data-key="retry_unlink-${accountId}"]`, { what: 'the Retry button of an unlink the provider could not confirm' });
+    const row = await s.script(`return document.querySelector('[data-key="retry_unlink-${accountId}"]').closest('.account-row').textContent`);
+    check(/Unlink pending/.test(row), `the row says the unlink is pending (${row})`);
+    check(/Forget/.test(row), 'the row offers to forget the account without revoking');
+    check(JSON.parse(readFileSync(accountsFile, 'utf8')).accounts.length === 1, 'the account is kept, marked, for a retry');
+    await shot('16b-unlink-pending');
+    await s.click(`[data-key="retry_unlink-${accountId}"]`);
     await s.waitFor('#empty-state', { what: 'the empty state after unlinking' });
     const statsAfter = await idp.stats();
     check(statsAfter.revocation === statsBefore.revocation + 2, 'the provider received the revocations (refresh and access token)');

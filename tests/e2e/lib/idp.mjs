@@ -75,6 +75,16 @@ async function connect(child, ready) {
       return (await fetch(`${ready.issuer}/__test/stats`)).json();
     },
 
+    /** The next `count` requests to `endpoint` fail in `mode` (the test hook of that name). */
+    async failNext(endpoint, mode, count = 1) {
+      const r = await fetch(`${ready.issuer}/__test/fail`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ endpoint, mode, count }),
+      });
+      if (!r.ok) throw new Error(`fail hook answered ${r.status}`);
+    },
+
     /** The next `count` token answers say `expires_in: value` (the test hook of that name). */
     async expiresIn(value, count = 1) {
       const r = await fetch(`${ready.issuer}/__test/expires_in`, {
