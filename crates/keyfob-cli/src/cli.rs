@@ -22,6 +22,13 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Whether the keyring answers, and where each account's secrets are kept (exits 6
+    /// when the keyring does not answer)
+    Status {
+        /// Print JSON instead of text
+        #[arg(long)]
+        json: bool,
+    },
     /// Print an access token, refreshing it first if it would expire soon
     Token {
         #[command(flatten)]

@@ -57,6 +57,7 @@ async fn run(command: Command) -> Result<(), Failure> {
     let kf = Keyfob::from_env()?;
     match command {
         Command::List { json } => commands::list::run(&kf, json),
+        Command::Status { json } => commands::status::run(&kf, json).await,
         Command::Token { token, json } => {
             let format = if json { Format::Json } else { Format::Raw };
             commands::token::run(&kf, &token, format).await

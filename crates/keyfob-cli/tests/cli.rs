@@ -1337,3 +1337,62 @@ async fn a_code_nobody_enters_expires_with_nothing_linked() -> Result<()> {
     assert_eq!(accounts, json!([]));
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn status_says_whether_the_keyring_answers_and_where_secrets_are() -> Result<()> {
+    let w = World::start(json!({})).await?;
+    let out = w.link("alice", Consent::Approve).await?;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let id = text(&out.stdout).trim().to_string();
+
+    let out = w.run(&["status", "--json"]).await?;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(v["keyring"]["reachable"], true);
+    let secrets = v["accounts"][0]["secrets"].as_array().context("secrets")?;
+    let stored: Vec<(&str, bool)> = secrets
+        .iter()
+        .map(|s| (s["what"].as_str().unwrap_or(""), s["stored"] == true))
+        .collect();
+    assert_eq!(
+        stored,
+        [
+            ("access_token", true),
+            ("refresh_token", true),
+            ("id_token", true)
+        ]
+    );
+    assert_eq!(secrets[1]["item"], format!("account/{id}/refresh_token"));
+    let token = text(&w.run(&["token", "local"]).await?.stdout)
+        .trim()
+        .to_string();
+    assert!(
+        !text(&out.stdout).contains(&token),
+        "status shows no secret"
+    );
+    let out = w.run(&["status"]).await?;
+    assert!(
+        text(&out.stdout).contains("answering")
+            && text(&out.stdout).contains("access, refresh, ID token"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // No keyring: the accounts are still listed, the secrets unknown, and the exit code says so.
+    let out = w
+        .command(&["status", "--json"])
+        .env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            "unix:path=/nonexistent/keyfob-test-bus",
+        )
+        .stdin(Stdio::null())
+        .output()
+        .await?;
+    assert_eq!(out.status.code(), Some(6), "{}", text(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(v["keyring"]["reachable"], false);
+    assert!(v["keyring"]["error"].is_string());
+    assert_eq!(v["accounts"][0]["id"], id.as_str());
+    assert!(v["accounts"][0]["secrets"].is_null());
+    Ok(())
+}

@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 use url::Url;
 
 use crate::error::{Error, Result};
-use crate::exchange::{client, tokens, transport_error, Response};
+use crate::exchange::{client, token_error, tokens, transport_error, Response};
 use crate::facade::Keyfob;
 use crate::http::endpoint_name;
 use crate::identity::{establish, SentNonce};
@@ -62,7 +62,7 @@ impl Keyfob {
             .add_scopes(scopes.iter().cloned().map(Scope::new))
             .request_async(self.http())
             .await
-            .map_err(|e| device_error(&endpoint, e))?;
+            .map_err(|e| token_error(&endpoint, e))?;
         let prompt = prompt(&details, OffsetDateTime::now_utc())?;
         show(&prompt);
 
@@ -123,20 +123,6 @@ fn prompt(
         verification_uri_complete,
         expires_at: now + lifetime,
     })
-}
-
-fn device_error(
-    endpoint: &Url,
-    e: RequestTokenError<crate::http::HttpFailure, oauth2::basic::BasicErrorResponse>,
-) -> Error {
-    match e {
-        RequestTokenError::ServerResponse(r) => Error::TokenRejected {
-            endpoint: endpoint_name(endpoint),
-            code: r.error().as_ref().to_string(),
-            description: r.error_description().cloned(),
-        },
-        other => transport_error(endpoint, other),
-    }
 }
 
 /// How polling ended without tokens, in the user's terms.

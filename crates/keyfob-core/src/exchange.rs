@@ -171,7 +171,7 @@ fn granted_scopes(scopes: &[oauth2::Scope], flavor: Flavor) -> Vec<String> {
         .collect()
 }
 
-fn token_error(
+pub(crate) fn token_error(
     endpoint: &Url,
     e: RequestTokenError<HttpFailure, StandardErrorResponse<oauth2::basic::BasicErrorResponseType>>,
 ) -> Error {

@@ -12,5 +12,6 @@ pub mod link;
 pub mod list;
 pub mod providers;
 pub mod purge;
+pub mod status;
 pub mod token;
 pub mod unlink;
