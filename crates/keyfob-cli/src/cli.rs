@@ -93,6 +93,10 @@ pub enum Command {
         /// provider must have been added with --device-flow)
         #[arg(long, conflicts_with = "no_browser")]
         device: bool,
+        /// Sign in from a browser on any machine, then paste the address it ends on here
+        /// (for SSH sessions; works with any provider)
+        #[arg(long, conflicts_with_all = ["no_browser", "device"])]
+        paste: bool,
         /// Give up if the sign-in is not finished within this long (at most 10m)
         #[arg(long, default_value = "10m", value_parser = parse_link_timeout)]
         timeout: Duration,

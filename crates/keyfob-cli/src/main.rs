@@ -91,9 +91,20 @@ async fn run(command: Command) -> Result<(), Failure> {
         Command::Link {
             provider,
             scopes,
+            paste: true,
+            timeout,
+            ..
+        } => {
+            let kf = kf.with_link_lifetime(timeout);
+            commands::paste::run(&kf, &provider, scopes.as_deref().map(split_scopes)).await
+        }
+        Command::Link {
+            provider,
+            scopes,
             no_browser,
             timeout,
             device: false,
+            paste: false,
         } => {
             commands::link::run(
                 &kf.with_link_lifetime(timeout),

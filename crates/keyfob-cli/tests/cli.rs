@@ -1396,3 +1396,64 @@ async fn status_says_whether_the_keyring_answers_and_where_secrets_are() -> Resu
     assert!(v["accounts"][0]["secrets"].is_null());
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn link_by_pasting_the_address_a_browser_elsewhere_ended_on() -> Result<()> {
+    let w = World::start(json!({})).await?;
+    let mut child = w
+        .command(&["link", "local", "--paste"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    let url = loop {
+        let line = stderr
+            .next_line()
+            .await?
+            .with_context(|| format!("no sign-in address in {seen:?}"))?;
+        seen.push(line.clone());
+        if let Some(rest) = line.trim().strip_prefix("http") {
+            break format!("http{rest}");
+        }
+    };
+    // The real authorization URL: this browser is "elsewhere", it cannot use a start address.
+    assert!(
+        !keyfob_testkit::is_start_address(&url::Url::parse(&url)?),
+        "{url}"
+    );
+    let redirect = Browser::new()
+        .authorize(&url, "alice", Consent::Approve)
+        .await?;
+    let stdin = child.stdin.as_mut().context("stdin")?;
+
+    // A pasted address that is not this link's is refused, and the link still waits.
+    let forged = format!(
+        "{}?code=forged&state=not-the-state\n",
+        redirect.split('?').next().unwrap_or_default()
+    );
+    tokio::io::AsyncWriteExt::write_all(stdin, forged.as_bytes()).await?;
+    loop {
+        let line = stderr.next_line().await?.context("the CLI ended")?;
+        if line.contains("That address was refused") {
+            assert!(line.contains("state"), "{line}");
+            break;
+        }
+    }
+    tokio::io::AsyncWriteExt::write_all(stdin, format!("  {redirect}\n").as_bytes()).await?;
+    let mut rest = String::new();
+    while let Some(line) = stderr.next_line().await? {
+        rest.push_str(&line);
+        rest.push('\n');
+    }
+    let out = child.wait_with_output().await?;
+    assert!(out.status.success(), "{rest}");
+    assert!(rest.contains("Linked alice@example.test"), "{rest}");
+    let id = text(&out.stdout).trim().to_string();
+    let token = text(&w.run(&["token", &id]).await?.stdout)
+        .trim()
+        .to_string();
+    assert!(w.idp.is_active(&token).await?);
+    Ok(())
+}

@@ -10,6 +10,7 @@ pub mod exec;
 pub mod git;
 pub mod link;
 pub mod list;
+pub mod paste;
 pub mod providers;
 pub mod purge;
 pub mod status;
