@@ -8,6 +8,7 @@
 //! turned it on): a user code can be relayed to a victim who approves it, so a provider offers
 //! it only where the user chose it.
 
+use oauth2::basic::BasicErrorResponseType;
 use oauth2::{DeviceAuthorizationUrl, RequestTokenError, Scope};
 use oauth2::{
     DeviceCodeErrorResponse, DeviceCodeErrorResponseType, StandardDeviceAuthorizationResponse,
@@ -136,6 +137,12 @@ fn poll_error(
                 Error::DeviceCodeDenied(provider.name.clone())
             }
             DeviceCodeErrorResponseType::ExpiredToken => Error::DeviceCodeExpired,
+            // GitHub's documentation names the code both ways; clients meet both.
+            DeviceCodeErrorResponseType::Basic(BasicErrorResponseType::Extension(code))
+                if code == "token_expired" =>
+            {
+                Error::DeviceCodeExpired
+            }
             other => Error::TokenRejected {
                 endpoint: endpoint_name(&provider.token_endpoint),
                 code: other.as_ref().to_string(),
@@ -152,6 +159,27 @@ mod tests {
 
     fn details(json: serde_json::Value) -> StandardDeviceAuthorizationResponse {
         serde_json::from_value(json).unwrap()
+    }
+
+    #[tokio::test]
+    async fn polling_ends_in_the_users_terms() {
+        let provider = crate::testing::Fixture::start().await.idp.provider("p");
+        let end = |code: &str| {
+            let kind: DeviceCodeErrorResponseType =
+                serde_json::from_value(serde_json::json!(code)).unwrap();
+            poll_error(
+                &provider,
+                RequestTokenError::ServerResponse(DeviceCodeErrorResponse::new(kind, None, None)),
+            )
+        };
+        assert!(matches!(end("access_denied"), Error::DeviceCodeDenied(_)));
+        assert!(matches!(end("expired_token"), Error::DeviceCodeExpired));
+        assert!(matches!(end("token_expired"), Error::DeviceCodeExpired));
+        let other = end("incorrect_device_code");
+        assert!(
+            matches!(&other, Error::TokenRejected { code, .. } if code == "incorrect_device_code"),
+            "{other}"
+        );
     }
 
     #[test]
