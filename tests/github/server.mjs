@@ -20,19 +20,22 @@
 //            callback_urls: [url | {url, wildcard}], loopback_any_port}]
 //          an app whose client_id matches a default app replaces it.
 //   users: [{login, id, name, email, email_verified}] (replace the defaults)
-//   ttl:   {access: 28800, refresh: 15897600, code: 600}
+//   ttl:   {access: 28800, refresh: 15897600, code: 600, device_code: 900}
 //   offline_access: true   (the `offline_access` scope opts an OAuth App into expiring tokens)
 //   basic_auth: true       (accept client credentials in an Authorization: Basic header)
 //   api_versions: ["2022-11-28", "2026-03-10"]
 //   iss: true              (callbacks carry iss=<base>/login/oauth, as github.com's have since
 //                           2026-04-09; false plays a GitHub Enterprise Server that sends none)
 //   token_limit: 10        (live tokens per user, app and scope set; the oldest is revoked)
+//   device_interval: 5     (the device flow's polling interval, seconds; apps opt in with
+//                           "device_flow": true, as GitHub's "Enable Device Flow" box)
 //
 // Test hooks:
 //   GET  /__test/stats  -> {"token":{"authorization_code":n,"refresh_token":n},"user":n,
 //                           "user_without_agent":n,"delete_token":n,"delete_grant":n,
 //                           "revoked_by_limit":n}
 //   POST /__test/reset  -> zero the counters, forget remembered authorizations and sessions
+//   POST /__test/slow_down -> the next device-code poll is answered slow_down whatever its pace
 //   POST /__test/expire {"access_token": "..."} -> that token expires now
 //                       {"refresh_token": "..."} -> that refresh token expires now
 
@@ -91,6 +94,12 @@ const ERROR_URIS = {
   unverified_user_email: `${DOCS}/apps/managing-oauth-apps/troubleshooting-oauth-app-access-token-request-errors/#unverified_user_email`,
   bad_refresh_token: `${DOCS}/apps/creating-github-apps/authenticating-with-a-github-app/refreshing-user-access-tokens`,
   unsupported_grant_type: `${DOCS}/apps/oauth-apps/building-oauth-apps/authorizing-oauth-apps`,
+  authorization_pending: `${DOCS}/apps/oauth-apps/building-oauth-apps/authorizing-oauth-apps#error-codes-for-the-device-flow`,
+  slow_down: `${DOCS}/apps/oauth-apps/building-oauth-apps/authorizing-oauth-apps#error-codes-for-the-device-flow`,
+  expired_token: `${DOCS}/apps/oauth-apps/building-oauth-apps/authorizing-oauth-apps#error-codes-for-the-device-flow`,
+  incorrect_device_code: `${DOCS}/apps/oauth-apps/building-oauth-apps/authorizing-oauth-apps#error-codes-for-the-device-flow`,
+  access_denied: `${DOCS}/apps/oauth-apps/building-oauth-apps/authorizing-oauth-apps#error-codes-for-the-device-flow`,
+  device_flow_disabled: `${DOCS}/apps/oauth-apps/building-oauth-apps/authorizing-oauth-apps#device-flow`,
 };
 const ERROR_DESCRIPTIONS = {
   incorrect_client_credentials: 'The client_id and/or client_secret passed are incorrect.',
@@ -99,6 +108,12 @@ const ERROR_DESCRIPTIONS = {
   unverified_user_email: 'The user must have a verified primary email.',
   bad_refresh_token: 'The refresh token passed is incorrect or expired.',
   unsupported_grant_type: 'The grant type is not supported.',
+  authorization_pending: 'The authorization request is still pending.',
+  slow_down: 'Too many requests have been made in the same timeframe.',
+  expired_token: 'The device_code has expired.',
+  incorrect_device_code: 'The device_code provided is not valid.',
+  access_denied: 'The authorization request was denied.',
+  device_flow_disabled: 'Device Flow must be explicitly enabled for this App',
 };
 const AUTHZ_ERROR_URI = '/apps/building-integrations/setting-up-and-registering-oauth-apps/troubleshooting-authorization-request-errors/';
 
@@ -118,6 +133,8 @@ function normaliseApp(app) {
   return {
     name: app.client_id,
     client_secret: null,
+    // "Enable Device Flow" is a checkbox in the app's settings, off unless ticked.
+    device_flow: false,
     expiring: kind === 'github_app',
     // The loopback any-port rule is documented for OAuth Apps only.
     loopback_any_port: kind === 'oauth_app',
@@ -131,7 +148,8 @@ function loadConfig(path) {
   const config = {
     apps: DEFAULT_APPS,
     users: DEFAULT_USERS,
-    ttl: { access: 28800, refresh: 15897600, code: 600 },
+    ttl: { access: 28800, refresh: 15897600, code: 600, device_code: 900 },
+    device_interval: 5,
     offline_access: true,
     basic_auth: true,
     api_versions: ['2022-11-28', '2026-03-10'],
@@ -152,6 +170,7 @@ function loadConfig(path) {
     }
     if (user.ttl !== undefined) Object.assign(config.ttl, user.ttl);
     if (user.token_limit !== undefined) config.token_limit = Number(user.token_limit);
+    if (user.device_interval !== undefined) config.device_interval = Number(user.device_interval);
     for (const key of ['offline_access', 'basic_auth', 'iss']) {
       if (user[key] !== undefined) config[key] = Boolean(user[key]);
     }
@@ -172,7 +191,8 @@ const usersByLogin = new Map(config.users.map((u) => [u.login.toLowerCase(), u])
 
 function zeroStats() {
   return {
-    token: { authorization_code: 0, refresh_token: 0 },
+    token: { authorization_code: 0, refresh_token: 0, device_code: 0 },
+    device: { codes: 0, slow_down: 0, pending: 0 },
     user: 0,
     user_without_agent: 0,
     delete_token: 0,
@@ -194,6 +214,12 @@ const codes = new Map();
 const accessTokens = new Map();
 /** refresh token -> {...} */
 const refreshTokens = new Map();
+/** device code -> {app, scopes, userCode, expires, interval, lastPoll, state, user} */
+const deviceCodes = new Map();
+/** user code -> device code */
+const userCodes = new Map();
+/** Test hook: the next device-code polls answered `slow_down` whatever their pace. */
+let forcedSlowDowns = 0;
 
 const now = () => Date.now();
 const TOKEN_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
@@ -508,7 +534,8 @@ function finishApproved(res, { app, user, q, redirectUri, scopes }) {
 
 async function sessionPost(req, res) {
   const form = parseBody(req, await readBody(req));
-  const returnTo = form.return_to && form.return_to.startsWith('/login/oauth/authorize')
+  const returnTo = form.return_to
+    && (form.return_to.startsWith('/login/oauth/authorize') || form.return_to === '/login/device')
     ? form.return_to : '/';
   const user = usersByLogin.get(String(form.login || '').trim().toLowerCase());
   if (!user) {
@@ -656,9 +683,7 @@ async function tokenPost(req, res, url) {
   }
   const app = appsById.get(clientId);
 
-  if (grantType === 'urn:ietf:params:oauth:grant-type:device_code') {
-    return oauthError(req, res, 'unsupported_grant_type', 'The device flow is not reproduced by this fake.');
-  }
+  if (grantType === DEVICE_GRANT) return devicePoll(req, res, app, params);
   if (grantType !== 'authorization_code' && grantType !== 'refresh_token') {
     return oauthError(req, res, 'unsupported_grant_type');
   }
@@ -705,6 +730,152 @@ async function tokenPost(req, res, url) {
   // Single use.
   codes.delete(params.code);
   return tokenResponse(req, res, issueTokens(app, code.user, code.scopes));
+}
+
+// ---------------------------------------------------------------------------
+// Device flow (QUIRKS.md, "Device flow")
+// ---------------------------------------------------------------------------
+
+const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+const USER_CODE_ALPHABET = 'BCDFGHJKLMNPQRSTVWXZ0123456789';
+
+function newUserCode() {
+  const pick = () => USER_CODE_ALPHABET[crypto.randomInt(USER_CODE_ALPHABET.length)];
+  const half = () => Array.from({ length: 4 }, pick).join('');
+  return `${half()}-${half()}`;
+}
+
+/** POST /login/device/code: a device code and a user code, for an app with the device flow on. */
+async function deviceCodePost(req, res, url) {
+  const params = { ...Object.fromEntries(url.searchParams), ...parseBody(req, await readBody(req)) };
+  const app = appsById.get(params.client_id);
+  if (!app) return errorPage(res, 404, 'Page not found · GitHub', 'Not Found');
+  if (!app.device_flow) return oauthError(req, res, 'device_flow_disabled');
+  const deviceCode = crypto.randomBytes(20).toString('hex'); // 40 characters
+  const userCode = newUserCode();
+  deviceCodes.set(deviceCode, {
+    app,
+    scopes: app.kind === 'oauth_app' ? parseScopes(params.scope) : [],
+    userCode,
+    expires: now() + config.ttl.device_code * 1000,
+    interval: config.device_interval,
+    lastPoll: 0,
+    state: 'pending',
+    user: null,
+  });
+  userCodes.set(userCode, deviceCode);
+  stats.device.codes += 1;
+  return tokenResponse(req, res, {
+    device_code: deviceCode,
+    user_code: userCode,
+    verification_uri: `${endpoints.base}/login/device`,
+    expires_in: config.ttl.device_code,
+    interval: config.device_interval,
+  });
+}
+
+function deviceCodePage(res, status, sid, error) {
+  const errorHtml = error ? `<div class="flash-error" role="alert">${escapeHtml(error)}</div>` : '';
+  sendHtml(res, status, 'Device Activation · GitHub', `
+<h1>Device Activation</h1>
+${errorHtml}
+<p>Enter the code displayed on your device</p>
+<form method="post" action="/login/device">
+  <input type="hidden" name="authenticity_token" value="${escapeHtml(sid)}">
+  <input type="text" name="user_code" autocomplete="off" autofocus>
+  <input type="submit" value="Continue">
+</form>`);
+}
+
+/** GET /login/device: sign in first, then the code form. */
+function deviceGet(req, res) {
+  const sid = cookies(req).user_session;
+  if (!sessionLogin(req)) return loginPage(res, 200, { returnTo: '/login/device' });
+  return deviceCodePage(res, 200, sid);
+}
+
+/** The device code a typed user code names: case and the hyphen do not matter. */
+function deviceFor(typed) {
+  const clean = String(typed || '').toUpperCase().replace(/[^A-Z0-9]/g, '');
+  const userCode = clean.length === 8 ? `${clean.slice(0, 4)}-${clean.slice(4)}` : '';
+  const deviceCode = userCodes.get(userCode);
+  const entry = deviceCode && deviceCodes.get(deviceCode);
+  return entry && entry.state === 'pending' && entry.expires > now() ? [deviceCode, entry] : [];
+}
+
+/** POST /login/device: the code typed; then the authorization page. */
+async function devicePost(req, res) {
+  const form = parseBody(req, await readBody(req));
+  const sid = cookies(req).user_session;
+  const login = sessionLogin(req);
+  if (!login || form.authenticity_token !== sid) return deviceGet(req, res);
+  const [, entry] = deviceFor(form.user_code);
+  if (!entry) return deviceCodePage(res, 422, sid, 'Incorrect code. Check the code on your device and try again.');
+  const user = usersByLogin.get(login);
+  const scopeList = entry.scopes.filter((sc) => sc !== 'offline_access');
+  sendHtml(res, 200, 'Authorize application · GitHub', `
+<h1>${escapeHtml(entry.app.name)} wants to access your ${escapeHtml(user.login)} account</h1>
+<ul class="scopes">${scopeList.map((sc) => `<li>${escapeHtml(sc)}</li>`).join('') || '<li>(no scope)</li>'}</ul>
+<form method="post" action="/login/device/confirm">
+  <input type="hidden" name="prompt" value="consent">
+  <input type="hidden" name="device_code_id" value="${escapeHtml(entry.userCode)}">
+  <input type="hidden" name="authenticity_token" value="${escapeHtml(sid)}">
+  <button type="submit" name="authorize" value="0">Cancel</button>
+  <button type="submit" name="authorize" value="1">Authorize ${escapeHtml(entry.app.name)}</button>
+</form>`);
+}
+
+/** POST /login/device/confirm: Authorize or Cancel. */
+async function deviceConfirmPost(req, res) {
+  const form = parseBody(req, await readBody(req));
+  const sid = cookies(req).user_session;
+  const login = sessionLogin(req);
+  const [, entry] = deviceFor(form.device_code_id);
+  if (!login || form.authenticity_token !== sid || !entry) {
+    return errorPage(res, 422, 'Unprocessable Entity', 'The device authorization is unknown or has expired.');
+  }
+  if (form.authorize === '1') {
+    entry.state = 'approved';
+    entry.user = usersByLogin.get(login);
+    return sendHtml(res, 200, 'Device Activation · GitHub', "<h1>Congratulations, you're all set!</h1><p>Your device is now connected.</p>");
+  }
+  entry.state = 'denied';
+  return sendHtml(res, 200, 'Device Activation · GitHub', '<h1>Authorization cancelled</h1><p>The device was not connected.</p>');
+}
+
+/** The token endpoint's device grant: client_id and device_code; no client secret needed. */
+function devicePoll(req, res, app, params) {
+  stats.token.device_code += 1;
+  if (!app) return oauthError(req, res, 'incorrect_client_credentials');
+  if (!app.device_flow) return oauthError(req, res, 'device_flow_disabled');
+  const entry = deviceCodes.get(params.device_code || '');
+  if (!entry || entry.app !== app) return oauthError(req, res, 'incorrect_device_code');
+  if (entry.expires <= now()) {
+    deviceCodes.delete(params.device_code);
+    return oauthError(req, res, 'expired_token');
+  }
+  // Faster than the interval: slow_down, and the interval grows by 5 s.
+  const early = now() - entry.lastPoll < entry.interval * 1000;
+  entry.lastPoll = now();
+  if (early || forcedSlowDowns > 0) {
+    if (forcedSlowDowns > 0) forcedSlowDowns -= 1;
+    entry.interval += 5;
+    stats.device.slow_down += 1;
+    return tokenResponse(req, res, {
+      error: 'slow_down',
+      error_description: ERROR_DESCRIPTIONS.slow_down,
+      error_uri: ERROR_URIS.slow_down,
+      interval: entry.interval,
+    });
+  }
+  if (entry.state === 'pending') {
+    stats.device.pending += 1;
+    return oauthError(req, res, 'authorization_pending');
+  }
+  deviceCodes.delete(params.device_code);
+  userCodes.delete(entry.userCode);
+  if (entry.state === 'denied') return oauthError(req, res, 'access_denied');
+  return tokenResponse(req, res, issueTokens(app, entry.user, entry.scopes));
 }
 
 // ---------------------------------------------------------------------------
@@ -863,6 +1034,11 @@ async function testHook(req, res, path) {
     pending.clear();
     return sendJson(res, 200, { ok: true });
   }
+  if (path === '/__test/slow_down' && req.method === 'POST') {
+    req.resume();
+    forcedSlowDowns += 1;
+    return sendJson(res, 200, { ok: true });
+  }
   if (path === '/__test/expire' && req.method === 'POST') {
     let body;
     try {
@@ -907,6 +1083,10 @@ async function handle(req, res) {
   if (path === '/login/oauth/authorize/confirm' && req.method === 'POST') return confirmPost(req, res);
   if (path === '/session' && req.method === 'POST') return sessionPost(req, res);
   if (path === '/login/oauth/access_token' && req.method === 'POST') return tokenPost(req, res, url);
+  if (path === '/login/device/code' && req.method === 'POST') return deviceCodePost(req, res, url);
+  if (path === '/login/device' && req.method === 'GET') return deviceGet(req, res);
+  if (path === '/login/device' && req.method === 'POST') return devicePost(req, res);
+  if (path === '/login/device/confirm' && req.method === 'POST') return deviceConfirmPost(req, res);
   req.resume();
   return errorPage(res, 404, 'Page not found · GitHub', `Not Found: ${req.method} ${path}`);
 }

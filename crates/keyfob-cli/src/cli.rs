@@ -279,6 +279,10 @@ pub struct GithubArgs {
     /// The fixed loopback port registered in the app's callback URL [default with --github-app: 47213]
     #[arg(long)]
     pub loopback_port: Option<u16>,
+    /// Allow linking with a code (`keyfob link --device`); tick "Enable Device Flow" in the
+    /// app's settings on GitHub too. Off by default: anyone can ask you to enter a code
+    #[arg(long)]
+    pub device_flow: bool,
 }
 
 /// `keyfob provider google`.

@@ -190,6 +190,7 @@ mod tests {
             // The link was cancelled (the CLI's own opener never fails: it prints the URL).
             (Error::BrowserNotOpened, LINK),
             (Error::DeviceFlowOff(s()), USAGE),
+            (Error::DeviceFlowRefused(s()), USAGE),
             (Error::DeviceCodeDenied(s()), LINK),
             (Error::DeviceCodeExpired, LINK),
             (

@@ -495,3 +495,101 @@ async fn a_failed_github_unlink_sends_the_user_to_the_settings_page() -> Result<
     );
     Ok(())
 }
+
+/// `keyfob link PROVIDER --device`, the scripted browser entering the code it shows as
+/// `login`; keyfob's output and the page the browser ended on.
+async fn link_with_code(
+    home: &std::path::Path,
+    provider: &str,
+    login: &str,
+    consent: Consent,
+) -> Result<(std::process::Output, String)> {
+    let mut child = keyfob(home, &["link", provider, "--device"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut shown = Vec::new();
+    while let Some(line) = stderr.next_line().await? {
+        if line.contains("Waiting for you to enter it") {
+            break;
+        }
+        if line.starts_with("  ") && !line.trim().is_empty() {
+            shown.push(line.trim().to_string());
+        }
+    }
+    anyhow::ensure!(shown.len() >= 2, "no address and code in {shown:?}");
+    let page = Browser::new()
+        .enter_device_code(&shown[0], &shown[1], login, consent)
+        .await?;
+    let mut rest = String::new();
+    while let Some(line) = stderr.next_line().await? {
+        rest.push_str(&line);
+        rest.push('\n');
+    }
+    let mut out = child.wait_with_output().await?;
+    out.stderr = rest.into_bytes();
+    Ok((out, page))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn github_links_with_a_code_where_the_app_allows_it() -> Result<()> {
+    let oauth_app = (
+        keyfob_testkit::GITHUB_OAUTH_APP_CLIENT_ID,
+        keyfob_testkit::GITHUB_OAUTH_APP_CLIENT_SECRET,
+    );
+    // The app's "Enable Device Flow" box unticked: GitHub says so, and so does Keyfob.
+    let github = keyfob_testkit::GitHubFake::start().await?;
+    let home = tempfile::tempdir()?;
+    add_github_fake(home.path(), &github, oauth_app, &["--device-flow"]).await?;
+    let out = keyfob(home.path(), &["link", "github", "--device"])
+        .output()
+        .await?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("turn on \"Enable Device Flow\""),
+        "{stderr}"
+    );
+
+    // Ticked, with a 1 s interval; the first poll is told to slow down.
+    let github = keyfob_testkit::GitHubFake::start_with(json!({
+        "device_interval": 1,
+        "apps": [{
+            "client_id": oauth_app.0, "client_secret": oauth_app.1, "kind": "oauth_app",
+            "device_flow": true, "callback_urls": [keyfob_testkit::GITHUB_LOOPBACK_CALLBACK],
+        }],
+    }))
+    .await?;
+    let home = tempfile::tempdir()?;
+    add_github_fake(home.path(), &github, oauth_app, &["--device-flow"]).await?;
+    github.slow_down_next_poll().await?;
+    let (out, page) = link_with_code(home.path(), "github", "octocat", Consent::Approve).await?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}\nPAGE: {page}");
+    assert!(page.contains("you're all set"), "{page}");
+    let stats = github.stats().await?;
+    assert_eq!(
+        stats.device.slow_down, 1,
+        "after slow_down Keyfob waited the longer interval, so it was not told again"
+    );
+    assert!(stats.token.device_code >= 2, "{stats:?}");
+    let header = keyfob(home.path(), &["header", "github:octocat"])
+        .output()
+        .await?;
+    assert!(String::from_utf8(header.stdout)?.starts_with("Authorization: Bearer gho_"));
+
+    // Cancelled on GitHub's page: nothing more is linked.
+    let (out, _) = link_with_code(home.path(), "github", "hubot", Consent::Deny).await?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(7), "{stderr}");
+    assert!(stderr.contains("the code was denied"), "{stderr}");
+    let list: Value = serde_json::from_slice(
+        &keyfob(home.path(), &["list", "--json"])
+            .output()
+            .await?
+            .stdout,
+    )?;
+    assert_eq!(list.as_array().map(Vec::len), Some(1));
+    Ok(())
+}

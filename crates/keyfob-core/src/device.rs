@@ -63,7 +63,13 @@ impl Keyfob {
             .add_scopes(scopes.iter().cloned().map(Scope::new))
             .request_async(self.http())
             .await
-            .map_err(|e| token_error(&endpoint, e))?;
+            .map_err(|e| match token_error(&endpoint, e) {
+                // GitHub: the app's "Enable Device Flow" box is not ticked.
+                Error::TokenRejected { code, .. } if code == "device_flow_disabled" => {
+                    Error::DeviceFlowRefused(provider.name.clone())
+                }
+                other => other,
+            })?;
         let prompt = prompt(&details, OffsetDateTime::now_utc())?;
         show(&prompt);
 

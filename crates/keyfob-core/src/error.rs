@@ -97,6 +97,10 @@ pub enum Error {
     /// Linking with a code is not turned on for this provider.
     #[error("linking with a code is not turned on for provider '{0}'; add it again with the device flow turned on, if its discovery offers one")]
     DeviceFlowOff(String),
+    /// The provider has the device flow turned off for this client (GitHub's
+    /// `device_flow_disabled`).
+    #[error("{0} has linking with a code turned off for this app: turn on \"Enable Device Flow\" in the app's settings there, or link without --device")]
+    DeviceFlowRefused(String),
     /// The user denied the code at the provider.
     #[error("the code was denied at {0}; nothing was linked")]
     DeviceCodeDenied(String),
@@ -228,7 +232,7 @@ impl Error {
             Error::ProviderNotFound(_) => ErrorKind::ProviderNotFound,
             Error::LinkNotFound(_) => ErrorKind::LinkNotFound,
             Error::BrowserNotOpened => ErrorKind::Browser,
-            Error::DeviceFlowOff(_) => ErrorKind::ProviderSetup,
+            Error::DeviceFlowOff(_) | Error::DeviceFlowRefused(_) => ErrorKind::ProviderSetup,
             Error::DeviceCodeDenied(_) => ErrorKind::Denied,
             Error::DeviceCodeExpired => ErrorKind::TimedOut,
             Error::ProviderExists(_)
@@ -366,6 +370,7 @@ mod tests {
             (Error::LinkNotFound(s()), ErrorKind::LinkNotFound),
             (Error::BrowserNotOpened, ErrorKind::Browser),
             (Error::DeviceFlowOff(s()), ErrorKind::ProviderSetup),
+            (Error::DeviceFlowRefused(s()), ErrorKind::ProviderSetup),
             (Error::DeviceCodeDenied(s()), ErrorKind::Denied),
             (Error::DeviceCodeExpired, ErrorKind::TimedOut),
             (

@@ -57,6 +57,20 @@ pub struct GitHubStats {
     /// Tokens revoked because an eleventh was issued for the same user, app and scopes.
     #[serde(default)]
     pub revoked_by_limit: u64,
+    /// The device flow's counters.
+    #[serde(default)]
+    pub device: GitHubDeviceStats,
+}
+
+/// Device flow counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+pub struct GitHubDeviceStats {
+    /// Device codes handed out.
+    pub codes: u64,
+    /// Polls answered `slow_down`.
+    pub slow_down: u64,
+    /// Polls answered `authorization_pending`.
+    pub pending: u64,
 }
 
 /// Token endpoint requests by grant type (any outcome).
@@ -65,6 +79,9 @@ pub struct GitHubTokenStats {
     /// Code exchanges (`grant_type` absent or `authorization_code`).
     pub authorization_code: u64,
     pub refresh_token: u64,
+    /// Device-code polls (`urn:ietf:params:oauth:grant-type:device_code`).
+    #[serde(default)]
+    pub device_code: u64,
 }
 
 /// A running GitHub-like server. Killed when dropped.
@@ -182,6 +199,14 @@ impl GitHubFake {
     pub async fn reset(&self) -> Result<()> {
         self.server
             .post_json(&self.url("/__test/reset"), &json!({}))
+            .await
+            .map(drop)
+    }
+
+    /// Answers the next device-code poll `slow_down`, whatever its pace.
+    pub async fn slow_down_next_poll(&self) -> Result<()> {
+        self.server
+            .post_json(&self.url("/__test/slow_down"), &json!({}))
             .await
             .map(drop)
     }

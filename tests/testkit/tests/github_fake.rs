@@ -1157,3 +1157,110 @@ async fn account_picker_for_custom_schemes_and_select_account() -> Result<()> {
     assert_eq!(who, GITHUB_USER_HUBOT);
     Ok(())
 }
+
+/// POSTs a form to the fake with an optional `Accept`; status, content type and body.
+async fn device_post(
+    url: &str,
+    form: &[(&str, &str)],
+    accept: Option<&str>,
+) -> Result<(u16, String, String)> {
+    let mut request = http().post(url).form(form);
+    if let Some(accept) = accept {
+        request = request.header("accept", accept);
+    }
+    let response = request.send().await?;
+    let status = response.status().as_u16();
+    let kind = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    Ok((status, kind, response.text().await?))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_device_flow_is_opt_in_paced_and_answers_like_github() -> Result<()> {
+    // Off by default: device_flow_disabled, with status 200 like every OAuth answer.
+    let off = GitHubFake::start().await?;
+    let (status, _, body) = device_post(
+        &off.url("/login/device/code"),
+        &[("client_id", OAUTH_APP.id)],
+        Some("application/json"),
+    )
+    .await?;
+    let body: Value = serde_json::from_str(&body)?;
+    ensure!(
+        status == 200 && body["error"] == "device_flow_disabled",
+        "{body}"
+    );
+
+    let fake = GitHubFake::start_with(json!({
+        "device_interval": 1,
+        "apps": [{
+            "client_id": OAUTH_APP.id, "client_secret": OAUTH_APP.secret, "kind": "oauth_app",
+            "device_flow": true, "callback_urls": [GITHUB_LOOPBACK_CALLBACK],
+        }],
+    }))
+    .await?;
+    // Form-encoded unless JSON is asked for; 40-character device code, XXXX-XXXX user code.
+    let (_, kind, form) = device_post(
+        &fake.url("/login/device/code"),
+        &[("client_id", OAUTH_APP.id), ("scope", "repo")],
+        None,
+    )
+    .await?;
+    ensure!(
+        kind.starts_with("application/x-www-form-urlencoded"),
+        "{kind}"
+    );
+    let form: HashMap<String, String> = url::form_urlencoded::parse(form.as_bytes())
+        .into_owned()
+        .collect();
+    ensure!(form["device_code"].len() == 40, "{form:?}");
+    let user_code = &form["user_code"];
+    ensure!(
+        user_code.len() == 9 && user_code.as_bytes()[4] == b'-',
+        "{user_code}"
+    );
+    ensure!(
+        form["verification_uri"] == fake.url("/login/device"),
+        "{form:?}"
+    );
+    ensure!(
+        form["expires_in"] == "900" && form["interval"] == "1",
+        "{form:?}"
+    );
+
+    let token_url = fake.token_endpoint();
+    let poll = |device_code: String| {
+        let token_url = token_url.clone();
+        async move {
+            let (_, _, body) = device_post(
+                &token_url,
+                &[
+                    ("client_id", OAUTH_APP.id),
+                    ("device_code", &device_code),
+                    ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+                ],
+                Some("application/json"),
+            )
+            .await?;
+            Ok::<Value, anyhow::Error>(serde_json::from_str(&body)?)
+        }
+    };
+    let device_code = form["device_code"].clone();
+    // No client secret needed; pending until the code is entered.
+    let first = poll(device_code.clone()).await?;
+    ensure!(first["error"] == "authorization_pending", "{first}");
+    // Polling again within the interval: slow_down, and the interval grows by 5 s.
+    let second = poll(device_code.clone()).await?;
+    ensure!(
+        second["error"] == "slow_down" && second["interval"] == 6,
+        "{second}"
+    );
+    let wrong = poll("0".repeat(40)).await?;
+    ensure!(wrong["error"] == "incorrect_device_code", "{wrong}");
+    ensure!(fake.stats().await?.device.slow_down == 1);
+    Ok(())
+}

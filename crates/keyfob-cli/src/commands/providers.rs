@@ -124,6 +124,7 @@ pub async fn add_github(kf: &Keyfob, args: GithubArgs) -> Result<(), Failure> {
     if args.loopback_port.is_some() {
         options.loopback_port = args.loopback_port;
     }
+    options.device_flow = args.device_flow;
     let provider = kf.add_github(options, secret).await?;
     eprintln!("Added {}. {}", provider.name, to_register(&provider));
     Ok(())

@@ -118,6 +118,9 @@ pub struct GithubOptions {
     /// send it is undocumented (a server may be older), so there a present `iss` is checked
     /// and a missing one tolerated.
     pub sends_iss: bool,
+    /// Whether linking with a code is on (`/login/device/code`); the app must have "Enable
+    /// Device Flow" ticked in its settings on GitHub. Off by default (it invites phishing).
+    pub device_flow: bool,
 }
 
 /// The loopback port a GitHub App preset listens on; register
@@ -136,6 +139,7 @@ impl GithubOptions {
             redirect: RedirectMode::Loopback,
             loopback_port: None,
             sends_iss: true,
+            device_flow: false,
         }
     }
 
@@ -191,6 +195,7 @@ impl GithubOptions {
                 loopback_port: None,
                 // Undocumented for GHE.com: a present `iss` is checked, a missing one allowed.
                 sends_iss: false,
+                device_flow: false,
             });
         }
         // A base without a trailing slash would lose its last path segment in `join`.
@@ -213,6 +218,7 @@ impl GithubOptions {
             redirect: RedirectMode::Loopback,
             loopback_port: None,
             sends_iss: false,
+            device_flow: false,
         })
     }
 }
@@ -272,8 +278,10 @@ pub fn github(options: GithubOptions) -> Provider {
         id_token_signing_alg_values_supported: Vec::new(),
         flavor: Flavor::Github,
         loopback_port: options.loopback_port,
-        // Not yet: GitHub's device flow is not reproduced by the local GitHub server.
-        device_authorization_endpoint: None,
+        // https://docs.github.com/en/apps/oauth-apps/building-oauth-apps/authorizing-oauth-apps#device-flow
+        device_authorization_endpoint: options
+            .device_flow
+            .then(|| web.join("login/device/code").expect("valid")),
     }
 }
 
