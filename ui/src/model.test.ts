@@ -41,7 +41,7 @@ describe('trouble', () => {
     expect(statusBadge(pending, undefined)).toEqual({ tone: 'danger', text: 'Unlink pending' });
     const shown = trouble(pending);
     expect(shown?.remedies).toEqual(['retry_unlink', 'forget']);
-    expect(shown?.text).toContain('(HTTP 503)');
+    expect(shown?.text).toContain('at the provider: HTTP 503. Retry');
     const lost = account({ attention: { kind: 'refresh_token_not_stored', reason: 'locked' } });
     expect(statusBadge(lost, undefined).text).toBe('Needs re-link');
     expect(trouble(lost)?.remedies).toEqual(['relink']);

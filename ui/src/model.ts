@@ -73,7 +73,7 @@ export function trouble(account: Account): Trouble | null {
     case 'revocation_pending':
       return {
         text: sentence(
-          `unlinking could not revoke its access at the provider (${account.attention.reason}); retry, or forget it here without revoking`,
+          `unlinking could not revoke its access at the provider: ${account.attention.reason}. Retry, or forget it here without revoking`,
         ),
         remedies: ['retry_unlink', 'forget'],
       };

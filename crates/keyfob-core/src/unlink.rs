@@ -193,6 +193,18 @@ fn may_pass(error: &Error) -> bool {
     error.kind() == ErrorKind::Network
 }
 
+/// A failure that may pass, said shortly: where, and what came back. The error's own text
+/// (with its advice for a refresh) would read oddly inside an unlink's message.
+fn passing_cause(error: &Error) -> String {
+    match error {
+        Error::ProviderUnavailable { endpoint, status } => {
+            format!("{endpoint} answered HTTP {status}")
+        }
+        Error::Network { endpoint, reason } => format!("cannot reach {endpoint}: {reason}"),
+        other => other.to_string(),
+    }
+}
+
 /// What the answers to revoking each token (the one that ends the grant first) come to. A
 /// failure that may pass outweighs the rest: another try is worth it. A token that the
 /// provider no longer knows (`invalid_token`) after the grant-ending one was revoked died
@@ -206,7 +218,7 @@ fn combined(answers: Vec<Result<Revocation>>) -> Attempt {
             Ok(revocation) => {
                 outcome.get_or_insert(revocation);
             }
-            Err(e) if may_pass(&e) => return Attempt::MayPass(e.to_string()),
+            Err(e) if may_pass(&e) => return Attempt::MayPass(passing_cause(&e)),
             Err(Error::TokenRejected { code, .. })
                 if i > 0 && grant_ended && code == "invalid_token" => {}
             Err(e) => failed.push(e.to_string()),
@@ -287,6 +299,23 @@ mod tests {
         ] {
             assert!(matches!(combined(answers), Attempt::MayPass(r) if r.contains("503")));
         }
+    }
+
+    #[test]
+    fn a_passing_cause_says_where_and_what_came_back() {
+        let unavailable = Error::ProviderUnavailable {
+            endpoint: "idp/revoke".into(),
+            status: 503,
+        };
+        assert_eq!(passing_cause(&unavailable), "idp/revoke answered HTTP 503");
+        let unreachable = Error::Network {
+            endpoint: "idp/revoke".into(),
+            reason: "connection refused".into(),
+        };
+        assert_eq!(
+            passing_cause(&unreachable),
+            "cannot reach idp/revoke: connection refused"
+        );
     }
 
     #[test]

@@ -35,7 +35,7 @@ impl Attention {
                  account again"
             ),
             Attention::RevocationPending { reason } => format!(
-                "unlinking could not revoke its access at the provider ({reason}); the account \
+                "unlinking could not revoke its access at the provider: {reason}. The account \
                  is kept so that unlinking can try again, or it can be forgotten here without \
                  revoking"
             ),
