@@ -61,6 +61,13 @@ impl World {
         Ok(self.command(args).stdin(Stdio::null()).output().await?)
     }
 
+    /// Links `login`'s account and returns its id, failing with keyfob's messages otherwise.
+    async fn linked(&self, login: &str) -> Result<String> {
+        let out = self.link(login, Consent::Approve).await?;
+        anyhow::ensure!(out.status.success(), "{}", text(&out.stderr));
+        Ok(text(&out.stdout).trim().to_string())
+    }
+
     /// `keyfob link --no-browser`, with the scripted browser signing in as `login`.
     async fn link(&self, login: &str, consent: Consent) -> Result<Output> {
         let mut child = self
@@ -176,9 +183,7 @@ async fn link_list_token_header_env_and_unlink() -> Result<()> {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unlink_the_provider_cannot_confirm_is_kept_for_a_retry_or_forgotten() -> Result<()> {
     let w = World::start(json!({})).await?;
-    let out = w.link("alice", Consent::Approve).await?;
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let id = text(&out.stdout).trim().to_string();
+    let id = w.linked("alice").await?;
 
     w.idp.fail_next("revocation", "status503", 2).await?;
     let unlink = w.run(&["unlink", &id]).await?;
@@ -490,9 +495,7 @@ async fn refresh_together() -> Result<()> {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_provider_that_no_longer_matches_its_accounts_is_refused() -> Result<()> {
     let w = World::start(json!({})).await?;
-    let out = w.link("alice", Consent::Approve).await?;
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let id = text(&out.stdout).trim().to_string();
+    let id = w.linked("alice").await?;
     let providers = w.home.path().join("config/providers.toml");
     let original = std::fs::read_to_string(&providers)?;
     // (The revocation endpoint starts with the token endpoint's URL: the whole line is edited.)
@@ -635,9 +638,7 @@ async fn providers_and_completions() -> Result<()> {
 #[tokio::test(flavor = "multi_thread")]
 async fn list_reads_no_secret_and_purge_no_revoke_stays_local() -> Result<()> {
     let w = World::start(json!({})).await?;
-    let out = w.link("alice", Consent::Approve).await?;
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let id = text(&out.stdout).trim().to_string();
+    let id = w.linked("alice").await?;
 
     // "keyfob list reads no secret": it works with no session bus, so no keyring at all.
     let no_bus = |args: &[&str]| {
@@ -837,8 +838,7 @@ async fn first_line(child: &mut tokio::process::Child) -> Result<String> {
 #[tokio::test(flavor = "multi_thread")]
 async fn exec_puts_tokens_in_the_environment_only_and_passes_the_status_through() -> Result<()> {
     let w = World::start(json!({})).await?;
-    let out = w.link("alice", Consent::Approve).await?;
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    w.linked("alice").await?;
     let token = text(&w.run(&["token", "local"]).await?.stdout)
         .trim()
         .to_string();
@@ -949,8 +949,7 @@ async fn exec_puts_tokens_in_the_environment_only_and_passes_the_status_through(
 #[tokio::test(flavor = "multi_thread")]
 async fn curl_reads_the_header_from_a_pipe_and_passes_its_status_through() -> Result<()> {
     let w = World::start(json!({})).await?;
-    let out = w.link("alice", Consent::Approve).await?;
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    w.linked("alice").await?;
     let token = text(&w.run(&["token", "local"]).await?.stdout)
         .trim()
         .to_string();
@@ -1027,9 +1026,7 @@ async fn curl_reads_the_header_from_a_pipe_and_passes_its_status_through() -> Re
 #[tokio::test(flavor = "multi_thread")]
 async fn token_json_is_one_object_for_sdks() -> Result<()> {
     let w = World::start(json!({})).await?;
-    let out = w.link("alice", Consent::Approve).await?;
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let id = text(&out.stdout).trim().to_string();
+    let id = w.linked("alice").await?;
     let out = w.run(&["token", "local", "--json"]).await?;
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout).lines().count(), 1);
@@ -1093,9 +1090,7 @@ async fn git_clones_and_pushes_with_fresh_tokens_from_the_credential_helper() ->
     // The linked access token lives 30 s: the helper, which hands git tokens good for 5
     // minutes, refreshes first.
     w.idp.next_expires_in(json!(30), 1).await?;
-    let out = w.link("alice", Consent::Approve).await?;
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let id = text(&out.stdout).trim().to_string();
+    let id = w.linked("alice").await?;
     let server = keyfob_testkit::GitServer::start(w.idp.introspection_endpoint()).await?;
 
     let setup = w
@@ -1341,9 +1336,7 @@ async fn a_code_nobody_enters_expires_with_nothing_linked() -> Result<()> {
 #[tokio::test(flavor = "multi_thread")]
 async fn status_says_whether_the_keyring_answers_and_where_secrets_are() -> Result<()> {
     let w = World::start(json!({})).await?;
-    let out = w.link("alice", Consent::Approve).await?;
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let id = text(&out.stdout).trim().to_string();
+    let id = w.linked("alice").await?;
 
     let out = w.run(&["status", "--json"]).await?;
     assert!(out.status.success(), "{}", text(&out.stderr));
