@@ -506,15 +506,13 @@ mod redirected {
 mod two_providers {
     use std::time::Duration;
 
-    use keyfob_testkit::{Browser, Consent, Idp};
+    use keyfob_testkit::Idp;
 
     use super::*;
-    use crate::link::LinkOptions;
     use crate::paths::Paths;
-    use crate::provider::discovery::OpenidProviderDraft;
-    use crate::provider::{ClientAuth, RedirectMode};
     use crate::store::memory::MemoryKeyring;
     use crate::store::secrets::SecretKey;
+    use crate::testing::{link_as, local_openid};
 
     #[tokio::test(flavor = "multi_thread")]
     async fn a_refresh_token_never_reaches_another_providers_token_endpoint() {
@@ -526,31 +524,10 @@ mod two_providers {
         let home = tempfile::tempdir().unwrap();
         let keyring = MemoryKeyring::new();
         let kf = Keyfob::open_with_store(Paths::under(home.path()), keyring.as_store());
-        let draft = OpenidProviderDraft {
-            id: "local".into(),
-            name: "Local".into(),
-            issuer: linked.issuer().to_string(),
-            client_id: keyfob_testkit::NATIVE_CLIENT_ID.into(),
-            client_auth: ClientAuth::None,
-            scopes: Some(
-                ["openid", "email", "offline_access"]
-                    .map(String::from)
-                    .to_vec(),
-            ),
-            extra_params: [("prompt".to_string(), "consent".to_string())].into(),
-            redirect: RedirectMode::Scheme,
-            device_flow: false,
-        };
-        kf.add_openid_provider(draft, None).await.unwrap();
-        let start = kf
-            .begin_link("local", LinkOptions::default())
+        kf.add_openid_provider(local_openid(&linked, "local"), None)
             .await
             .unwrap();
-        let callback = Browser::new()
-            .authorize(start.authorization_url.as_str(), "alice", Consent::Approve)
-            .await
-            .unwrap();
-        let account = kf.complete_link(&callback).await.unwrap();
+        let account = link_as(&kf, "local", "alice").await;
         let refresh = keyring
             .peek(
                 &kf.paths().keyring_service,

@@ -1067,43 +1067,12 @@ mod tests {
 // provider entries for it is two accounts. Only the keyring is in memory.
 #[cfg(test)]
 mod two_entries {
-    use keyfob_testkit::{Browser, Consent, Idp};
+    use keyfob_testkit::Idp;
 
     use super::*;
     use crate::paths::Paths;
-    use crate::provider::discovery::OpenidProviderDraft;
     use crate::store::memory::MemoryKeyring;
-
-    /// An entry for `idp` under `id` (the IdP accepts the redirects of `local` and `local2`).
-    fn entry(idp: &Idp, id: &str) -> OpenidProviderDraft {
-        OpenidProviderDraft {
-            id: id.into(),
-            name: id.into(),
-            issuer: idp.issuer().to_string(),
-            client_id: keyfob_testkit::NATIVE_CLIENT_ID.into(),
-            client_auth: ClientAuth::None,
-            scopes: Some(
-                ["openid", "email", "offline_access"]
-                    .map(String::from)
-                    .to_vec(),
-            ),
-            extra_params: [("prompt".to_string(), "consent".to_string())].into(),
-            redirect: RedirectMode::Scheme,
-            device_flow: false,
-        }
-    }
-
-    async fn link(kf: &Keyfob, provider: &str, login: &str) -> Account {
-        let start = kf
-            .begin_link(provider, LinkOptions::default())
-            .await
-            .unwrap();
-        let callback = Browser::new()
-            .authorize(start.authorization_url.as_str(), login, Consent::Approve)
-            .await
-            .unwrap();
-        kf.complete_link(&callback).await.unwrap()
-    }
+    use crate::testing::{link_as, local_openid};
 
     #[tokio::test(flavor = "multi_thread")]
     async fn one_user_through_two_provider_entries_is_two_accounts() {
@@ -1112,7 +1081,9 @@ mod two_entries {
         let keyring = MemoryKeyring::new();
         let kf = Keyfob::open_with_store(Paths::under(home.path()), keyring.as_store());
         for id in ["local", "local2"] {
-            kf.add_openid_provider(entry(&idp, id), None).await.unwrap();
+            kf.add_openid_provider(local_openid(&idp, id), None)
+                .await
+                .unwrap();
         }
         let tokens = |id: &str| {
             [
@@ -1123,9 +1094,9 @@ mod two_entries {
             .map(|key| keyring.peek(&kf.paths().keyring_service, &key.user()))
         };
 
-        let first = link(&kf, "local", "alice").await;
+        let first = link_as(&kf, "local", "alice").await;
         let first_tokens = tokens(&first.id);
-        let second = link(&kf, "local2", "alice").await;
+        let second = link_as(&kf, "local2", "alice").await;
         assert_eq!(
             (second.issuer.as_str(), second.subject.as_str()),
             (first.issuer.as_str(), first.subject.as_str())

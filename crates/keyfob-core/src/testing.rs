@@ -14,6 +14,7 @@ use url::Url;
 
 use crate::facade::Keyfob;
 use crate::paths::Paths;
+use crate::provider::discovery::OpenidProviderDraft;
 use crate::provider::{ClientAuth, Flavor, Provider, ProviderKind, RedirectMode};
 use crate::store::accounts::{Account, AccountStatus};
 use crate::store::binding::Binding;
@@ -327,4 +328,41 @@ pub(crate) fn same_tokens(account: &Account, before: &Account) -> bool {
         && account.refreshed_at == before.refreshed_at
         && account.has_refresh_token == before.has_refresh_token
         && account.status == AccountStatus::Ok
+}
+
+/// The testkit's real OpenID provider as a provider entry `id` for its native client
+/// (the provider accepts the redirects of `local` and `local2`).
+pub(crate) fn local_openid(idp: &keyfob_testkit::Idp, id: &str) -> OpenidProviderDraft {
+    OpenidProviderDraft {
+        id: id.into(),
+        name: id.into(),
+        issuer: idp.issuer().to_string(),
+        client_id: keyfob_testkit::NATIVE_CLIENT_ID.into(),
+        client_auth: ClientAuth::None,
+        scopes: Some(
+            ["openid", "email", "offline_access"]
+                .map(String::from)
+                .to_vec(),
+        ),
+        extra_params: [("prompt".to_string(), "consent".to_string())].into(),
+        redirect: RedirectMode::Scheme,
+        device_flow: false,
+    }
+}
+
+/// Links `login` at `provider` through the scripted browser.
+pub(crate) async fn link_as(kf: &Keyfob, provider: &str, login: &str) -> Account {
+    let start = kf
+        .begin_link(provider, crate::link::LinkOptions::default())
+        .await
+        .unwrap();
+    let callback = keyfob_testkit::Browser::new()
+        .authorize(
+            start.authorization_url.as_str(),
+            login,
+            keyfob_testkit::Consent::Approve,
+        )
+        .await
+        .unwrap();
+    kf.complete_link(&callback).await.unwrap()
 }

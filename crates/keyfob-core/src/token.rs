@@ -690,19 +690,16 @@ mod tests {
     mod keyring_failures {
         use std::time::Duration;
 
-        use keyfob_testkit::{Browser, Consent, Idp};
+        use keyfob_testkit::Idp;
         use serde_json::json;
 
         use crate::error::Error;
         use crate::facade::Keyfob;
-        use crate::link::LinkOptions;
         use crate::paths::Paths;
-        use crate::provider::discovery::OpenidProviderDraft;
-        use crate::provider::{ClientAuth, RedirectMode};
         use crate::store::attention::Attention;
         use crate::store::memory::{Failure, MemoryKeyring, Op};
         use crate::store::secrets::SecretKey;
-        use crate::testing::{same_tokens, Fixture};
+        use crate::testing::{link_as, local_openid, same_tokens, Fixture};
 
         const MINUTE: Duration = Duration::from_secs(60);
 
@@ -854,31 +851,10 @@ mod tests {
             let home = tempfile::tempdir().unwrap();
             let keyring = MemoryKeyring::new();
             let kf = Keyfob::open_with_store(Paths::under(home.path()), keyring.as_store());
-            let draft = OpenidProviderDraft {
-                id: "local".into(),
-                name: "Local".into(),
-                issuer: idp.issuer().to_string(),
-                client_id: keyfob_testkit::NATIVE_CLIENT_ID.into(),
-                client_auth: ClientAuth::None,
-                scopes: Some(
-                    ["openid", "email", "offline_access"]
-                        .map(String::from)
-                        .to_vec(),
-                ),
-                extra_params: [("prompt".to_string(), "consent".to_string())].into(),
-                redirect: RedirectMode::Scheme,
-                device_flow: false,
-            };
-            kf.add_openid_provider(draft, None).await.unwrap();
-            let start = kf
-                .begin_link("local", LinkOptions::default())
+            kf.add_openid_provider(local_openid(&idp, "local"), None)
                 .await
                 .unwrap();
-            let callback = Browser::new()
-                .authorize(start.authorization_url.as_str(), "alice", Consent::Approve)
-                .await
-                .unwrap();
-            let id = kf.complete_link(&callback).await.unwrap().id;
+            let id = link_as(&kf, "local", "alice").await.id;
 
             // Puts: 1 refresh token, 2 ID token, 3 access token. Those before the failing
             // one are done, the rest not; the metadata is untouched throughout.
