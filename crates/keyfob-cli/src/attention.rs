@@ -54,7 +54,7 @@ mod tests {
             said.starts_with("gh-1: Unlinking could not revoke"),
             "{said}"
         );
-        assert!(said.contains("(HTTP 503)"), "{said}");
+        assert!(said.contains("at the provider: HTTP 503."), "{said}");
         assert!(said.contains("`keyfob unlink --forget gh-1`"), "{said}");
         account.attention = Some(Attention::RefreshTokenNotStored {
             reason: "locked".into(),
