@@ -25,6 +25,9 @@
 //   POST /__test/fail   {"endpoint":"token"|"revocation"|"userinfo"|"introspection",
 //                        "mode":"status503"|"status500"|"html200"|"error200"|"garbage200",
 //                        "count":1}
+//   POST /__test/google_slow_down {"count": 1}
+//                       -> Google mode: the next `count` device-code polls of the device client
+//                          are answered 403 slow_down, however slowly they come
 //
 // Config keys (config.json, all optional):
 //   clients               extra clients; one with a default client's client_id replaces it
@@ -38,6 +41,8 @@
 //   google                true: Google-like mode, see loadConfig
 //   googleBareIssuer      Google mode only: ID tokens from the token endpoint say iss
 //                         "127.0.0.1:PORT" (no scheme), as Google's may say "accounts.google.com"
+//   googleDeviceInterval  Google mode only: the `interval` (s) of device-code answers (default 5,
+//                         Google's); a poll sooner than that after the last one gets slow_down
 //   idTokenAlg            "ES256" | "PS256" | "EdDSA": also publish a key for that algorithm
 //                         (P-256, RSA, Ed25519) and make every client without its own
 //                         id_token_signed_response_alg get ID tokens signed with it (default: RS256)
@@ -133,6 +138,28 @@ const GOOGLE_DESKTOP_CLIENT = {
   redirect_uris: ['http://127.0.0.1/oauth/google'],
 };
 
+// Google mode's "TVs and Limited Input devices" client: a separate client type from the desktop
+// one, the only one allowed the device flow (GOOGLE.md "Device flow"). It has no redirect at all.
+const GOOGLE_DEVICE_CLIENT = {
+  client_id: 'google-device.apps.googleusercontent.test',
+  client_secret: 'google-device-secret',
+  application_type: 'native',
+  token_endpoint_auth_method: 'client_secret_post',
+  grant_types: ['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token'],
+  response_types: [],
+  redirect_uris: [],
+};
+
+// The scopes Google's device flow accepts ("Allowed scopes",
+// https://developers.google.com/identity/protocols/oauth2/limited-input-device#allowedscopes).
+const GOOGLE_DEVICE_SCOPES = new Set([
+  'openid', 'email', 'profile',
+  'https://www.googleapis.com/auth/drive.appdata',
+  'https://www.googleapis.com/auth/drive.file',
+  'https://www.googleapis.com/auth/youtube',
+  'https://www.googleapis.com/auth/youtube.readonly',
+]);
+
 const DEFAULT_TTL = {
   AccessToken: 3600,
   IdToken: 3600,
@@ -207,8 +234,11 @@ function loadConfig(path) {
     // - The desktop client takes loopback redirects only and sends its secret in the body.
     // - An authorization request with the scope offline_access gets Google's own error page,
     //   "Error 400: invalid_scope" (googleUnknownScopes).
+    // - The device flow is for the "TVs and Limited Input devices" client only, with Google's
+    //   field names, statuses and scope list (googleDeviceAnswer, GOOGLE.md "Device flow").
     google: false,
     googleBareIssuer: false,
+    googleDeviceInterval: 5,
     idTokenAlg: 'RS256',
     tamper: process.env.IDP_TAMPER || null,
   };
@@ -233,10 +263,19 @@ function applyUserConfig(config, user) {
     config.google = true;
     config.issDiscovery = 'omit';
     config.refreshTokenOnRefresh = false;
-    config.clients = [...config.clients, GOOGLE_DESKTOP_CLIENT];
+    config.clients = [...config.clients, GOOGLE_DESKTOP_CLIENT, GOOGLE_DEVICE_CLIENT];
     config.googleBareIssuer = Boolean(user.googleBareIssuer);
-  } else if (user.googleBareIssuer) {
-    throw new Error('googleBareIssuer needs google: true');
+    // Google's device and user codes live 30 minutes ("expires_in": 1800 in its example answer).
+    if (user.ttl?.DeviceCode === undefined) config.ttl.DeviceCode = 1800;
+    if (user.googleDeviceInterval !== undefined) {
+      const interval = Number(user.googleDeviceInterval);
+      if (!Number.isInteger(interval) || interval < 1) {
+        throw new Error('googleDeviceInterval must be a whole number of seconds, at least 1');
+      }
+      config.googleDeviceInterval = interval;
+    }
+  } else if (user.googleBareIssuer || user.googleDeviceInterval !== undefined) {
+    throw new Error('googleBareIssuer and googleDeviceInterval need google: true');
   }
   if (user.issAuthResp !== undefined) {
     config.issAuthResp = Boolean(user.issAuthResp);
@@ -273,6 +312,8 @@ function zeroStats() {
     introspection: 0,
     // The most token requests the server was answering at one time.
     token_in_flight_max: 0,
+    // Google mode: each device-code poll of the device client, {answer, since_last_ms}.
+    google_device_polls: [],
   };
 }
 
@@ -284,6 +325,10 @@ let tokenDelayMs = 0;
 let expiresInRewrite = null;
 /** endpoint name -> { mode, remaining } */
 let failures = new Map();
+/** Google mode: how many device-code polls still get slow_down whatever their pace. */
+let googleSlowDowns = 0;
+/** Google mode: device code -> when it was last polled (ms), to tell a too-early poll. */
+const googleLastPoll = new Map();
 
 const FAIL_MODES = new Set(['status503', 'status500', 'html200', 'error200', 'garbage200']);
 const FAIL_ENDPOINTS = new Set(['token', 'revocation', 'userinfo', 'introspection']);
@@ -346,6 +391,7 @@ async function handleTestHook(req, res, path) {
     failures = new Map();
     expiresInRewrite = null;
     tokenDelayMs = 0;
+    googleSlowDowns = 0;
     return sendJson(res, 200, { ok: true });
   }
   // The other hooks take a JSON body.
@@ -370,6 +416,15 @@ async function handleTestHook(req, res, path) {
     }
     expiresInRewrite = count === 0 ? null : { value: body.value, remaining: count };
     return sendJson(res, 200, { ok: true });
+  }
+  if (path === '/__test/google_slow_down' && req.method === 'POST') {
+    const count = body.count === undefined ? 1 : Number(body.count);
+    if (!config.google) return sendJson(res, 400, { error: 'only in Google mode' });
+    if (!Number.isInteger(count) || count < 0) {
+      return sendJson(res, 400, { error: 'count must be a non-negative integer' });
+    }
+    googleSlowDowns = count;
+    return sendJson(res, 200, { ok: true, count });
   }
   if (path === '/__test/fail' && req.method === 'POST') {
     const { endpoint, mode } = body;
@@ -500,15 +555,17 @@ const provider = new Provider(issuer, {
   // .../oauth2/native-app). Others: oidc-provider's default (lib/helpers/defaults.js
   // issueRefreshToken: refresh_token grant allowed and offline_access granted, which needs
   // prompt=consent). access_type is not an oidc-provider parameter and is ignored.
+  // Google's device client too: "Note that refresh tokens are always returned for devices."
+  // (limited-input-device, "Access granted").
   async issueRefreshToken(ctx, client, code) {
     if (!client.grantTypeAllowed('refresh_token')) return false;
-    if (isGoogleDesktop(client)) return true;
+    if (isGoogleDesktop(client) || isGoogleDevice(client)) return true;
     return code.scopes.has('offline_access');
   },
   // The default ends tokens without offline_access with the browser session; Google's desktop
-  // refresh tokens outlive it.
+  // and device refresh tokens outlive it.
   async expiresWithSession(ctx, code) {
-    if (isGoogleDesktop(ctx.oidc.client)) return false;
+    if (isGoogleDesktop(ctx.oidc.client) || isGoogleDevice(ctx.oidc.client)) return false;
     return !code.scopes.has('offline_access');
   },
   async findAccount(ctx, id) {
@@ -594,6 +651,73 @@ function isGoogleDesktop(client) {
   return config.google && client?.clientId === GOOGLE_DESKTOP_CLIENT.client_id;
 }
 
+function isGoogleDevice(client) {
+  return config.google && client?.clientId === GOOGLE_DEVICE_CLIENT.client_id;
+}
+
+const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+
+// Google mode's device flow, after oidc-provider has answered (its device flow runs underneath:
+// codes, the user-code page, approval and the tokens are its own). Only what Google does
+// differently is changed; each source is in GOOGLE.md, "Device flow".
+function googleDeviceAnswer(ctx) {
+  const { route, client } = ctx.oidc;
+  const answer = (status, body) => {
+    ctx.status = status;
+    ctx.type = 'application/json';
+    ctx.body = body;
+  };
+  if (route === 'device_authorization') {
+    // The desktop client is another client type: Google answers 401 invalid_client.
+    if (isGoogleDesktop(client)) {
+      return answer(401, {
+        error: 'invalid_client',
+        error_description: "Only clients of type 'TVs and Limited Input devices' can use the OAuth 2.0 "
+          + 'flow for TV and Limited-Input Device Applications. Please create and use an appropriate client.',
+      });
+    }
+    if (!isGoogleDevice(client) || ctx.status !== 200) return undefined;
+    // A scope off Google's list fails the whole request, naming the first one. oidc-provider has
+    // already stored a device code for it; nobody ever sees that code.
+    const scopes = String(ctx.oidc.body?.scope || '').split(' ').filter(Boolean);
+    const refused = scopes.find((s) => !GOOGLE_DEVICE_SCOPES.has(s));
+    if (refused !== undefined) {
+      return answer(400, { error: 'invalid_scope', error_description: `Invalid device flow scope: ${refused}` });
+    }
+    // Google names the address verification_url, gives no verification_uri_complete, and says
+    // how often to poll.
+    const { verification_uri: url, verification_uri_complete: _complete, ...rest } = ctx.body;
+    return answer(200, { ...rest, verification_url: url, interval: config.googleDeviceInterval });
+  }
+  if (route !== 'token' || !isGoogleDevice(client) || ctx.oidc.body?.grant_type !== DEVICE_GRANT) {
+    return undefined;
+  }
+  // Polling too often gets slow_down; only a poll oidc-provider found still pending is turned
+  // into one, so no approved code is ever consumed unanswered.
+  const deviceCode = String(ctx.oidc.params?.device_code || '');
+  const now = Date.now();
+  const last = googleLastPoll.get(deviceCode);
+  googleLastPoll.set(deviceCode, now);
+  const pending = ctx.body?.error === 'authorization_pending';
+  // A little slack for timers: a client waiting the interval is never told to slow down.
+  const tooSoon = last !== undefined && now - last < config.googleDeviceInterval * 1000 - 200;
+  let error = ctx.status === 200 ? null : ctx.body?.error;
+  if (pending && (tooSoon || googleSlowDowns > 0)) {
+    if (!tooSoon) googleSlowDowns -= 1;
+    error = 'slow_down';
+  }
+  stats.google_device_polls.push({ answer: error ?? 'tokens', since_last_ms: last === undefined ? null : now - last });
+  switch (error) {
+    case 'authorization_pending':
+      return answer(428, { error, error_description: 'Precondition Required' });
+    case 'slow_down':
+    case 'access_denied':
+      return answer(403, { error, error_description: 'Forbidden' });
+    default:
+      return undefined; // tokens, and expired_token's 400 (its body is undocumented)
+  }
+}
+
 function escapeHtml(s) {
   return s.replace(/[&<>"']/g, (c) => ({
     '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;',
@@ -637,9 +761,16 @@ provider.use(async (ctx, next) => {
           }
         } else {
           stats.token.other += 1;
+          if (config.google) googleDeviceAnswer(ctx);
+          if (grantType === DEVICE_GRANT && config.googleBareIssuer && ctx.status === 200 && ctx.body?.id_token) {
+            ctx.body.id_token = withBareIssuer(ctx.body.id_token);
+          }
         }
         break;
       }
+      case 'device_authorization':
+        if (config.google) googleDeviceAnswer(ctx);
+        break;
       case 'revocation':
         stats.revocation += 1;
         if (config.google) googleRevocationError(ctx);
