@@ -651,6 +651,12 @@ function isGoogleDesktop(client) {
   return config.google && client?.clientId === GOOGLE_DESKTOP_CLIENT.client_id;
 }
 
+// A client id of Google's form plays Google (a test may register more with `clients`); the
+// server's other clients stay plain OpenID ones.
+function isGoogleClient(client) {
+  return config.google && String(client?.clientId).endsWith('.apps.googleusercontent.test');
+}
+
 function isGoogleDevice(client) {
   return config.google && client?.clientId === GOOGLE_DEVICE_CLIENT.client_id;
 }
@@ -668,8 +674,9 @@ function googleDeviceAnswer(ctx) {
     ctx.body = body;
   };
   if (route === 'device_authorization') {
-    // The desktop client is another client type: Google answers 401 invalid_client.
-    if (isGoogleDesktop(client)) {
+    // Any other Google client (a "Desktop app" one) is another client type: Google answers
+    // 401 invalid_client.
+    if (isGoogleClient(client) && !isGoogleDevice(client)) {
       return answer(401, {
         error: 'invalid_client',
         error_description: "Only clients of type 'TVs and Limited Input devices' can use the OAuth 2.0 "

@@ -71,7 +71,8 @@ pub fn drift(account: &Account, provider: &Provider) -> Vec<Drift> {
             moved(&bound.userinfo_endpoint, &provider.userinfo_endpoint),
             Drift::UserinfoEndpoint,
         ),
-        (bound.client_id != provider.client_id, Drift::ClientId),
+        // Either of its clients: an account linked with a code keeps its device client.
+        (!provider.has_client(&bound.client_id), Drift::ClientId),
         (
             bound.kind == ProviderKind::Openid && provider.kind != ProviderKind::Openid,
             Drift::NoLongerOpenid,
@@ -102,11 +103,12 @@ fn describe_all(drifts: &[Drift]) -> String {
     }
 }
 
-/// `provider`, if `account` may use it; else the refusal, before anything is sent.
+/// `provider`, speaking as the client that linked `account`, if the account may use it;
+/// else the refusal, before anything is sent.
 pub fn usable_for(account: &Account, provider: Provider) -> Result<Provider> {
     let drifts = drift(account, &provider);
-    if drifts.is_empty() {
-        return Ok(provider);
+    if let (true, Some(bound)) = (drifts.is_empty(), &account.linked_with) {
+        return Ok(provider.for_client(&bound.client_id));
     }
     Err(Error::ProviderChanged {
         account: account.id.clone(),

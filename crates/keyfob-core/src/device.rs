@@ -22,7 +22,7 @@ use crate::facade::Keyfob;
 use crate::http::endpoint_name;
 use crate::identity::{establish, SentNonce};
 use crate::link::{link_scopes, Grant};
-use crate::provider::Provider;
+use crate::provider::{Flavor, Provider};
 use crate::store::accounts::Account;
 
 /// What the user must do, on any device: open `verification_uri` and enter `user_code`.
@@ -49,7 +49,9 @@ impl Keyfob {
         scopes: Option<Vec<String>>,
         show: impl FnOnce(&DevicePrompt),
     ) -> Result<Account> {
-        let provider = self.provider(provider_id)?;
+        // Google links with a code only through a separate client: the account is linked
+        // with, and later refreshed as, that client.
+        let provider = self.provider(provider_id)?.device_client();
         let endpoint = provider
             .device_authorization_endpoint
             .clone()
@@ -63,13 +65,7 @@ impl Keyfob {
             .add_scopes(scopes.iter().cloned().map(Scope::new))
             .request_async(self.http())
             .await
-            .map_err(|e| match token_error(&endpoint, e) {
-                // GitHub: the app's "Enable Device Flow" box is not ticked.
-                Error::TokenRejected { code, .. } if code == "device_flow_disabled" => {
-                    Error::DeviceFlowRefused(provider.name.clone())
-                }
-                other => other,
-            })?;
+            .map_err(|e| request_error(&provider, token_error(&endpoint, e)))?;
         let prompt = prompt(&details, OffsetDateTime::now_utc())?;
         show(&prompt);
 
@@ -132,6 +128,32 @@ fn prompt(
     })
 }
 
+/// Why the device authorization endpoint gave no code, in the user's terms.
+fn request_error(provider: &Provider, error: Error) -> Error {
+    let Error::TokenRejected {
+        code, description, ..
+    } = &error
+    else {
+        return error;
+    };
+    let detail = || description.clone().unwrap_or_else(|| code.clone());
+    match code.as_str() {
+        // GitHub: the app's "Enable Device Flow" box is not ticked.
+        "device_flow_disabled" => Error::DeviceFlowRefused(provider.name.clone()),
+        "invalid_scope" => Error::DeviceScopeRefused {
+            provider: provider.name.clone(),
+            detail: detail(),
+        },
+        // Google's answer to a client of another type than "TVs and Limited Input devices"
+        // (or an unknown one); elsewhere it may be a wrong secret, which the error says as is.
+        "invalid_client" if provider.flavor == Flavor::Google => Error::DeviceClientRefused {
+            provider: provider.name.clone(),
+            detail: detail(),
+        },
+        _ => error,
+    }
+}
+
 /// How polling ended without tokens, in the user's terms.
 fn poll_error(
     provider: &Provider,
@@ -186,6 +208,49 @@ mod tests {
             matches!(&other, Error::TokenRejected { code, .. } if code == "incorrect_device_code"),
             "{other}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_refused_request_for_a_code_is_said_in_the_users_terms() {
+        let mut provider = crate::testing::Fixture::start().await.idp.provider("p");
+        let refused = |provider: &Provider, code: &str, description: Option<&str>| {
+            request_error(
+                provider,
+                Error::TokenRejected {
+                    endpoint: "device".into(),
+                    code: code.into(),
+                    description: description.map(str::to_string),
+                },
+            )
+        };
+        let scope = refused(
+            &provider,
+            "invalid_scope",
+            Some("Invalid device flow scope: x"),
+        );
+        assert!(
+            matches!(&scope, Error::DeviceScopeRefused { detail, .. } if detail == "Invalid device flow scope: x"),
+            "{scope}"
+        );
+        assert!(matches!(
+            refused(&provider, "device_flow_disabled", None),
+            Error::DeviceFlowRefused(_)
+        ));
+        // invalid_client means the wrong client type at Google only; elsewhere it stays as said.
+        let elsewhere = refused(&provider, "invalid_client", None);
+        assert!(
+            matches!(elsewhere, Error::TokenRejected { .. }),
+            "{elsewhere}"
+        );
+        provider.flavor = Flavor::Google;
+        let google = refused(&provider, "invalid_client", None);
+        assert!(
+            matches!(&google, Error::DeviceClientRefused { detail, .. } if detail == "invalid_client"),
+            "{google}"
+        );
+        assert!(google.to_string().contains("TVs and Limited Input devices"));
+        let other = refused(&provider, "invalid_request", None);
+        assert!(matches!(other, Error::TokenRejected { .. }), "{other}");
     }
 
     #[test]

@@ -101,6 +101,14 @@ pub enum Error {
     /// `device_flow_disabled`).
     #[error("{0} has linking with a code turned off for this app: turn on \"Enable Device Flow\" in the app's settings there, or link without --device")]
     DeviceFlowRefused(String),
+    /// The provider refused the client that asked for a code: Google gives codes only to a
+    /// client of type "TVs and Limited Input devices".
+    #[error("{provider} refused the client for linking with a code ({detail}): it takes only a client of type \"TVs and Limited Input devices\", set as the provider's device client; nothing was linked")]
+    DeviceClientRefused { provider: String, detail: String },
+    /// A scope the provider does not allow when linking with a code (Google's device flow
+    /// takes only a short list).
+    #[error("{provider} does not allow a scope asked for when linking with a code ({detail}); link in a browser (without --device) for it; nothing was linked")]
+    DeviceScopeRefused { provider: String, detail: String },
     /// The user denied the code at the provider.
     #[error("the code was denied at {0}; nothing was linked")]
     DeviceCodeDenied(String),
@@ -232,7 +240,10 @@ impl Error {
             Error::ProviderNotFound(_) => ErrorKind::ProviderNotFound,
             Error::LinkNotFound(_) => ErrorKind::LinkNotFound,
             Error::BrowserNotOpened => ErrorKind::Browser,
-            Error::DeviceFlowOff(_) | Error::DeviceFlowRefused(_) => ErrorKind::ProviderSetup,
+            Error::DeviceFlowOff(_)
+            | Error::DeviceFlowRefused(_)
+            | Error::DeviceClientRefused { .. }
+            | Error::DeviceScopeRefused { .. } => ErrorKind::ProviderSetup,
             Error::DeviceCodeDenied(_) => ErrorKind::Denied,
             Error::DeviceCodeExpired => ErrorKind::TimedOut,
             Error::ProviderExists(_)
@@ -371,6 +382,20 @@ mod tests {
             (Error::BrowserNotOpened, ErrorKind::Browser),
             (Error::DeviceFlowOff(s()), ErrorKind::ProviderSetup),
             (Error::DeviceFlowRefused(s()), ErrorKind::ProviderSetup),
+            (
+                Error::DeviceClientRefused {
+                    provider: s(),
+                    detail: s(),
+                },
+                ErrorKind::ProviderSetup,
+            ),
+            (
+                Error::DeviceScopeRefused {
+                    provider: s(),
+                    detail: s(),
+                },
+                ErrorKind::ProviderSetup,
+            ),
             (Error::DeviceCodeDenied(s()), ErrorKind::Denied),
             (Error::DeviceCodeExpired, ErrorKind::TimedOut),
             (

@@ -51,7 +51,8 @@ pub use crate::loopback::LoopbackListener;
 pub use crate::paths::{Paths, APP_ID};
 pub use crate::provider::discovery::OpenidProviderDraft;
 pub use crate::provider::presets::{
-    GithubOptions, GoogleOptions, Preset, PresetClient, GITHUB_APP_LOOPBACK_PORT,
+    GithubOptions, GoogleDeviceClient, GoogleOptions, Preset, PresetClient,
+    GITHUB_APP_LOOPBACK_PORT,
 };
 pub use crate::provider::registration::{
     redirect_registrations, RedirectRegistration, RedirectSetup,

@@ -108,6 +108,9 @@ impl Keyfob {
         })?;
         self.secrets
             .delete(SecretKey::ClientSecret(id.to_string()))
+            .await?;
+        self.secrets
+            .delete(SecretKey::DeviceClientSecret(id.to_string()))
             .await
     }
 
@@ -145,15 +148,33 @@ impl Keyfob {
         Ok(provider)
     }
 
-    /// Adds the Google preset, reading Google's discovery document.
+    /// Adds the Google preset, reading Google's discovery document; a device client's
+    /// secret goes to the keyring beside the desktop client's.
     pub async fn add_google(
         &self,
         options: GoogleOptions,
         client_secret: Option<Secret>,
     ) -> Result<Provider> {
-        let draft = presets::google(options);
+        let device_secret = options.device_client.as_ref().map(|c| c.secret.clone());
+        let draft = presets::google(options.clone());
         let found = self.discover(&draft.issuer).await?;
-        let provider = draft.into_provider(found, Flavor::Google);
+        if draft.device_flow && found.device_authorization_endpoint.is_none() {
+            return Err(Error::ProviderInvalid {
+                provider: draft.id,
+                reason: "its discovery names no device_authorization_endpoint, so the device client cannot be used".into(),
+            });
+        }
+        let provider = presets::google_provider(options, draft, found);
+        provider.validate()?;
+        if self.providers()?.iter().any(|p| p.id == provider.id) {
+            return Err(Error::ProviderExists(provider.id));
+        }
+        // Before the definition: a saved provider always has its device client's secret.
+        let device_key = SecretKey::DeviceClientSecret(provider.id.clone());
+        match &device_secret {
+            Some(secret) => self.secrets.put(device_key, secret).await?,
+            None => self.secrets.delete(device_key).await?,
+        }
         self.add_provider(provider.clone(), client_secret).await?;
         Ok(provider)
     }
@@ -167,13 +188,17 @@ impl Keyfob {
             .is_some())
     }
 
-    /// The provider's client secret, when it uses one.
+    /// The provider's client secret, when it uses one: its device client's when `provider`
+    /// speaks as that client ([`Provider::device_client`]).
     pub(crate) async fn client_secret(&self, provider: &Provider) -> Result<Option<Secret>> {
         if provider.client_auth == ClientAuth::None {
             return Ok(None);
         }
-        self.secrets
-            .get(SecretKey::ClientSecret(provider.id.clone()))
-            .await
+        let key = if provider.is_device_client() {
+            SecretKey::DeviceClientSecret(provider.id.clone())
+        } else {
+            SecretKey::ClientSecret(provider.id.clone())
+        };
+        self.secrets.get(key).await
     }
 }

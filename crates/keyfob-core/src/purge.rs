@@ -61,6 +61,9 @@ impl Keyfob {
             self.secrets
                 .delete(SecretKey::ClientSecret(provider.id.clone()))
                 .await?;
+            self.secrets
+                .delete(SecretKey::DeviceClientSecret(provider.id.clone()))
+                .await?;
             report.providers.push(provider.id);
         }
         report.swept_secrets = match self.secrets.delete_all().await {
@@ -137,7 +140,8 @@ mod keyring_failures {
             keys.push(SecretKey::PendingLink(link.id));
         }
         for provider in kf.providers().unwrap() {
-            keys.push(SecretKey::ClientSecret(provider.id));
+            keys.push(SecretKey::ClientSecret(provider.id.clone()));
+            keys.push(SecretKey::DeviceClientSecret(provider.id));
         }
         keys.iter().map(SecretKey::user).collect()
     }

@@ -179,6 +179,7 @@ impl StubProvider {
             flavor: Flavor::Standard,
             loopback_port: None,
             device_authorization_endpoint: None,
+            device_client_id: None,
         }
     }
 

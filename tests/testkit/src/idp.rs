@@ -30,6 +30,10 @@ pub const POST_CLIENT_ID: &str = "keyfob-post";
 pub const POST_CLIENT_SECRET: &str = "post-secret-value";
 pub const POST_REDIRECT_URI: &str = "dev.keyfob.app:/oauth/local-post";
 
+/// Google mode's "TVs and Limited Input devices" client (tests/idp/GOOGLE.md "Device flow").
+pub const GOOGLE_DEVICE_CLIENT_ID: &str = "google-device.apps.googleusercontent.test";
+pub const GOOGLE_DEVICE_CLIENT_SECRET: &str = "google-device-secret";
+
 /// Counters kept by the IdP: requests that reached each endpoint (requests
 /// answered by an injected failure are not counted).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -41,6 +45,14 @@ pub struct Stats {
     /// The most token requests the server was answering at one time.
     #[serde(default)]
     pub token_in_flight_max: u64,
+}
+
+/// One device-code poll in Google mode: what it was answered (`"tokens"` or the error code)
+/// and how long after the previous poll of the same code it came.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct DevicePoll {
+    pub answer: String,
+    pub since_last_ms: Option<u64>,
 }
 
 /// Token endpoint requests by `grant_type`.
@@ -222,6 +234,25 @@ impl Idp {
             )
             .await
             .map(drop)
+    }
+
+    /// Google mode: the next `count` device-code polls of the device client that would be
+    /// pending are answered 403 `slow_down` instead, however slowly they come.
+    pub async fn google_slow_down(&self, count: u32) -> Result<()> {
+        self.server
+            .post_json(
+                &self.url("/__test/google_slow_down"),
+                &json!({ "count": count }),
+            )
+            .await
+            .map(drop)
+    }
+
+    /// Google mode: every device-code poll of the device client since start or the last
+    /// reset, in order.
+    pub async fn google_device_polls(&self) -> Result<Vec<DevicePoll>> {
+        let mut value = self.server.get_json(&self.url("/__test/stats")).await?;
+        Ok(serde_json::from_value(value["google_device_polls"].take())?)
     }
 
     /// RFC 7662 introspection of `token`, authenticating as `client_id` with

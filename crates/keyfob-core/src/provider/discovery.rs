@@ -93,6 +93,7 @@ impl OpenidProviderDraft {
             flavor,
             loopback_port: None,
             device_authorization_endpoint,
+            device_client_id: None,
         }
     }
 }

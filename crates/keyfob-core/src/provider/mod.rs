@@ -4,6 +4,7 @@ pub mod discovery;
 pub mod presets;
 pub mod registration;
 
+mod device_client;
 mod flavor;
 
 pub use flavor::Flavor;
@@ -96,6 +97,11 @@ pub struct Provider {
     /// with a code (the device flow invites phishing: a code can be relayed to a victim).
     #[serde(default)]
     pub device_authorization_endpoint: Option<Url>,
+    /// A second client that links with a code, when the provider allows that only to another
+    /// client type (Google's "TVs and Limited Input devices"); its secret is in the keyring
+    /// too. `None`: the client above links with a code as well.
+    #[serde(default)]
+    pub device_client_id: Option<String>,
 }
 
 /// Parameters a provider definition may not set: those the authorization request sets itself,
@@ -193,6 +199,9 @@ impl Provider {
         if self.client_id.trim().is_empty() {
             return Err(invalid("the client id is empty".into()));
         }
+        if let Some(reason) = self.device_client_problem() {
+            return Err(invalid(reason.into()));
+        }
         for (what, url) in [
             ("authorization endpoint", Some(&self.authorization_endpoint)),
             ("token endpoint", Some(&self.token_endpoint)),
@@ -288,6 +297,7 @@ pub(crate) mod tests {
             flavor: Flavor::Standard,
             loopback_port: None,
             device_authorization_endpoint: None,
+            device_client_id: None,
         }
     }
 

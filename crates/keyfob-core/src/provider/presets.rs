@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use url::Url;
 
 use crate::error::{Error, Result};
-use crate::provider::discovery::OpenidProviderDraft;
+use crate::provider::discovery::{Discovered, OpenidProviderDraft};
 use crate::provider::{ClientAuth, Flavor, Provider, ProviderKind, RedirectMode};
 use crate::secret::Secret;
 
@@ -282,6 +282,8 @@ pub fn github(options: GithubOptions) -> Provider {
         device_authorization_endpoint: options
             .device_flow
             .then(|| web.join("login/device/code").expect("valid")),
+        // GitHub's device flow uses the app's own client.
+        device_client_id: None,
     }
 }
 
@@ -303,6 +305,19 @@ pub struct GoogleOptions {
     /// Loopback by default: Desktop-app clients accept only loopback redirects. Use the
     /// custom scheme only for a client id whose registration allows it.
     pub redirect: RedirectMode,
+    /// The client that links with a code, if any: Google allows its device flow only to a
+    /// client of type "TVs and Limited Input devices", never to a "Desktop app" one. Without
+    /// it, linking with a code stays off.
+    pub device_client: Option<GoogleDeviceClient>,
+}
+
+/// Google's "TVs and Limited Input devices" client.
+#[derive(Debug, Clone)]
+pub struct GoogleDeviceClient {
+    /// Its client id.
+    pub id: String,
+    /// Its client secret: Google's device-code polls require it.
+    pub secret: Secret,
 }
 
 impl GoogleOptions {
@@ -314,6 +329,7 @@ impl GoogleOptions {
             issuer: GOOGLE_ISSUER.into(),
             client_id: client_id.into(),
             redirect: RedirectMode::Loopback,
+            device_client: None,
         }
     }
 }
@@ -333,6 +349,13 @@ impl GoogleOptions {
 /// - a refreshed response carries no new refresh token (`token.rs` keeps the old one);
 /// - tokens are revoked at the discovered `revocation_endpoint`, which answers 400
 ///   `invalid_token` for a token that is already dead (`revocation::was_already_dead`).
+///
+/// From https://developers.google.com/identity/protocols/oauth2/limited-input-device (and
+/// tests/idp/GOOGLE.md "Device flow"): linking with a code needs a separate "TVs and Limited
+/// Input devices" client ([`GoogleOptions::device_client`]), at discovery's
+/// `device_authorization_endpoint`; its answer names `verification_url` (the `oauth2` crate
+/// reads it), polls answer 428 while pending and 403 for `slow_down` and `access_denied`, and
+/// its refresh tokens are refreshed with that client.
 pub fn google(options: GoogleOptions) -> OpenidProviderDraft {
     OpenidProviderDraft {
         id: options.id,
@@ -343,8 +366,20 @@ pub fn google(options: GoogleOptions) -> OpenidProviderDraft {
         scopes: Some(vec!["openid".into(), "email".into(), "profile".into()]),
         extra_params: BTreeMap::from([("access_type".to_string(), "offline".to_string())]),
         redirect: options.redirect,
-        // Not yet: Google's device clients are a separate client type, not reproduced here.
-        device_flow: false,
+        device_flow: options.device_client.is_some(),
+    }
+}
+
+/// The Google provider from `draft` (made by [`google`] from `options`) and Google's
+/// discovery document `found`, with the device client of `options`.
+pub fn google_provider(
+    options: GoogleOptions,
+    draft: OpenidProviderDraft,
+    found: Discovered,
+) -> Provider {
+    Provider {
+        device_client_id: options.device_client.map(|c| c.id.trim().to_string()),
+        ..draft.into_provider(found, Flavor::Google)
     }
 }
 

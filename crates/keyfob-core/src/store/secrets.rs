@@ -24,6 +24,8 @@ pub enum SecretKey {
     IdToken(String),
     /// A provider's client secret.
     ClientSecret(String),
+    /// The client secret of a provider's separate device client (Google).
+    DeviceClientSecret(String),
     /// A pending link's state, PKCE verifier and nonce (JSON).
     PendingLink(String),
 }
@@ -36,6 +38,7 @@ impl SecretKey {
             SecretKey::RefreshToken(a) => format!("account/{a}/refresh_token"),
             SecretKey::IdToken(a) => format!("account/{a}/id_token"),
             SecretKey::ClientSecret(p) => format!("provider/{p}/client_secret"),
+            SecretKey::DeviceClientSecret(p) => format!("provider/{p}/device_client_secret"),
             SecretKey::PendingLink(l) => format!("pending/{l}"),
         }
     }
