@@ -294,6 +294,15 @@ pub struct GoogleArgs {
     /// Read the client secret from standard input (Google requires one)
     #[arg(long)]
     pub client_secret_stdin: bool,
+    /// Allow linking with a code (`keyfob link google --device`) through this client, which
+    /// must be of type "TVs and Limited Input devices" (Google refuses Desktop app clients
+    /// the device flow). Off by default: anyone can ask you to enter a code
+    #[arg(long, requires = "device_client_secret_stdin")]
+    pub device_client_id: Option<String>,
+    /// Read the device client's secret from standard input (Google requires one); with
+    /// --client-secret-stdin too, stdin holds both, one a line, the Desktop app client's first
+    #[arg(long, requires = "device_client_id")]
+    pub device_client_secret_stdin: bool,
     /// Issuer override, e.g. for a test server [default: https://accounts.google.com]
     #[arg(long)]
     pub issuer: Option<String>,

@@ -186,6 +186,85 @@ async fn google_preset_from_the_command_line() -> Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn google_links_with_a_code_through_its_device_client() -> Result<()> {
+    let idp = Idp::start_with(json!({
+        "google": true, "googleDeviceInterval": 1, "ttl": {"AccessToken": 30}
+    }))
+    .await?;
+    let home = tempfile::tempdir()?;
+    let mut args = vec![
+        "provider",
+        "google",
+        "--issuer",
+        idp.issuer(),
+        "--client-id",
+        "google-desktop.apps.googleusercontent.test",
+        "--client-secret-stdin",
+        "--device-client-id",
+        keyfob_testkit::GOOGLE_DEVICE_CLIENT_ID,
+        "--device-client-secret-stdin",
+    ];
+    // One secret on stdin for two: refused, nothing added.
+    let one = run_with_stdin(home.path(), &args, "google-desktop-secret\n").await?;
+    assert_eq!(one.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&one.stderr).contains("two client secrets"));
+    assert!(providers_json(home.path())
+        .await?
+        .as_array()
+        .unwrap()
+        .is_empty());
+    let both = format!(
+        "google-desktop-secret\n{}\n",
+        keyfob_testkit::GOOGLE_DEVICE_CLIENT_SECRET
+    );
+    let added = run_with_stdin(home.path(), &args, &both).await?;
+    let said = String::from_utf8_lossy(&added.stderr);
+    assert!(added.status.success(), "{said}");
+    assert!(said.contains("goes through the device client"), "{said}");
+    let providers = providers_json(home.path()).await?;
+    assert_eq!(
+        providers[0]["device_client_id"],
+        keyfob_testkit::GOOGLE_DEVICE_CLIENT_ID
+    );
+
+    let (out, _page) = link_with_code(home.path(), "google", "dan", Consent::Approve).await?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The account refreshes as the device client.
+    let token = keyfob(home.path(), &["token", "google", "--min-valid", "5m"])
+        .output()
+        .await?;
+    assert!(
+        token.status.success(),
+        "{}",
+        String::from_utf8_lossy(&token.stderr)
+    );
+    assert!(
+        idp.is_active(String::from_utf8(token.stdout)?.trim())
+            .await?
+    );
+
+    // Without a device client the Google preset does not link with a code.
+    args.truncate(7);
+    let plain = tempfile::tempdir()?;
+    let added = run_with_stdin(plain.path(), &args, "google-desktop-secret\n").await?;
+    assert!(added.status.success());
+    let out = keyfob(plain.path(), &["link", "google", "--device"])
+        .output()
+        .await?;
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(
+        said.contains("linking with a code is not turned on"),
+        "{said}"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn presets_without_a_client_id_explain_what_to_register() -> Result<()> {
     let home = tempfile::tempdir()?;
     if keyfob_core::Preset::Github.has_built_in_client() {

@@ -1118,3 +1118,150 @@ async fn google_mode_refuses_the_offline_access_scope() -> Result<()> {
     );
     Ok(())
 }
+
+/// POSTs a device authorization request of `client`; status and JSON body.
+async fn google_device_request(
+    idp: &Idp,
+    client: (&str, &str),
+    scope: &str,
+) -> Result<(u16, Value)> {
+    let discovery = idp.discovery().await?;
+    let endpoint = discovery["device_authorization_endpoint"]
+        .as_str()
+        .context("Google's discovery names the device endpoint")?
+        .to_string();
+    let response = http()
+        .post(endpoint)
+        .form(&[
+            ("client_id", client.0),
+            ("client_secret", client.1),
+            ("scope", scope),
+        ])
+        .send()
+        .await?;
+    Ok((response.status().as_u16(), response.json().await?))
+}
+
+async fn google_device_poll(idp: &Idp, device_code: &str) -> Result<(u16, Value)> {
+    token_request(
+        idp,
+        &[
+            ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+            ("device_code", device_code),
+            ("client_id", GOOGLE_DEVICE_CLIENT_ID),
+            ("client_secret", GOOGLE_DEVICE_CLIENT_SECRET),
+        ],
+        None,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn google_mode_device_flow_is_googles() -> Result<()> {
+    let idp = Idp::start_with(json!({"google": true})).await?;
+    let device = (GOOGLE_DEVICE_CLIENT_ID, GOOGLE_DEVICE_CLIENT_SECRET);
+
+    // The desktop client is another client type.
+    let (status, body) =
+        google_device_request(&idp, (GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET), "openid").await?;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["error"], "invalid_client");
+    ensure!(
+        body["error_description"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("Only clients of type 'TVs and Limited Input devices'"),
+        "{body}"
+    );
+
+    // A scope off the list fails the request, naming the first one.
+    let (status, body) = google_device_request(
+        &idp,
+        device,
+        "openid https://www.googleapis.com/auth/gmail.readonly https://www.googleapis.com/auth/drive",
+    )
+    .await?;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"], "invalid_scope");
+    assert_eq!(
+        body["error_description"],
+        "Invalid device flow scope: https://www.googleapis.com/auth/gmail.readonly"
+    );
+
+    // Google's field names: verification_url, no complete address, an interval.
+    let (status, body) = google_device_request(
+        &idp,
+        device,
+        "openid email profile https://www.googleapis.com/auth/drive.file",
+    )
+    .await?;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["verification_url"], idp.url("/device"));
+    ensure!(body.get("verification_uri").is_none(), "{body}");
+    ensure!(body.get("verification_uri_complete").is_none(), "{body}");
+    assert_eq!(body["interval"], 5);
+    assert_eq!(body["expires_in"], 1800);
+    let page = body["verification_url"].as_str().unwrap().to_string();
+    let device_code = body["device_code"].as_str().unwrap().to_string();
+    let user_code = body["user_code"].as_str().unwrap().to_string();
+
+    // Pending is 428; polling again at once is 403 slow_down.
+    let (status, body) = google_device_poll(&idp, &device_code).await?;
+    assert_eq!(
+        (status, &body["error"]),
+        (428, &json!("authorization_pending")),
+        "{body}"
+    );
+    assert_eq!(body["error_description"], "Precondition Required");
+    let (status, body) = google_device_poll(&idp, &device_code).await?;
+    assert_eq!(
+        (status, &body["error"]),
+        (403, &json!("slow_down")),
+        "{body}"
+    );
+    assert_eq!(body["error_description"], "Forbidden");
+
+    // Approved: tokens, a refresh token among them, which refreshes as the device client.
+    Browser::new()
+        .enter_device_code(&page, &user_code, "dan", Consent::Approve)
+        .await?;
+    let (status, tokens) = google_device_poll(&idp, &device_code).await?;
+    assert_eq!(status, 200, "{tokens}");
+    let refresh = tokens["refresh_token"]
+        .as_str()
+        .context("always returned for devices")?;
+    let (status, refreshed) = token_request(
+        &idp,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh),
+            ("client_id", GOOGLE_DEVICE_CLIENT_ID),
+            ("client_secret", GOOGLE_DEVICE_CLIENT_SECRET),
+        ],
+        None,
+    )
+    .await?;
+    assert_eq!(status, 200, "{refreshed}");
+    ensure!(refreshed.get("refresh_token").is_none(), "{refreshed}");
+    let (status, body) = google_refresh(&idp, refresh).await?;
+    assert_ne!(status, 200, "not as the desktop client: {body}");
+
+    // Denied: 403 access_denied.
+    let (_, body) = google_device_request(&idp, device, "openid").await?;
+    let device_code = body["device_code"].as_str().unwrap().to_string();
+    Browser::new()
+        .enter_device_code(
+            &page,
+            body["user_code"].as_str().unwrap(),
+            "dan",
+            Consent::Deny,
+        )
+        .await?;
+    let (status, body) = google_device_poll(&idp, &device_code).await?;
+    assert_eq!(
+        (status, &body["error"]),
+        (403, &json!("access_denied")),
+        "{body}"
+    );
+    Ok(())
+}

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 use std::io::Read;
 
 use keyfob_core::{
-    ClientAuth, GithubOptions, GoogleOptions, Keyfob, OpenidProviderDraft, Provider, ProviderKind,
-    RedirectMode, Secret, SecretUpdate,
+    ClientAuth, GithubOptions, GoogleDeviceClient, GoogleOptions, Keyfob, OpenidProviderDraft,
+    Provider, ProviderKind, RedirectMode, Secret, SecretUpdate,
 };
 use keyfob_core::{Preset, PresetClient};
 
@@ -135,19 +135,31 @@ pub async fn add_google(kf: &Keyfob, args: GoogleArgs) -> Result<(), Failure> {
     let GoogleArgs {
         client_id,
         client_secret_stdin,
+        device_client_id,
+        device_client_secret_stdin,
         issuer,
         scheme,
     } = args;
+    let mut secrets = read_secrets(client_secret_stdin, device_client_secret_stdin)?;
+    let device_secret = if device_client_secret_stdin {
+        secrets.pop()
+    } else {
+        None
+    };
     let PresetClient {
         id: client_id,
         secret,
     } = preset_client(
         Preset::Google,
         client_id.as_deref(),
-        read_secret(client_secret_stdin)?,
+        secrets.pop(),
         "a Desktop app OAuth client",
     )?;
     let mut options = GoogleOptions::new(client_id);
+    // clap makes the id and the secret come together.
+    options.device_client = device_client_id
+        .zip(device_secret)
+        .map(|(id, secret)| GoogleDeviceClient { id, secret });
     if let Some(issuer) = issuer {
         options.issuer = issuer;
     }
@@ -156,6 +168,12 @@ pub async fn add_google(kf: &Keyfob, args: GoogleArgs) -> Result<(), Failure> {
     }
     let provider = kf.add_google(options, secret).await?;
     eprintln!("Added {}. {}", provider.name, to_register(&provider));
+    if provider.device_client_id.is_some() {
+        eprintln!(
+            "Linking with a code (keyfob link {} --device) goes through the device client.",
+            provider.id
+        );
+    }
     Ok(())
 }
 
@@ -208,6 +226,35 @@ fn preset_client(
 
 fn parse_url(text: &str) -> Result<url::Url, Failure> {
     url::Url::parse(text).map_err(|e| Failure::new(USAGE, format!("'{text}' is not a URL: {e}")))
+}
+
+/// Secrets from standard input, one a line, for each flag that is set (in their order).
+fn read_secrets(first: bool, second: bool) -> Result<Vec<Secret>, Failure> {
+    if !(first && second) {
+        return Ok(read_secret(first || second)?.into_iter().collect());
+    }
+    let mut text = String::new();
+    std::io::stdin().read_to_string(&mut text).map_err(|e| {
+        Failure::new(
+            USAGE,
+            format!("cannot read the client secrets from stdin: {e}"),
+        )
+    })?;
+    secret_lines(&text)
+}
+
+/// Exactly two non-empty lines: the Desktop app client's secret, then the device client's.
+fn secret_lines(text: &str) -> Result<Vec<Secret>, Failure> {
+    let lines: Vec<&str> = text.lines().map(|l| l.trim_end_matches('\r')).collect();
+    match lines.as_slice() {
+        [first, second] if !first.is_empty() && !second.is_empty() => {
+            Ok(vec![Secret::new(*first), Secret::new(*second)])
+        }
+        _ => Err(Failure::new(
+            USAGE,
+            "stdin must hold two client secrets, one a line: the Desktop app client's, then the device client's",
+        )),
+    }
 }
 
 fn read_secret(from_stdin: bool) -> Result<Option<Secret>, Failure> {
@@ -263,4 +310,30 @@ pub async fn remove(kf: &Keyfob, id: &str) -> Result<(), Failure> {
     kf.remove_provider(id).await?;
     eprintln!("Removed provider {id}.");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_secrets_on_stdin_are_two_non_empty_lines() {
+        let both = secret_lines("desktop\r\ndevice\n").unwrap();
+        let exposed: Vec<&str> = both.iter().map(Secret::expose).collect();
+        assert_eq!(exposed, ["desktop", "device"]);
+        for bad in [
+            "desktop\n",
+            "desktop\n\ndevice\n",
+            "\ndevice\n",
+            "a\nb\nc\n",
+            "",
+        ] {
+            let err = secret_lines(bad).unwrap_err();
+            assert!(
+                err.message.contains("two client secrets"),
+                "{bad:?}: {}",
+                err.message
+            );
+        }
+    }
 }
