@@ -205,7 +205,13 @@ loopback_port: number | null,
  * RFC 8628 device authorization endpoint, set only when the user opted in to linking
  * with a code (the device flow invites phishing: a code can be relayed to a victim).
  */
-device_authorization_endpoint: string | null, };
+device_authorization_endpoint: string | null, 
+/**
+ * A second client that links with a code, when the provider allows that only to another
+ * client type (Google's "TVs and Limited Input devices"); its secret is in the keyring
+ * too. `None`: the client above links with a code as well.
+ */
+device_client_id: string | null, };
 
 export type RedirectRegistration = { 
 /**
@@ -314,7 +320,13 @@ loopback_port: number | null,
  * RFC 8628 device authorization endpoint, set only when the user opted in to linking
  * with a code (the device flow invites phishing: a code can be relayed to a victim).
  */
-device_authorization_endpoint: string | null, };
+device_authorization_endpoint: string | null, 
+/**
+ * A second client that links with a code, when the provider allows that only to another
+ * client type (Google's "TVs and Limited Input devices"); its secret is in the keyring
+ * too. `None`: the client above links with a code as well.
+ */
+device_client_id: string | null, };
 
 export type UiErrorKind = "keyring" | "needs_relink" | "cannot_refresh" | "provider" | "callback" | "denied" | "timeout" | "link_not_found" | "network" | "provider_response" | "account_not_found" | "storage" | "clipboard" | "browser" | "other";
 
