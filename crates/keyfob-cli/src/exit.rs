@@ -191,6 +191,20 @@ mod tests {
             (Error::BrowserNotOpened, LINK),
             (Error::DeviceFlowOff(s()), USAGE),
             (Error::DeviceFlowRefused(s()), USAGE),
+            (
+                Error::DeviceClientRefused {
+                    provider: s(),
+                    detail: s(),
+                },
+                USAGE,
+            ),
+            (
+                Error::DeviceScopeRefused {
+                    provider: s(),
+                    detail: s(),
+                },
+                USAGE,
+            ),
             (Error::DeviceCodeDenied(s()), LINK),
             (Error::DeviceCodeExpired, LINK),
             (
