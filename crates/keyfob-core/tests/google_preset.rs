@@ -419,11 +419,23 @@ async fn links_with_a_code_through_the_device_client_and_refreshes_with_it() -> 
 
     // A link in the browser still goes through the desktop client.
     let desktop = link(&g, "ann").await?;
-    assert_eq!(desktop.linked_with.expect("recorded").client_id, CLIENT_ID);
+    assert_eq!(
+        desktop.linked_with.as_ref().expect("recorded").client_id,
+        CLIENT_ID
+    );
 
     let report = g.kf.unlink(&account.id).await?;
     assert_eq!(report.revocation, Revocation::Revoked);
     assert!(!g.idp.is_active(refresh.expose()).await?);
+
+    // Removing the provider takes the device client's secret along.
+    g.kf.unlink(&desktop.id).await?;
+    g.kf.remove_provider("google").await?;
+    assert_eq!(
+        g.secrets_get(SecretKey::DeviceClientSecret("google".into()))
+            .await?,
+        None
+    );
     Ok(())
 }
 
