@@ -405,6 +405,10 @@ async fn links_with_a_code_through_the_device_client_and_refreshes_with_it() -> 
     let polls = g.idp.google_device_polls().await?;
     assert_eq!(polls[0].answer, "authorization_pending", "{polls:?}");
     assert_eq!(polls.last().unwrap().answer, "tokens", "{polls:?}");
+    // At the interval (1 s): a 428 is "pending", not a failed request, which the oauth2
+    // crate would retry only after twice the interval.
+    let again = polls[1].since_last_ms.unwrap();
+    assert!(again < 1_950, "polled again after {again} ms: {polls:?}");
 
     // Refreshed as the device client, with its secret: the desktop client could not.
     let refresh = g
