@@ -15,7 +15,8 @@
 //
 // Test hooks (plain JSON, handled before the provider sees the request):
 //   GET  /__test/stats  -> {"token":{"authorization_code":n,"refresh_token":n,"other":n},
-//                           "revocation":n,"userinfo":n,"introspection":n}
+//                           "revocation":n,"userinfo":n,"introspection":n,
+//                           "google_device_polls":[{"answer":..., "since_last_ms":n|null}]}
 //   POST /__test/reset  -> zero counters and pending failure injections
 //   POST /__test/delay  {"token_ms": 500} -> every token request waits that long first (a slow
 //                          provider, so concurrent refreshes really overlap); 0 turns it off
