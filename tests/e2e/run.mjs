@@ -694,7 +694,7 @@ async function main() {
     const warning = await (await s.find('#provider-device-flow-warning')).text();
     check(/phishing/.test(warning) && /only where you need it/.test(warning), `the form warns about relayed codes (${warning})`);
     await box.click();
-    await s.script("document.querySelector('#provider-device-flow-warning').scrollIntoView({ block: 'nearest' })");
+    await s.script("document.querySelector('#provider-device-flow-warning').scrollIntoView({ block: 'center' })");
     await shot('14b-dark-device-flow-setting');
     await s.click('#provider-save');
     await s.waitFor('#providers-dialog .provider-row[data-provider-id="local"]', { what: 'the list after saving' });
