@@ -137,8 +137,12 @@ mod tests {
             state.next_code_link_id(),
         );
         assert_ne!(first, second);
-        assert!(state.track_code_link(first.clone(), link("local")).is_none());
-        assert!(state.track_code_link(other.clone(), link("github")).is_none());
+        assert!(state
+            .track_code_link(first.clone(), link("local"))
+            .is_none());
+        assert!(state
+            .track_code_link(other.clone(), link("github"))
+            .is_none());
         let ended = state
             .track_code_link(second.clone(), link("local"))
             .expect("the first link ended");
