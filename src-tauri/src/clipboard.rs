@@ -71,12 +71,7 @@ impl ClipboardPolicy {
 
     /// Puts `token` on the clipboard and schedules its removal.
     pub fn copy(&self, app: &AppHandle, token: &Secret) -> Result<(), UiError> {
-        let cannot = |e: arboard::Error| {
-            UiError::new(
-                UiErrorKind::Clipboard,
-                format!("cannot write to the clipboard: {e}"),
-            )
-        };
+        let cannot = cannot_write;
         let generation = {
             let mut board = self.board.lock().expect("clipboard poisoned");
             let clipboard = match &mut board.clipboard {
@@ -115,6 +110,25 @@ impl ClipboardPolicy {
         });
         Ok(())
     }
+}
+
+impl ClipboardPolicy {
+    /// Puts text that is no secret (a user code) on the clipboard, unmarked and left there.
+    pub fn copy_text(&self, text: &str) -> Result<(), UiError> {
+        let mut board = self.board.lock().expect("clipboard poisoned");
+        let clipboard = match &mut board.clipboard {
+            Some(open) => open,
+            empty => empty.insert(arboard::Clipboard::new().map_err(cannot_write)?),
+        };
+        clipboard.set_text(text).map_err(cannot_write)
+    }
+}
+
+fn cannot_write(e: arboard::Error) -> UiError {
+    UiError::new(
+        UiErrorKind::Clipboard,
+        format!("cannot write to the clipboard: {e}"),
+    )
 }
 
 /// Writes `text` marked as a secret, with each platform's hint.

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use ts_rs::{Config, TS};
 
-use crate::commands::{accounts, app, links, names::COMMANDS, providers};
+use crate::commands::{accounts, app, code_links, links, names::COMMANDS, providers};
 use crate::{error, events, views};
 
 const HEADER: &str = "\
@@ -38,6 +38,7 @@ fn declarations() -> String {
         error::UiErrorKind::decl(&cfg),
         error::UiError::decl(&cfg),
         links::LinkStarted::decl(&cfg),
+        code_links::CodeLinkStarted::decl(&cfg),
         events::LinkOutcome::decl(&cfg),
         events::Notice::decl(&cfg),
         events::ClipboardExpired::decl(&cfg),

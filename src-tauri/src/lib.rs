@@ -67,6 +67,9 @@ pub fn run() {
             commands::providers::redirect_registrations,
             commands::links::start_link,
             commands::links::cancel_link,
+            commands::code_links::start_code_link,
+            commands::code_links::open_code_page,
+            commands::code_links::copy_code,
             commands::app::app_status,
         ])
         .run(tauri::generate_context!())

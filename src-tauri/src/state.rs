@@ -2,6 +2,7 @@
 
 use keyfob_core::Keyfob;
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::clipboard::ClipboardPolicy;
@@ -19,6 +20,21 @@ pub struct AppState {
     seen_callbacks: Mutex<VecDeque<String>>,
     /// Loopback links in flight, by link id: aborting the task closes the listener.
     loopback_tasks: Mutex<HashMap<String, tauri::async_runtime::JoinHandle<()>>>,
+    /// Links with a code in flight, by link id: aborting the task drops the polling future.
+    code_links: Mutex<HashMap<String, CodeLink>>,
+    /// Numbers code links (their ids are not secret; they only tell outcomes apart).
+    code_link_count: AtomicU64,
+}
+
+/// A link with a code that is waiting for the user: what the window may ask about it.
+pub struct CodeLink {
+    pub provider: String,
+    /// The code the user enters (not a secret: it only works with the device code, which
+    /// stays in the core).
+    pub user_code: String,
+    /// Where the user enters it.
+    pub verification_uri: url::Url,
+    pub task: tauri::async_runtime::JoinHandle<()>,
 }
 
 /// How many callback fingerprints are remembered; a state works once anyway.
@@ -31,6 +47,8 @@ impl AppState {
             clipboard,
             seen_callbacks: Mutex::new(VecDeque::new()),
             loopback_tasks: Mutex::new(HashMap::new()),
+            code_links: Mutex::new(HashMap::new()),
+            code_link_count: AtomicU64::new(0),
         }
     }
 
@@ -58,11 +76,82 @@ impl AppState {
         let mut tasks = self.loopback_tasks.lock().expect("task map poisoned");
         tasks.remove(link_id)
     }
+
+    /// A new code link's id.
+    pub fn next_code_link_id(&self) -> String {
+        let n = self.code_link_count.fetch_add(1, Ordering::Relaxed) + 1;
+        format!("code-{n}")
+    }
+
+    /// Records a code link; one of the same provider still waiting is ended (one link at a
+    /// time per provider) and returned.
+    pub fn track_code_link(&self, link_id: String, link: CodeLink) -> Option<CodeLink> {
+        let mut links = self.code_links.lock().expect("code links poisoned");
+        let old = links
+            .iter()
+            .find(|(_, l)| l.provider == link.provider)
+            .map(|(id, _)| id.clone())
+            .and_then(|id| links.remove(&id));
+        if let Some(old) = &old {
+            old.task.abort();
+        }
+        links.insert(link_id, link);
+        old
+    }
+
+    /// Forgets a code link; returns it so a cancel can abort it.
+    pub fn take_code_link(&self, link_id: &str) -> Option<CodeLink> {
+        let mut links = self.code_links.lock().expect("code links poisoned");
+        links.remove(link_id)
+    }
+
+    /// Reads a waiting code link.
+    pub fn with_code_link<T>(&self, link_id: &str, read: impl FnOnce(&CodeLink) -> T) -> Option<T> {
+        let links = self.code_links.lock().expect("code links poisoned");
+        links.get(link_id).map(read)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One code link at a time per provider: a second one ends the first (its polling
+    /// future is dropped); another provider's link is left alone.
+    #[test]
+    fn a_new_code_link_ends_the_providers_previous_one() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let state = AppState::new(
+            Keyfob::open(keyfob_core::Paths::under(dir.path())),
+            ClipboardPolicy::new(None),
+        );
+        let link = |provider: &str| CodeLink {
+            provider: provider.into(),
+            user_code: "ABCD-EFGH".into(),
+            verification_uri: "https://example.com/device".parse().unwrap(),
+            task: tauri::async_runtime::spawn(std::future::pending::<()>()),
+        };
+        let (first, second, other) = (
+            state.next_code_link_id(),
+            state.next_code_link_id(),
+            state.next_code_link_id(),
+        );
+        assert_ne!(first, second);
+        assert!(state
+            .track_code_link(first.clone(), link("local"))
+            .is_none());
+        assert!(state
+            .track_code_link(other.clone(), link("github"))
+            .is_none());
+        let ended = state
+            .track_code_link(second.clone(), link("local"))
+            .expect("the first link ended");
+        let finished = tauri::async_runtime::block_on(ended.task);
+        assert!(finished.is_err(), "the first link's task was aborted");
+        assert!(state.with_code_link(&first, |_| ()).is_none());
+        assert!(state.with_code_link(&second, |_| ()).is_some());
+        assert!(state.take_code_link(&other).is_some());
+    }
 
     #[test]
     fn a_callback_is_handled_once() {

@@ -14,6 +14,9 @@
 //   Keyfob, which finds the URL in its argv).
 // - `http://127.0.0.1:<port>/...` (loopback): Chromium follows it to Keyfob's listener, like
 //   any browser.
+// Any other address is a provider's code page (linking with a code, RFC 8628): it enters the
+// plan's userCode there, signs in and approves or denies; nothing comes back to Keyfob through
+// the browser (Keyfob polls the provider).
 //
 // Environment (set by run.mjs, inherited through the app and xdg-open):
 //   E2E_APP_BINARY   the app binary to run with the callback URL
@@ -25,7 +28,8 @@
 //                    Keyfob's webview: the request's state and nonce, the callback URL and its
 //                    code and state (JSON lines; the test checks the page's IPC against them)
 //   E2E_BROWSER_PLAN optional JSON file read at each run:
-//                    {"consent": "approve" | "deny", "login": "user name (default E2E_LOGIN)"}
+//                    {"consent": "approve" | "deny", "login": "user name (default E2E_LOGIN)",
+//                     "userCode": "the code to enter when the address is a code page"}
 //
 // It knows two providers' pages: the local OpenID provider's (tests/idp) and the GitHub
 // stand-in's (tests/github: a login form, then "authorize" buttons with values 1 and 0).
@@ -101,35 +105,7 @@ async function signIn(startAddress) {
     for (let step = 0; step < 10 && callback === null; step += 1) {
       await page.waitForLoadState('domcontentloaded').catch(() => undefined);
       if (callback !== null) break;
-      const login = page.locator('input[name="login"]');
-      if (await login.count()) {
-        log('login-page');
-        await login.fill(user);
-        const password = page.locator('input[name="password"]');
-        if (await password.count()) await password.fill('password');
-        await Promise.all([
-          page.waitForNavigation().catch(() => undefined),
-          page.locator('button[type="submit"], input[type="submit"]').first().click(),
-        ]);
-        continue;
-      }
-      // GitHub's authorization page: "Cancel" (authorize=0) and "Authorize" (authorize=1).
-      const authorize = page.locator('button[name="authorize"]');
-      if (await authorize.count()) {
-        log('consent-page', { consent });
-        const choice = page.locator(`button[name="authorize"][value="${consent === 'deny' ? '0' : '1'}"]`);
-        await Promise.all([page.waitForNavigation().catch(() => undefined), choice.click()]);
-        continue;
-      }
-      const submit = page.locator('form button[type="submit"]');
-      if (await submit.count()) {
-        log('consent-page', { consent });
-        // "Deny" is the consent page's "[ Cancel ]" link: the provider then redirects back
-        // with error=access_denied.
-        const choice = consent === 'deny' ? page.locator('a[href$="/abort"]').first() : submit.first();
-        await Promise.all([page.waitForNavigation().catch(() => undefined), choice.click()]);
-        continue;
-      }
+      if (await answerSignIn(page, user, consent)) continue;
       throw new Error(`unexpected page: ${(await page.title()) || page.url()}`);
     }
     const result = await Promise.race([
@@ -137,6 +113,87 @@ async function signIn(startAddress) {
       new Promise((_, reject) => setTimeout(() => reject(new Error('no redirect to the app')), 15000)),
     ]);
     return { authorizationUrl, loopback, result };
+  } finally {
+    await browser.close();
+  }
+}
+
+/** Answers a provider's login or consent page; false when the page is neither. */
+async function answerSignIn(page, user, consent) {
+  const login = page.locator('input[name="login"]');
+  if (await login.count()) {
+    log('login-page');
+    await login.fill(user);
+    const password = page.locator('input[name="password"]');
+    if (await password.count()) await password.fill('password');
+    await Promise.all([
+      page.waitForNavigation().catch(() => undefined),
+      page.locator('button[type="submit"], input[type="submit"]').first().click(),
+    ]);
+    return true;
+  }
+  // GitHub's authorization page: "Cancel" (authorize=0) and "Authorize" (authorize=1).
+  const authorize = page.locator('button[name="authorize"]');
+  if (await authorize.count()) {
+    log('consent-page', { consent });
+    const choice = page.locator(`button[name="authorize"][value="${consent === 'deny' ? '0' : '1'}"]`);
+    await Promise.all([page.waitForNavigation().catch(() => undefined), choice.click()]);
+    return true;
+  }
+  const submit = page.locator('form button[type="submit"]');
+  if (await submit.count()) {
+    log('consent-page', { consent });
+    // "Deny" is the consent page's "[ Cancel ]" link: the provider then redirects back
+    // with error=access_denied (or, in the device flow, tells the polling client so).
+    const choice = consent === 'deny' ? page.locator('a[href$="/abort"]').first() : submit.first();
+    await Promise.all([page.waitForNavigation().catch(() => undefined), choice.click()]);
+    return true;
+  }
+  return false;
+}
+
+/**
+ * Linking with a code: the address is the provider's code page (its verification URI). Enters
+ * the code the plan names (the test read it off Keyfob's window, as a user would), confirms it,
+ * signs in and answers the consent page; ends on the provider's closing page.
+ */
+async function enterCode(address) {
+  const { consent = 'approve', login: user = process.env.E2E_LOGIN ?? 'alice', userCode } = plan();
+  if (!userCode) throw new Error('the plan names no userCode to enter');
+  const browser = await chromium.launch({
+    executablePath: process.env.E2E_CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--no-first-run'],
+  });
+  try {
+    const page = await browser.newPage();
+    await page.goto(address);
+    let entered = false;
+    for (let step = 0; step < 12; step += 1) {
+      await page.waitForLoadState('domcontentloaded').catch(() => undefined);
+      const submit = page.locator('button[type="submit"]:not([name="abort"])').first();
+      // "Is this the code your device shows?" (the code comes back in a hidden field): yes.
+      if (await page.locator('input[name="confirm"]').count()) {
+        log('code-confirm-page');
+        await Promise.all([page.waitForNavigation().catch(() => undefined), submit.click()]);
+        continue;
+      }
+      const codeInput = page.locator('input[name="user_code"]:not([type="hidden"])');
+      // Once the code is in, the code form again is an end page (oidc-provider shows it,
+      // with the outcome, after a denial): fall through to the end.
+      if (!entered && (await codeInput.count())) {
+        entered = true;
+        log('code-page');
+        await codeInput.fill(userCode);
+        await Promise.all([page.waitForNavigation().catch(() => undefined), submit.click()]);
+        continue;
+      }
+      if (await answerSignIn(page, user, consent)) continue;
+      const text = ((await page.textContent('body')) ?? '').replace(/\s+/g, ' ').trim();
+      log('code-done', { entered, text: text.slice(0, 200) });
+      return;
+    }
+    throw new Error('no end page after entering the code');
   } finally {
     await browser.close();
   }
@@ -172,6 +229,11 @@ async function main() {
   if (!url) throw new Error('usage: browser.mjs URL');
   // The whole command line, as any local user can read it in /proc/PID/cmdline.
   log('opened', { argv: process.argv.slice(2), host: new URL(url).host, path: new URL(url).pathname });
+  // Anything but Keyfob's start address is a provider's code page (linking with a code).
+  if (new URL(url).pathname !== '/start') {
+    await enterCode(url);
+    return;
+  }
   const { authorizationUrl, loopback, result } = await signIn(url);
   if (loopback) {
     noteSecrets(authorizationUrl, result.url);

@@ -7,7 +7,9 @@
 // copies a token (checked at the provider), sees a forged callback refused, and unlinks.
 // Then it sets up the GitHub preset from the link dialog (against the local GitHub stand-in as
 // a GitHub Enterprise Server), links octocat through the loopback redirect and unlinks.
-// It also refreshes from the row, tries the Google preset (which only knows Google's own
+// It turns on linking with a code for the provider and links with a code (Chromium enters it
+// on the provider's code page and approves; a denied code stores nothing). It also refreshes
+// from the row, tries the Google preset (which only knows Google's own
 // issuer), removes a provider, and links, copies and unlinks with the keyboard alone. Every
 // IPC call and event of the page is recorded (lib/ipc.mjs) and checked against every token,
 // code, state, verifier and callback URL the test saw: none may cross into the webview.
@@ -132,13 +134,17 @@ async function main() {
 
   /**
    * Checks the browser's argv of each `opened` event: one argument, Keyfob's one-time start
-   * address, and nothing of the authorization request (any local user can read a command line).
+   * address (or the provider's code page), and nothing of the authorization request (any
+   * local user can read a command line).
    */
   const checkArgv = (events, what) => {
     const opened = events.filter((e) => e.event === 'opened');
     check(opened.length > 0, `the browser was started ${what}`);
+    // Linking with a code opens the provider's code page: its bare address (the code is typed).
+    const codePage = `${idp.issuer}/device`;
     for (const { argv } of opened) {
       const line = JSON.stringify(argv);
+      if (Array.isArray(argv) && argv.length === 1 && argv[0] === codePage) continue;
       check(
         Array.isArray(argv) && argv.length === 1 && /^http:\/\/127\.0\.0\.1:[0-9]+\/start$/.test(argv[0]),
         `the browser's argv is the start address alone ${what} (${line})`,
@@ -676,6 +682,77 @@ async function main() {
     check(keptCopy?.entry.ok && JSON.parse(keptCopy.entry.body).clears_in === null, `the shell schedules no clear (${keptCopy?.entry.body})`);
   });
 
+  await step('turning on linking with a code in the provider settings while an account uses it (dark theme)', async () => {
+    // The device endpoint is not among what accounts are bound to: the edit goes through
+    // although alice's account is linked through the provider.
+    const providersToml = join(home, 'config/providers.toml');
+    check(!readFileSync(providersToml, 'utf8').includes('device_authorization_endpoint'), 'linking with a code is off by default');
+    await s.click('#open-providers');
+    await (await s.waitFor('#providers-dialog .provider-row[data-provider-id="local"] button')).click();
+    const box = await s.waitFor('#provider-device-flow', { what: 'the device flow checkbox' });
+    check(!(await s.script("return document.querySelector('#provider-device-flow').checked")), 'the checkbox is off');
+    const warning = await (await s.find('#provider-device-flow-warning')).text();
+    check(/phishing/.test(warning) && /only where you need it/.test(warning), `the form warns about relayed codes (${warning})`);
+    await box.click();
+    await s.script("document.querySelector('#provider-device-flow-warning').scrollIntoView({ block: 'center' })");
+    await shot('14b-dark-device-flow-setting');
+    await s.click('#provider-save');
+    await s.waitFor('#providers-dialog .provider-row[data-provider-id="local"]', { what: 'the list after saving' });
+    const saved = readFileSync(providersToml, 'utf8');
+    check(
+      saved.includes(`device_authorization_endpoint = "${idp.discovery.device_authorization_endpoint}"`),
+      `the endpoint the issuer's discovery names was saved (${idp.discovery.device_authorization_endpoint})`,
+    );
+    await s.click('#providers-dialog .dialog-buttons .btn-primary');
+    await s.waitGone('#providers-dialog[open]');
+  });
+
+  await step('linking with a code: Chromium enters it at the provider, the account appears (dark theme)', async () => {
+    await s.waitGone('.toast');
+    const accountsBefore = JSON.parse(readFileSync(accountsFile, 'utf8')).accounts.length;
+    await s.click('#link-account');
+    await s.waitFor('#link-dialog .provider-option[data-provider-id="local"][aria-checked="true"]');
+    await (await s.waitFor('#link-code', { what: '"Use a code instead"' })).click();
+    const userCode = (await (await s.waitFor('#code-user-code', { timeout: 20000, what: 'the user code' })).text()).trim();
+    check(/^[A-Z0-9-]{4,}$/.test(userCode), `the window shows the user code (${userCode})`);
+    const address = (await (await s.find('#code-page')).text()).trim();
+    check(address.startsWith(`${idp.issuer}/`), `the window shows the provider's code page (${address})`);
+    const left = await (await s.find('[data-code-expires]')).text();
+    check(/^\d+:\d\d$/.test(left), `the window counts down to the code's expiry (${left})`);
+    check((await s.script('return document.activeElement && document.activeElement.id')) === 'code-copy', 'Copy has the focus');
+    await shot('14c-dark-code-dialog');
+    await s.click('#code-copy');
+    await until(async () => readClipboard() === userCode, 5000, 'the code on the clipboard');
+    // The user opens the address (in the system browser, through the shell) and types the code.
+    writeFileSync(plan, JSON.stringify({ userCode, login: 'bob' }));
+    mark = browserEvents().length;
+    await s.click('#code-page');
+    const done = await until(async () => since().find((e) => e.event === 'code-done' || e.event === 'failed'), 45000, 'Chromium to enter the code and approve');
+    check(done.event === 'code-done' && done.entered, `Chromium entered the code and approved (${JSON.stringify(done)})`);
+    const opened = since().find((e) => e.event === 'opened');
+    check(
+      JSON.stringify(opened?.argv) === JSON.stringify([address]),
+      `the system browser was started with the code page's address alone (${JSON.stringify(opened?.argv)})`,
+    );
+    check(since().some((e) => e.event === 'login-page') && since().some((e) => e.event === 'consent-page'), 'the user signed in and approved at the provider');
+    await s.waitFor('.account-row[data-account-id].highlight', { timeout: 30000, what: 'the new account highlighted' });
+    await s.waitGone('#link-dialog[open]');
+    const accounts = JSON.parse(readFileSync(accountsFile, 'utf8')).accounts;
+    check(accounts.length === accountsBefore + 1, `one more account (${accounts.length})`);
+    const bob = accounts.find((a) => a.email === 'bob@example.test');
+    check(!!bob, `bob's account was linked (${accounts.map((a) => a.email)})`);
+    check((await s.findAll(`.account-row[data-account-id="${bob.id}"]`)).length === 1, 'the window shows it');
+    check(rememberKeyring().includes(`account/${bob.id}/access_token`), 'its tokens are in the keyring');
+    await shot('14d-dark-linked-with-a-code');
+    await checkIpc('after linking with a code');
+    check(ipc.commands().includes('start_code_link') && ipc.commands().includes('open_code_page'), 'the window used the code link commands');
+    // Back to one account for the steps below.
+    const unlinked = spawnSync(cli, ['unlink', bob.id], { env, encoding: 'utf8', timeout: 30000 });
+    check(unlinked.status === 0, `keyfob unlink ${bob.id} (${unlinked.stderr})`);
+    await s.waitGone(`.account-row[data-account-id="${bob.id}"]`, { timeout: 10000 });
+    rmSync(plan);
+  });
+
   await step('reopening in the light theme with the default clipboard delay', async () => {
     await closeApp(s, dark);
     const { KEYFOB_CLIPBOARD_CLEAR_SECONDS: _short, ...defaults } = env;
@@ -687,6 +764,36 @@ async function main() {
     const note = await s.script("return document.querySelector('.list-note').textContent");
     check(/after 30 s/.test(note), `copied tokens are cleared after 30 s by default (${note})`);
     await shot('15-account-list'); // the README shows this one
+  });
+
+  await step('a code denied at the provider: the dialog says so and nothing is stored', async () => {
+    const accountsBefore = readFileSync(accountsFile, 'utf8');
+    const keyringBefore = rememberKeyring().sort().join(',');
+    await s.waitGone('.toast');
+    await s.click('#link-account');
+    await s.waitFor('#link-dialog .provider-option[data-provider-id="local"][aria-checked="true"]');
+    await shot('15a-link-dialog-with-code-choice');
+    await (await s.waitFor('#link-code')).click();
+    const userCode = (await (await s.waitFor('#code-user-code', { timeout: 20000, what: 'the user code' })).text()).trim();
+    await shot('15b-code-dialog');
+    writeFileSync(plan, JSON.stringify({ userCode, consent: 'deny' }));
+    mark = browserEvents().length;
+    await s.click('#code-page');
+    const done = await until(async () => since().find((e) => e.event === 'code-done' || e.event === 'failed'), 45000, 'Chromium to enter the code and deny');
+    check(done.event === 'code-done' && done.entered, `Chromium entered the code and denied (${JSON.stringify(done)})`);
+    const error = await (await s.waitFor('#link-error', { timeout: 30000, what: 'the denial in the dialog' })).text();
+    check(/denied/i.test(error), `the dialog says the code was denied (${error})`);
+    await shot('15c-code-denied');
+    check(readFileSync(accountsFile, 'utf8') === accountsBefore, 'no account was stored');
+    check(rememberKeyring().sort().join(',') === keyringBefore, 'nothing was added to the keyring');
+    await s.click('#link-retry');
+    await (await s.waitFor('#link-code')).click();
+    await s.waitFor('#code-user-code', { timeout: 20000, what: 'a new code' });
+    // Cancel drops the waiting link: the window closes the dialog and nothing is stored.
+    await s.click('#link-cancel');
+    await s.waitGone('#link-dialog[open]');
+    check(readFileSync(accountsFile, 'utf8') === accountsBefore, 'a cancelled code stored nothing');
+    rmSync(plan);
   });
 
   await step('unlinking while the provider cannot revoke, then retrying', async () => {
@@ -973,10 +1080,13 @@ async function main() {
     // Every browser Keyfob started got the start address alone, by scheme and by loopback.
     checkArgv(browserEvents(), 'during the whole run');
     const starts = browserEvents().filter((e) => e.event === 'started');
+    const opened = browserEvents().filter((e) => e.event === 'opened');
+    const codePages = opened.filter((e) => e.path === '/device');
     check(
-      starts.some((e) => e.loopback) && starts.some((e) => !e.loopback) && starts.length === browserEvents().filter((e) => e.event === 'opened').length,
+      starts.some((e) => e.loopback) && starts.some((e) => !e.loopback) && starts.length === opened.length - codePages.length,
       `every start address led to the provider, for scheme and loopback links (${starts.length})`,
     );
+    check(codePages.length === 2, `the code page was opened for each code entered, and only then (${codePages.length})`);
     for (const command of ['list_accounts', 'unlink_account', 'remove_provider', 'add_github_provider', 'add_google_provider']) {
       check(ipc.commands().includes(command), `the recorder saw ${command}`);
     }

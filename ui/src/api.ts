@@ -7,6 +7,7 @@ import type {
   Account,
   AppStatus,
   ClipboardExpired,
+  CodeLinkStarted,
   Copied,
   GithubProviderInput,
   GoogleProviderInput,
@@ -30,8 +31,8 @@ export const api = {
   unlinkAccount: (accountId: string) => invoke<Unlinked>('unlink_account', { accountId }),
   forgetAccount: (accountId: string) => invoke<void>('forget_account', { accountId }),
   listProviders: () => invoke<ProviderView[]>('list_providers'),
-  saveProvider: (provider: Provider, secret: SecretInput) =>
-    invoke<ProviderView>('save_provider', { provider, secret }),
+  saveProvider: (provider: Provider, secret: SecretInput, deviceFlow: boolean) =>
+    invoke<ProviderView>('save_provider', { provider, secret, deviceFlow }),
   addOpenidProvider: (input: OpenidProviderInput) => invoke<ProviderView>('add_openid_provider', { input }),
   addGithubProvider: (input: GithubProviderInput) => invoke<ProviderView>('add_github_provider', { input }),
   addGoogleProvider: (input: GoogleProviderInput) => invoke<ProviderView>('add_google_provider', { input }),
@@ -40,6 +41,10 @@ export const api = {
     invoke<RedirectRegistration[]>('redirect_registrations', { query }),
   startLink: (providerId: string, scopes: string[] | null) => invoke<LinkStarted>('start_link', { providerId, scopes }),
   cancelLink: (linkId: string) => invoke<void>('cancel_link', { linkId }),
+  startCodeLink: (providerId: string, scopes: string[] | null) =>
+    invoke<CodeLinkStarted>('start_code_link', { providerId, scopes }),
+  openCodePage: (linkId: string) => invoke<void>('open_code_page', { linkId }),
+  copyCode: (linkId: string) => invoke<void>('copy_code', { linkId }),
   appStatus: () => invoke<AppStatus>('app_status'),
 };
 

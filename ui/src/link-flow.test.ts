@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { adviceFor, claims, closed, linkTransition, strays, type LinkState } from './link-flow';
+import { adviceFor, claims, closed, linkTransition, offersCode, strays, type LinkState } from './link-flow';
 import { emptyFields } from './presets';
-import type { Account } from './types';
+import type { Account, ProviderView } from './types';
 
 const account = { id: 'local-1', display_name: 'alice@example.com' } as Account;
 
@@ -111,6 +111,13 @@ describe('link flow', () => {
     expect(linkTransition(s, { type: 'close' })).toEqual(closed);
   });
 
+  it('offers a code only where the provider allows it', () => {
+    const provider = { id: 'local', device_authorization_endpoint: null } as ProviderView;
+    expect(offersCode(null)).toBe(false);
+    expect(offersCode(provider)).toBe(false);
+    expect(offersCode({ ...provider, device_authorization_endpoint: 'https://example.com/device' })).toBe(true);
+  });
+
   it('gives advice for each kind of failure', () => {
     expect(adviceFor({ kind: 'denied', message: '' })).toMatch(/Allow/);
     expect(adviceFor({ kind: 'storage', message: '' })).toMatch(/Try again/);
@@ -125,7 +132,7 @@ describe('link flow', () => {
     expect(s).toMatchObject({ step: 'setup', saving: true, fields });
     expect(linkTransition(s, { type: 'back' })).toBe(s); // not while saving
     s = linkTransition(s, { type: 'setup-done', providerId: 'github', scopes: 'read:user' });
-    expect(s).toEqual({ step: 'starting', providerId: 'github', scopes: 'read:user', relinkOf: null, early: [] });
+    expect(s).toEqual({ step: 'starting', providerId: 'github', scopes: 'read:user', relinkOf: null, withCode: false, early: [] });
   });
 
   it('keeps the setup form and shows why saving failed', () => {
@@ -147,5 +154,35 @@ describe('link flow', () => {
       { type: 'setup', preset: 'github', fields: emptyFields },
     );
     expect(s.step).toBe('choose');
+  });
+
+  it('links with a code: shows it while waiting, and ends like a browser link', () => {
+    const code = { userCode: 'WDJB-MJHT', verificationUri: 'https://example.com/device' };
+    const starting = run({ type: 'open', providerId: 'local', scopes: 'openid' }, { type: 'start', withCode: true });
+    expect(starting).toMatchObject({ step: 'starting', withCode: true });
+    expect(linkTransition(starting, { type: 'cancel' })).toEqual(closed);
+    const waiting = linkTransition(starting, { type: 'started', linkId: 'code-1', expiresAt: 'x', code });
+    expect(waiting).toMatchObject({ step: 'waiting', linkId: 'code-1', code });
+    expect(claims(waiting, 'code-1')).toBe(true);
+    expect(claims(waiting, 'link-1')).toBe(false);
+    expect(linkTransition(waiting, { type: 'finished', linkId: 'code-1', account, error: null })).toEqual({ step: 'linked', account });
+    const denied = { kind: 'denied', message: 'Access was denied.' } as const;
+    expect(linkTransition(waiting, { type: 'finished', linkId: 'code-1', account: null, error: denied })).toMatchObject({
+      step: 'failed',
+      error: denied,
+    });
+    expect(linkTransition(waiting, { type: 'cancel' })).toEqual(closed);
+    // Its own words when the code runs out in the window.
+    expect(linkTransition(waiting, { type: 'expired' })).toMatchObject({
+      step: 'failed',
+      error: { kind: 'timeout', message: expect.stringMatching(/code expired/) },
+    });
+    // A browser link stays a browser link.
+    const browser = linkTransition(run({ type: 'open', providerId: 'local', scopes: '' }, { type: 'start' }), {
+      type: 'started',
+      linkId: 'link-1',
+      expiresAt: 'x',
+    });
+    expect(browser).toMatchObject({ step: 'waiting', code: null });
   });
 });

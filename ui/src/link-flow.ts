@@ -2,7 +2,13 @@
 // and the view only renders the current state.
 
 import type { PresetFields, PresetId } from './presets';
-import type { Account, LinkOutcome, UiError } from './types';
+import type { Account, LinkOutcome, ProviderView, UiError } from './types';
+
+/** What a link with a code shows: the code and where to enter it (neither is a secret). */
+export interface ShownCode {
+  userCode: string;
+  verificationUri: string;
+}
 
 export type LinkState =
   | { step: 'closed' }
@@ -11,11 +17,13 @@ export type LinkState =
   /** Setting up GitHub or Google before linking; `saving` while the provider is added. */
   | { step: 'setup'; preset: PresetId; fields: PresetFields; saving: boolean; error: UiError | null }
   /**
-   * Rust is opening the browser. `early`: outcomes that arrived before the link's id did (an
-   * already-authorized app can redirect back before `start_link` returns).
+   * Rust is opening the browser, or asking for a code (`withCode`). `early`: outcomes that
+   * arrived before the link's id did (an already-authorized app can redirect back before
+   * `start_link` returns).
    */
-  | { step: 'starting'; providerId: string; scopes: string; relinkOf: string | null; early: LinkOutcome[] }
-  | { step: 'waiting'; providerId: string; scopes: string; linkId: string; expiresAt: string; relinkOf: string | null }
+  | { step: 'starting'; providerId: string; scopes: string; relinkOf: string | null; withCode: boolean; early: LinkOutcome[] }
+  /** `code`: a link with a code, waiting for the user to enter it; null for a browser link. */
+  | { step: 'waiting'; providerId: string; scopes: string; linkId: string; expiresAt: string; relinkOf: string | null; code: ShownCode | null }
   | { step: 'failed'; providerId: string; scopes: string; error: UiError; relinkOf: string | null }
   | { step: 'linked'; account: Account };
 
@@ -23,14 +31,15 @@ export type LinkEvent =
   | { type: 'open'; providerId: string | null; scopes: string; relinkOf?: string | null }
   | { type: 'pick'; providerId: string; scopes: string }
   | { type: 'edit-scopes'; scopes: string }
-  | { type: 'start' }
+  /** `withCode`: "Use a code instead" (only offered where the provider allows it). */
+  | { type: 'start'; withCode?: boolean }
   | { type: 'setup'; preset: PresetId; fields: PresetFields }
   | { type: 'edit-setup'; fields: PresetFields }
   | { type: 'setup-save' }
   | { type: 'setup-failed'; error: UiError }
   | { type: 'setup-done'; providerId: string; scopes: string }
   | { type: 'back' }
-  | { type: 'started'; linkId: string; expiresAt: string }
+  | { type: 'started'; linkId: string; expiresAt: string; code?: ShownCode }
   | { type: 'start-failed'; error: UiError }
   | { type: 'finished'; linkId: string; account: Account | null; error: UiError | null }
   | { type: 'expired' }
@@ -58,6 +67,7 @@ export function linkTransition(state: LinkState, event: LinkEvent): LinkState {
           providerId: state.providerId,
           scopes: state.scopes,
           relinkOf: state.relinkOf,
+          withCode: event.withCode ?? false,
           early: [],
         };
       }
@@ -72,7 +82,7 @@ export function linkTransition(state: LinkState, event: LinkEvent): LinkState {
       if (event.type === 'setup-failed' && state.saving) return { ...state, saving: false, error: event.error };
       // The provider exists now: go straight on to the browser, as "Continue in browser" does.
       if (event.type === 'setup-done' && state.saving) {
-        return { step: 'starting', providerId: event.providerId, scopes: event.scopes, relinkOf: null, early: [] };
+        return { step: 'starting', providerId: event.providerId, scopes: event.scopes, relinkOf: null, withCode: false, early: [] };
       }
       if (event.type === 'back' && !state.saving) return { step: 'choose', providerId: null, scopes: '', relinkOf: null };
       if (event.type === 'cancel') return closed;
@@ -84,9 +94,19 @@ export function linkTransition(state: LinkState, event: LinkEvent): LinkState {
       if (event.type === 'started') {
         const known = state.early.find((o) => o.link_id === event.linkId);
         if (known) return ended({ providerId, scopes, relinkOf }, known);
-        return { step: 'waiting', providerId, scopes, relinkOf, linkId: event.linkId, expiresAt: event.expiresAt };
+        return {
+          step: 'waiting',
+          providerId,
+          scopes,
+          relinkOf,
+          linkId: event.linkId,
+          expiresAt: event.expiresAt,
+          code: event.code ?? null,
+        };
       }
       if (event.type === 'start-failed') return { step: 'failed', providerId, scopes, relinkOf, error: event.error };
+      // Asking for a code can be cancelled at once (the view cancels the link it returns).
+      if (event.type === 'cancel' && state.withCode) return closed;
       return state;
     }
     case 'waiting':
@@ -102,7 +122,10 @@ export function linkTransition(state: LinkState, event: LinkEvent): LinkState {
           relinkOf: state.relinkOf,
           error: {
             kind: 'timeout',
-            message: 'The sign-in took too long and was stopped.',
+            message:
+              state.code === null
+                ? 'The sign-in took too long and was stopped.'
+                : 'The code expired before it was entered and approved; nothing was linked.',
           },
         };
       }
@@ -150,6 +173,11 @@ export function claims(state: LinkState, linkId: string): boolean {
 /** Outcomes kept while starting that turned out to belong to other links. */
 export function strays(state: LinkState, startedId: string): LinkOutcome[] {
   return state.step === 'starting' ? state.early.filter((o) => o.link_id !== startedId) : [];
+}
+
+/** Whether "Use a code instead" is offered: only where the user turned it on for the provider. */
+export function offersCode(provider: ProviderView | null): boolean {
+  return provider !== null && provider.device_authorization_endpoint !== null;
 }
 
 /** What the user can do about a failed link, by error kind. */

@@ -87,6 +87,41 @@ async function startLink(): Promise<void> {
   await beginLink();
 }
 
+/** "Use a code instead": Rust asks the provider for a code and polls; the window shows it. */
+async function startCodeLink(): Promise<void> {
+  dispatch({ type: 'start', withCode: true });
+  if (link.step !== 'starting') return;
+  const scopes = parseScopes(link.scopes);
+  try {
+    const started = await api.startCodeLink(link.providerId, scopes.length > 0 ? scopes : null);
+    if (link.step !== 'starting') {
+      // Cancelled while Keyfob asked for the code: end the link it started.
+      await api.cancelLink(started.link_id).catch(() => undefined);
+      return;
+    }
+    for (const o of strays(link, started.link_id)) reportOtherLink(o);
+    dispatch({
+      type: 'started',
+      linkId: started.link_id,
+      expiresAt: started.expires_at,
+      code: { userCode: started.user_code, verificationUri: started.verification_uri },
+    });
+  } catch (e) {
+    if (link.step === 'starting') dispatch({ type: 'start-failed', error: toUiError(e) });
+  }
+}
+
+/** Runs `call` with the waiting code link's id; a failure is told in a notice. */
+async function withCodeLink(call: (linkId: string) => Promise<void>, done?: string): Promise<void> {
+  if (link.step !== 'waiting' || link.code === null) return;
+  try {
+    await call(link.linkId);
+    if (done) toast(done, 'success');
+  } catch (e) {
+    toast(toUiError(e).message, 'error', 8000);
+  }
+}
+
 /** Asks Rust to open the browser for the link in the 'starting' state. */
 async function beginLink(): Promise<void> {
   if (link.step !== 'starting') return;
@@ -120,6 +155,7 @@ async function saveSetup(): Promise<void> {
             client_secret: fields.clientSecret === '' ? null : fields.clientSecret,
             github_app: fields.githubApp,
             enterprise_url: optional(fields.enterpriseUrl),
+            device_flow: fields.deviceFlow,
           })
         : await api.addGoogleProvider({
             client_id: optional(fields.clientId),
@@ -160,6 +196,9 @@ const linkDialog = new LinkDialog({
     link = linkTransition(link, { type: 'edit-scopes', scopes }); // no re-render while typing
   },
   start: () => void startLink(),
+  startWithCode: () => void startCodeLink(),
+  openCodePage: () => void withCodeLink(api.openCodePage),
+  copyCode: () => void withCodeLink(api.copyCode, 'Copied the code.'),
   cancel: () => void cancelLink(),
   retry: () => dispatch({ type: 'retry' }),
   setup: (preset) => dispatch({ type: 'setup', preset, fields: emptyFields }),

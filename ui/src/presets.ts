@@ -25,9 +25,11 @@ export interface PresetFields {
   githubApp: boolean;
   /** GitHub only: a GitHub Enterprise Server or GHE.com base URL; empty for github.com. */
   enterpriseUrl: string;
+  /** GitHub only: allow linking with a code (the app's "Enable Device Flow"). */
+  deviceFlow: boolean;
 }
 
-export const emptyFields: PresetFields = { clientId: '', clientSecret: '', githubApp: false, enterpriseUrl: '' };
+export const emptyFields: PresetFields = { clientId: '', clientSecret: '', githubApp: false, enterpriseUrl: '', deviceFlow: false };
 
 /** A configured provider made from the preset (by its flavor), if any. */
 export function configuredPreset(providers: ProviderView[], preset: PresetId): ProviderView | null {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { expiryText, formatSpan, freshness } from './time';
+import { countdown, expiryText, formatSpan, freshness } from './time';
 
 const now = new Date('2026-01-01T12:00:00Z');
 const at = (seconds: number) => new Date(now.getTime() + seconds * 1000).toISOString();
@@ -38,5 +38,16 @@ describe('freshness', () => {
     expect(freshness(at(3600), now)).toBe('fresh');
     expect(freshness(at(120), now)).toBe('expiring');
     expect(freshness(at(-1), now)).toBe('expired');
+  });
+});
+
+describe('countdown', () => {
+  it('counts down as a clock and stops at zero', () => {
+    expect(countdown(at(14 * 60 + 5), now)).toBe('14:05');
+    expect(countdown(at(9.7), now)).toBe('0:09');
+    expect(countdown(at(3600 + 62), now)).toBe('1:01:02');
+    expect(countdown(at(0), now)).toBe('0:00');
+    expect(countdown(at(-30), now)).toBe('0:00');
+    expect(countdown('not a date', now)).toBe('–:––');
   });
 });

@@ -39,3 +39,14 @@ export function freshness(expiresAt: string | null, now: Date): Freshness {
   if (seconds < 5 * MINUTE) return 'expiring';
   return 'fresh';
 }
+
+/** A countdown as a clock: "14:05", "0:09"; "1:02:03" past an hour; never below "0:00". */
+export function countdown(expiresAt: string, now: Date): string {
+  const left = Math.max(0, Math.floor((Date.parse(expiresAt) - now.getTime()) / 1000));
+  if (Number.isNaN(left)) return '–:––';
+  const two = (n: number) => String(n).padStart(2, '0');
+  const h = Math.floor(left / HOUR);
+  const m = Math.floor((left % HOUR) / MINUTE);
+  const s = left % MINUTE;
+  return h > 0 ? `${h}:${two(m)}:${two(s)}` : `${m}:${two(s)}`;
+}

@@ -342,6 +342,16 @@ message: string, };
 
 export type LinkStarted = { link_id: string, provider: string, expires_at: string, };
 
+export type CodeLinkStarted = { link_id: string, provider: string, 
+/**
+ * The code to enter at `verification_uri`.
+ */
+user_code: string, 
+/**
+ * Where to enter it (opened in the system browser by `open_code_page`).
+ */
+verification_uri: string, expires_at: string, };
+
 export type LinkOutcome = { link_id: string, 
 /**
  * The linked account, on success.
@@ -387,7 +397,11 @@ keyring_problem: UiError | null, };
 
 export type SecretInput = { "action": "keep" } | { "action": "set", "value": string } | { "action": "remove" };
 
-export type OpenidProviderInput = { id: string, name: string, issuer: string, client_id: string, client_secret: string | null, client_auth: ClientAuth, scopes: Array<string> | null, extra_params: { [key in string]: string }, redirect: RedirectMode, };
+export type OpenidProviderInput = { id: string, name: string, issuer: string, client_id: string, client_secret: string | null, client_auth: ClientAuth, scopes: Array<string> | null, extra_params: { [key in string]: string }, redirect: RedirectMode, 
+/**
+ * Allow linking with a code (RFC 8628); discovery must name a device endpoint.
+ */
+device_flow: boolean, };
 
 export type GithubProviderInput = { client_id: string | null, client_secret: string | null, 
 /**
@@ -397,7 +411,11 @@ github_app: boolean,
 /**
  * A GitHub Enterprise Server or GHE.com base URL; github.com when absent.
  */
-enterprise_url: string | null, };
+enterprise_url: string | null, 
+/**
+ * Allow linking with a code ("Enable Device Flow" must be ticked in the app's settings).
+ */
+device_flow: boolean, };
 
 export type GoogleProviderInput = { client_id: string | null, client_secret: string | null, };
 

@@ -95,11 +95,11 @@ pub enum Error {
     #[error("Keyfob could not start your web browser; check that a default browser is set in your system settings, then try again")]
     BrowserNotOpened,
     /// Linking with a code is not turned on for this provider.
-    #[error("linking with a code is not turned on for provider '{0}'; add it again with the device flow turned on, if its discovery offers one")]
+    #[error("linking with a code is not turned on for provider '{0}'; turn it on in the provider's settings (its discovery must offer it), or link through the browser")]
     DeviceFlowOff(String),
     /// The provider has the device flow turned off for this client (GitHub's
     /// `device_flow_disabled`).
-    #[error("{0} has linking with a code turned off for this app: turn on \"Enable Device Flow\" in the app's settings there, or link without --device")]
+    #[error("{0} has linking with a code turned off for this app: turn on \"Enable Device Flow\" in the app's settings there, or link through the browser instead")]
     DeviceFlowRefused(String),
     /// The provider refused the client that asked for a code: Google gives codes only to a
     /// client of type "TVs and Limited Input devices".

@@ -8,6 +8,15 @@ use crate::provider::presets::{self, GithubOptions, GoogleOptions};
 use crate::provider::{ClientAuth, Flavor, Provider};
 use crate::secret::Secret;
 use crate::store::secrets::SecretKey;
+use url::Url;
+
+/// The provider cannot link with a code: nothing names where to ask for one.
+fn no_device_endpoint(provider: String) -> Error {
+    Error::ProviderInvalid {
+        provider,
+        reason: "its discovery names no device_authorization_endpoint, so it offers no linking with a code".into(),
+    }
+}
 
 /// What to do with a provider's stored client secret when saving it.
 #[derive(Debug, Clone)]
@@ -127,14 +136,33 @@ impl Keyfob {
     ) -> Result<Provider> {
         let found = self.discover(&draft.issuer).await?;
         if draft.device_flow && found.device_authorization_endpoint.is_none() {
-            return Err(Error::ProviderInvalid {
-                provider: draft.id,
-                reason: "its discovery names no device_authorization_endpoint, so it offers no linking with a code".into(),
-            });
+            return Err(no_device_endpoint(draft.id));
         }
         let provider = draft.into_provider(found, Flavor::Standard);
         self.add_provider(provider.clone(), client_secret).await?;
         Ok(provider)
+    }
+
+    /// Where `provider` takes device authorization requests, for turning linking with a code
+    /// on in an existing definition: GitHub's fixed address, else the one the issuer's
+    /// discovery names (an error when it names none).
+    pub async fn device_authorization_endpoint(&self, provider: &Provider) -> Result<Url> {
+        match provider.flavor {
+            Flavor::Github => {
+                let web = Url::parse(&provider.issuer).map_err(|e| Error::ProviderInvalid {
+                    provider: provider.id.clone(),
+                    reason: format!("the issuer is not a URL: {e}"),
+                })?;
+                Ok(presets::github_device_endpoint(&web))
+            }
+            // Google's device clients are a separate client type Keyfob does not set up.
+            Flavor::Google => Err(no_device_endpoint(provider.id.clone())),
+            Flavor::Standard => self
+                .discover(&provider.issuer)
+                .await?
+                .device_authorization_endpoint
+                .ok_or_else(|| no_device_endpoint(provider.id.clone())),
+        }
     }
 
     /// Adds the GitHub preset (github.com or an Enterprise Server).
@@ -200,5 +228,79 @@ impl Keyfob {
             SecretKey::ClientSecret(provider.id.clone())
         };
         self.secrets.get(key).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::Fixture;
+
+    /// GitHub's address follows its web origin (github.com or an Enterprise); Google offers
+    /// none Keyfob can use.
+    #[tokio::test]
+    async fn turning_the_device_flow_on_finds_the_presets_address() {
+        let f = Fixture::start().await;
+        let endpoint = |provider: Provider| {
+            let kf = &f.kf;
+            async move { kf.device_authorization_endpoint(&provider).await }
+        };
+        let github = presets::github(GithubOptions::github_com("id"));
+        assert_eq!(
+            endpoint(github).await.unwrap().as_str(),
+            "https://github.com/login/device/code"
+        );
+        let ghes = GithubOptions::enterprise("https://ghe.example.com/", "id").unwrap();
+        assert_eq!(
+            endpoint(presets::github(ghes)).await.unwrap().as_str(),
+            "https://ghe.example.com/login/device/code"
+        );
+        let mut google = f.idp.provider("google");
+        google.flavor = Flavor::Google;
+        let refused = endpoint(google).await.unwrap_err();
+        assert!(
+            refused
+                .to_string()
+                .contains("no device_authorization_endpoint"),
+            "{refused}"
+        );
+    }
+
+    /// The device endpoint is not part of what accounts are bound to: linking with a code can
+    /// be turned on and off while accounts use the provider (unlike, say, the token endpoint).
+    #[tokio::test]
+    async fn the_device_flow_can_be_toggled_while_accounts_are_linked() {
+        let f = Fixture::start().await;
+        f.account("a");
+        let mut provider = f.kf.provider("stub").unwrap();
+        // Bound to the stub as it is now, as a link through it leaves the account.
+        let binding = crate::store::binding::Binding::of(&provider);
+        f.kf.accounts
+            .modify(|accounts| {
+                accounts[0].linked_with = Some(binding);
+                Ok(())
+            })
+            .unwrap();
+        provider.device_authorization_endpoint =
+            Some(Url::parse(&format!("{}/device", f.idp.base)).unwrap());
+        f.kf.save_provider(provider.clone(), SecretUpdate::Keep)
+            .await
+            .expect("turned on while in use");
+        assert!(f
+            .kf
+            .provider("stub")
+            .unwrap()
+            .device_authorization_endpoint
+            .is_some());
+        provider.device_authorization_endpoint = None;
+        f.kf.save_provider(provider.clone(), SecretUpdate::Keep)
+            .await
+            .expect("turned off while in use");
+        provider.token_endpoint = Url::parse(&format!("{}/other-token", f.idp.base)).unwrap();
+        let refused = f.kf.save_provider(provider, SecretUpdate::Keep).await;
+        assert!(
+            matches!(refused, Err(Error::ProviderInUse { .. })),
+            "{refused:?}"
+        );
     }
 }

@@ -63,6 +63,11 @@ pub async fn start_link(
 
 #[tauri::command]
 pub async fn cancel_link(state: State<'_, AppState>, link_id: String) -> Result<(), UiError> {
+    if let Some(code_link) = state.take_code_link(&link_id) {
+        // Drops the polling future; the core stored nothing for it.
+        code_link.task.abort();
+        return Ok(());
+    }
     if let Some(task) = state.take_loopback(&link_id) {
         task.abort(); // closes the loopback listener
     }

@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod app;
+pub mod code_links;
 pub mod links;
 // build.rs includes it for the permissions; the app itself only tests against it.
 #[cfg(test)]

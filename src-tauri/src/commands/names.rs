@@ -19,5 +19,8 @@ pub const COMMANDS: &[&str] = &[
     "redirect_registrations",
     "start_link",
     "cancel_link",
+    "start_code_link",
+    "open_code_page",
+    "copy_code",
     "app_status",
 ];

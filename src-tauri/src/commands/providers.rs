@@ -44,19 +44,38 @@ impl From<SecretInput> for SecretUpdate {
     }
 }
 
-/// Adds or replaces a provider definition (the core validates it).
+/// Adds or replaces a provider definition (the core validates it). `device_flow`: whether
+/// linking with a code is on; turning it on finds the provider's device endpoint.
 #[tauri::command]
 pub async fn save_provider(
     state: State<'_, AppState>,
     provider: Provider,
     secret: SecretInput,
+    device_flow: bool,
 ) -> Result<ProviderView, UiError> {
+    let provider = with_device_flow(&state.keyfob, provider, device_flow).await?;
     state
         .keyfob
         .save_provider(provider.clone(), secret.into())
         .await?;
     let saved = state.keyfob.provider(&provider.id)?;
     Ok(ProviderView::of(&state.keyfob, saved).await?)
+}
+
+/// `provider` with linking with a code on or off: an endpoint it has is kept, a missing one
+/// is found (discovery, or GitHub's fixed address), and off clears it.
+async fn with_device_flow(
+    keyfob: &Keyfob,
+    mut provider: Provider,
+    on: bool,
+) -> Result<Provider, keyfob_core::Error> {
+    provider.device_authorization_endpoint =
+        match (on, provider.device_authorization_endpoint.take()) {
+            (false, _) => None,
+            (true, Some(endpoint)) => Some(endpoint),
+            (true, None) => Some(keyfob.device_authorization_endpoint(&provider).await?),
+        };
+    Ok(provider)
 }
 
 /// The custom OpenID provider form: the rest comes from the issuer's discovery document.
@@ -73,6 +92,9 @@ pub struct OpenidProviderInput {
     #[serde(default)]
     pub extra_params: BTreeMap<String, String>,
     pub redirect: RedirectMode,
+    /// Allow linking with a code (RFC 8628); discovery must name a device endpoint.
+    #[serde(default)]
+    pub device_flow: bool,
 }
 
 #[tauri::command]
@@ -89,8 +111,7 @@ pub async fn add_openid_provider(
         scopes: input.scopes.filter(|s| !s.is_empty()),
         extra_params: input.extra_params,
         redirect: input.redirect,
-        // The window has no "use a code instead" yet: the CLI turns the device flow on.
-        device_flow: false,
+        device_flow: input.device_flow,
     };
     let secret = input
         .client_secret
@@ -112,6 +133,9 @@ pub struct GithubProviderInput {
     pub github_app: bool,
     /// A GitHub Enterprise Server or GHE.com base URL; github.com when absent.
     pub enterprise_url: Option<String>,
+    /// Allow linking with a code ("Enable Device Flow" must be ticked in the app's settings).
+    #[serde(default)]
+    pub device_flow: bool,
 }
 
 #[tauri::command]
@@ -120,7 +144,8 @@ pub async fn add_github_provider(
     input: GithubProviderInput,
 ) -> Result<ProviderView, UiError> {
     let client = preset_client(Preset::Github, input.client_id, input.client_secret)?;
-    let options = github_options(input.github_app, input.enterprise_url, client.id)?;
+    let mut options = github_options(input.github_app, input.enterprise_url, client.id)?;
+    options.device_flow = input.device_flow;
     let provider = state.keyfob.add_github(options, client.secret).await?;
     Ok(ProviderView::of(&state.keyfob, provider).await?)
 }
@@ -288,6 +313,30 @@ mod tests {
             "{}",
             e.message
         );
+    }
+
+    /// The form's checkbox: on finds the endpoint (GitHub's here; discovery is the core's,
+    /// tried in the e2e test), keeps one that is set, and off clears it.
+    #[tokio::test]
+    async fn the_device_flow_checkbox_sets_or_clears_the_endpoint() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let keyfob = Keyfob::open(keyfob_core::Paths::under(dir.path()));
+        let github = keyfob_core::internals::github(GithubOptions::github_com("id"));
+        assert_eq!(github.device_authorization_endpoint, None);
+        let on = with_device_flow(&keyfob, github.clone(), true)
+            .await
+            .expect("on");
+        let endpoint = on.device_authorization_endpoint.clone().expect("endpoint");
+        assert_eq!(endpoint.as_str(), "https://github.com/login/device/code");
+        let mut kept = on.clone();
+        kept.device_authorization_endpoint = Some("https://github.com/other".parse().unwrap());
+        let kept = with_device_flow(&keyfob, kept, true).await.expect("kept");
+        assert_eq!(
+            kept.device_authorization_endpoint.map(String::from),
+            Some("https://github.com/other".into())
+        );
+        let off = with_device_flow(&keyfob, on, false).await.expect("off");
+        assert_eq!(off.device_authorization_endpoint, None);
     }
 
     fn uris(keyfob: &Keyfob, query: RegistrationQuery) -> Vec<String> {

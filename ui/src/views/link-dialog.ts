@@ -1,10 +1,11 @@
 // The "Link account" dialog: renders the link state machine (see ../link-flow.ts).
 
+import { DEVICE_FLOW_WARNING } from '../device-flow';
 import { clear, h, uid } from '../dom';
 import { icon, providerIcon } from '../icons';
-import { adviceFor, type LinkState } from '../link-flow';
+import { adviceFor, offersCode, type LinkState, type ShownCode } from '../link-flow';
 import { PRESETS, emptyFields, registrationQuery, unconfiguredPresets, type PresetFields, type PresetId } from '../presets';
-import { expiryText } from '../time';
+import { countdown, expiryText } from '../time';
 import type { ProviderView, UiError } from '../types';
 import { registrationList } from './registrations';
 
@@ -12,6 +13,12 @@ export interface LinkDialogActions {
   pick(provider: ProviderView): void;
   editScopes(scopes: string): void;
   start(): void;
+  /** "Use a code instead": link with a code (the device flow). */
+  startWithCode(): void;
+  /** Opens the waiting code link's verification address in the system browser. */
+  openCodePage(): void;
+  /** Copies the waiting code link's user code. */
+  copyCode(): void;
   cancel(): void;
   retry(): void;
   addProvider(): void;
@@ -57,8 +64,12 @@ export class LinkDialog {
         this.body.append(...this.setup(state.preset, state.fields, state.saving, state.error?.message ?? null));
         break;
       case 'starting':
+        this.body.append(...(state.withCode ? this.code(provider, null, null) : this.waiting(provider, null)));
+        break;
       case 'waiting':
-        this.body.append(...this.waiting(provider, state.step === 'waiting' ? state.expiresAt : null));
+        this.body.append(
+          ...(state.code ? this.code(provider, state.code, state.expiresAt) : this.waiting(provider, state.expiresAt)),
+        );
         break;
       case 'failed':
         this.body.append(...this.failed(provider, state.error));
@@ -73,6 +84,8 @@ export class LinkDialog {
   tick(now = new Date()): void {
     const el = this.body.querySelector<HTMLElement>('[data-link-expires]');
     if (el) el.textContent = waitingNote(el.dataset.linkExpires ?? '', now);
+    const left = this.body.querySelector<HTMLElement>('[data-code-expires]');
+    if (left) left.textContent = countdown(left.dataset.codeExpires ?? '', now);
   }
 
   private choose(selected: string | null, scopes: string, relink: boolean, providers: ProviderView[]): Node[] {
@@ -155,6 +168,15 @@ export class LinkDialog {
       icon('browser'),
       h('span', {}, 'Continue in browser'),
     );
+    // Only where the user turned linking with a code on for this provider.
+    const withCode = offersCode(providers.find((p) => p.id === selected) ?? null)
+      ? h(
+          'button',
+          { class: 'btn', type: 'button', id: 'link-code', 'data-key': 'link-code', onclick: () => this.actions.startWithCode() },
+          icon('key'),
+          h('span', {}, 'Use a code instead'),
+        )
+      : null;
     const form = h(
       'form',
       { class: 'form', onsubmit: (e: Event) => (e.preventDefault(), this.actions.start()) },
@@ -171,6 +193,7 @@ export class LinkDialog {
         'div',
         { class: 'dialog-buttons' },
         h('button', { class: 'btn', type: 'button', onclick: () => this.actions.cancel() }, 'Cancel'),
+        withCode,
         start,
       ),
     );
@@ -213,6 +236,14 @@ export class LinkDialog {
       disabled: saving,
       'aria-describedby': 'preset-github-app-hint',
     });
+    const deviceFlow = h('input', {
+      id: 'preset-device-flow',
+      type: 'checkbox',
+      'data-key': 'preset-device-flow',
+      checked: current.deviceFlow,
+      disabled: saving,
+      'aria-describedby': 'preset-device-flow-hint preset-device-flow-warning',
+    });
     const enterprise = text('preset-enterprise-url', current.enterpriseUrl, {
       type: 'url',
       placeholder: 'https://github.example.com',
@@ -234,6 +265,7 @@ export class LinkDialog {
       clientSecret: clientSecret.value,
       githubApp: github && githubApp.checked,
       enterpriseUrl: github ? enterprise.value : '',
+      deviceFlow: github && deviceFlow.checked,
     });
     const changed = () => {
       const f = read();
@@ -242,6 +274,7 @@ export class LinkDialog {
     };
     for (const el of [clientId, clientSecret, enterprise]) el.addEventListener('input', changed);
     githubApp.addEventListener('change', changed);
+    deviceFlow.addEventListener('change', changed);
 
     const steps = github
       ? [
@@ -307,6 +340,19 @@ export class LinkDialog {
             'Leave empty for github.com. For GHE.com enter https://NAME.ghe.com (its API is https://api.NAME.ghe.com); for a GitHub Enterprise Server, its address (its API is that address + /api/v3).',
           )
         : null,
+      github
+        ? h(
+            'div',
+            { class: 'field check-field' },
+            h('label', { class: 'check-label', for: 'preset-device-flow' }, deviceFlow, h('span', {}, 'Allow linking with a code (device flow)')),
+            h(
+              'p',
+              { class: 'hint', id: 'preset-device-flow-hint' },
+              'Offers “Use a code instead” when linking. Tick “Enable Device Flow” in the app’s settings on GitHub too.',
+            ),
+            h('p', { class: 'hint warning-hint', id: 'preset-device-flow-warning' }, icon('alert'), h('span', {}, DEVICE_FLOW_WARNING)),
+          )
+        : null,
         ),
         help,
       ),
@@ -356,6 +402,74 @@ export class LinkDialog {
         { class: 'dialog-buttons center' },
         h('button', { class: 'btn', type: 'button', id: 'link-cancel', autofocus: true, onclick: () => this.actions.cancel() }, 'Cancel'),
       ),
+    ];
+  }
+
+  /** A link with a code: the code (null while Keyfob asks for one), where to enter it, and
+   * the time left. */
+  private code(provider: ProviderView | null, code: ShownCode | null, expiresAt: string | null): Node[] {
+    const name = provider?.name ?? 'the provider';
+    const cancel = h(
+      'button',
+      { class: 'btn', type: 'button', id: 'link-cancel', autofocus: code === null, onclick: () => this.actions.cancel() },
+      'Cancel',
+    );
+    if (code === null || expiresAt === null) {
+      return [
+        h(
+          'div',
+          { class: 'waiting', 'aria-busy': 'true' },
+          h('div', { class: 'waiting-icon' }, icon('key'), h('span', { class: 'pulse' })),
+          h('h2', { class: 'dialog-title', id: this.titleId }, `Asking ${name} for a code…`),
+        ),
+        h('div', { class: 'dialog-buttons center' }, cancel),
+      ];
+    }
+    const codeId = uid('user-code');
+    return [
+      h(
+        'div',
+        { class: 'waiting code-link' },
+        h('h2', { class: 'dialog-title', id: this.titleId }, `Link with a code at ${name}`),
+        h(
+          'p',
+          { class: 'dialog-text' },
+          'On this or any other device, open the address below, sign in and enter the code. This window updates by itself once you approve.',
+        ),
+        h('p', { class: 'code-label', id: `${codeId}-label` }, 'Your code'),
+        h(
+          'div',
+          { class: 'user-code-row' },
+          h('output', { class: 'user-code', id: 'code-user-code', 'aria-labelledby': `${codeId}-label` }, code.userCode),
+          h(
+            'button',
+            { class: 'btn', type: 'button', id: 'code-copy', 'data-key': 'code-copy', autofocus: true, onclick: () => this.actions.copyCode() },
+            icon('copy'),
+            h('span', {}, 'Copy'),
+          ),
+        ),
+        h(
+          'button',
+          {
+            class: 'link-button',
+            type: 'button',
+            id: 'code-page',
+            'data-key': 'code-page',
+            title: 'Open in your browser',
+            onclick: () => this.actions.openCodePage(),
+          },
+          icon('browser'),
+          h('span', {}, code.verificationUri),
+        ),
+        h(
+          'p',
+          { class: 'hint' },
+          'The code expires in ',
+          h('span', { class: 'countdown', 'data-code-expires': expiresAt, role: 'timer' }, countdown(expiresAt, new Date())),
+          '. Enter it only on the page of the provider you chose here: someone who asks you to enter a code elsewhere wants your account.',
+        ),
+      ),
+      h('div', { class: 'dialog-buttons center' }, cancel),
     ];
   }
 

@@ -7,6 +7,7 @@ import { clear, h } from '../dom';
 import { icon, providerIcon } from '../icons';
 import { formatParams, parseParams, parseScopes, slugify } from '../scopes';
 import type { ClientAuth, Provider, ProviderView, RedirectMode, SecretInput } from '../types';
+import { DEVICE_FLOW_HINT, DEVICE_FLOW_WARNING } from '../device-flow';
 import { confirmDialog } from './confirm';
 import { registrationList } from './registrations';
 import { toast } from './toast';
@@ -145,6 +146,11 @@ export class ProvidersDialog {
       placeholder: 'prompt=consent',
       hint: 'key=value per line, e.g. access_type=offline',
     });
+    const deviceFlow = f.check('Allow linking with a code (device flow)', existing?.device_authorization_endpoint != null, {
+      id: 'provider-device-flow',
+      hint: DEVICE_FLOW_HINT,
+      warning: DEVICE_FLOW_WARNING,
+    });
     const { el: redirectUris, show } = registrationList('provider-redirect-uris');
     const showRedirect = () => {
       const providerId = existing?.id ?? (id.input.value || slugify(name.input.value) || '<id>');
@@ -214,7 +220,7 @@ export class ProvidersDialog {
               : secretValue !== ''
                 ? { action: 'set', value: secretValue }
                 : { action: 'keep' };
-          await api.saveProvider(provider, secretInput);
+          await api.saveProvider(provider, secretInput, deviceFlow.input.checked);
           toast(`Saved ${provider.name}`, 'success');
         } else {
           const added = await api.addOpenidProvider({
@@ -227,6 +233,7 @@ export class ProvidersDialog {
             scopes: parseScopes(scopes.input.value),
             extra_params: parsedParams.params,
             redirect: redirect.input.value as RedirectMode,
+            device_flow: deviceFlow.input.checked,
           });
           toast(`Added ${added.name}`, 'success');
         }
@@ -361,6 +368,25 @@ class Fields {
       'aria-describedby': o.hint ? `${o.id}-hint` : undefined,
     });
     return this.row(label, input, o.id, o.hint, o.wide);
+  }
+
+  /** A checkbox with its explanation and, if given, a warning under it. */
+  check(label: string, checked: boolean, o: { id: string; hint: string; warning?: string }) {
+    const input = h('input', {
+      id: o.id,
+      type: 'checkbox',
+      checked,
+      'aria-describedby': o.warning ? `${o.id}-hint ${o.id}-warning` : `${o.id}-hint`,
+    });
+    const row = h(
+      'div',
+      { class: 'field wide check-field' },
+      h('label', { class: 'check-label', for: o.id }, input, h('span', {}, label)),
+      h('p', { class: 'hint', id: `${o.id}-hint` }, o.hint),
+      o.warning ? h('p', { class: 'hint warning-hint', id: `${o.id}-warning` }, icon('alert'), h('span', {}, o.warning)) : null,
+    );
+    this.list.push(row);
+    return { row, input };
   }
 
   area(label: string, value: string, o: { id: string; placeholder?: string; hint?: string }) {

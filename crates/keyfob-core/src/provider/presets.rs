@@ -279,12 +279,19 @@ pub fn github(options: GithubOptions) -> Provider {
         flavor: Flavor::Github,
         loopback_port: options.loopback_port,
         // https://docs.github.com/en/apps/oauth-apps/building-oauth-apps/authorizing-oauth-apps#device-flow
-        device_authorization_endpoint: options
-            .device_flow
-            .then(|| web.join("login/device/code").expect("valid")),
+        device_authorization_endpoint: options.device_flow.then(|| github_device_endpoint(&web)),
         // GitHub's device flow uses the app's own client.
         device_client_id: None,
     }
+}
+
+/// Where GitHub (github.com, GHE.com or an Enterprise Server at `web`) takes device
+/// authorization requests; the app must have "Enable Device Flow" ticked.
+pub fn github_device_endpoint(web: &Url) -> Url {
+    // https://docs.github.com/en/apps/oauth-apps/building-oauth-apps/authorizing-oauth-apps#device-flow
+    with_trailing_slash(web.clone())
+        .join("login/device/code")
+        .expect("valid")
 }
 
 fn url_path_segment(text: &str) -> String {
