@@ -179,6 +179,7 @@ impl StubProvider {
             flavor: Flavor::Standard,
             loopback_port: None,
             device_authorization_endpoint: None,
+            refresh_ahead: crate::keeper::refresh_ahead::RefreshAhead::Default,
         }
     }
 

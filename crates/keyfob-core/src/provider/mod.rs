@@ -16,6 +16,7 @@ use url::Url;
 
 use crate::error::{Error, Result};
 use crate::http::ensure_secure_url;
+use crate::keeper::refresh_ahead::RefreshAhead;
 
 /// How the provider tells us who the user is.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -96,6 +97,11 @@ pub struct Provider {
     /// with a code (the device flow invites phishing: a code can be relayed to a victim).
     #[serde(default)]
     pub device_authorization_endpoint: Option<Url>,
+    /// How long before expiry the keeper refreshes this provider's accounts
+    /// (`refresh_ahead = "off"` or `"5m"`; absent: the default rule).
+    #[serde(default, skip_serializing_if = "RefreshAhead::is_default")]
+    #[cfg_attr(feature = "ts", ts(as = "Option<String>", optional))]
+    pub refresh_ahead: RefreshAhead,
 }
 
 /// Parameters a provider definition may not set: those the authorization request sets itself,
@@ -288,6 +294,7 @@ pub(crate) mod tests {
             flavor: Flavor::Standard,
             loopback_port: None,
             device_authorization_endpoint: None,
+            refresh_ahead: crate::keeper::refresh_ahead::RefreshAhead::Default,
         }
     }
 

@@ -7,6 +7,7 @@
 //! and `KEYFOB_GOOGLE_CLIENT_SECRET`; none is ever committed. (A native app's client secret is
 //! not confidential anyway, RFC 8252 section 8.5; Keyfob still keeps it in the keyring.)
 
+use crate::keeper::refresh_ahead::RefreshAhead;
 use std::collections::BTreeMap;
 
 use url::Url;
@@ -282,6 +283,7 @@ pub fn github(options: GithubOptions) -> Provider {
         device_authorization_endpoint: options
             .device_flow
             .then(|| web.join("login/device/code").expect("valid")),
+        refresh_ahead: RefreshAhead::Default,
     }
 }
 
