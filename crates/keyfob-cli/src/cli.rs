@@ -101,6 +101,10 @@ pub enum Command {
         #[arg(long, default_value = "10m", value_parser = parse_link_timeout)]
         timeout: Duration,
     },
+    /// Keep every account's access token fresh in the background: refresh ahead of expiry,
+    /// retry with backoff, log one line per refresh or failure to stderr (never a token).
+    /// Runs until SIGTERM or Ctrl-C; one keeper per profile (a second waits to take over)
+    Keep,
     /// Ask the provider whether an account's token still works (all accounts when none is
     /// named); a revoked one is marked "needs re-link"
     Check {

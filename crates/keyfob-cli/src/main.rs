@@ -115,6 +115,7 @@ async fn run(command: Command) -> Result<(), Failure> {
             )
             .await
         }
+        Command::Keep => commands::keep::run(&kf).await,
         Command::Check { account } => commands::check::run(&kf, account.as_deref()).await,
         Command::Unlink { account, forget } => commands::unlink::run(&kf, &account, forget).await,
         Command::Providers { json } => commands::providers::list(&kf, json),
