@@ -208,6 +208,15 @@ pub enum ProviderCommand {
         #[arg(long)]
         remove: bool,
     },
+    /// How long before expiry the keeper (`keyfob keep`, the app) refreshes this provider's
+    /// accounts: "off", "default" (10% of the lifetime, 1 to 10 min) or a duration like "5m"
+    RefreshAhead {
+        /// Provider id
+        id: String,
+        /// off, default, or a duration (90s, 5m, 1h)
+        #[arg(value_parser = |s: &str| s.parse::<keyfob_core::RefreshAhead>())]
+        setting: keyfob_core::RefreshAhead,
+    },
     /// Remove a provider (refused while accounts use it)
     Remove {
         /// Provider id

@@ -129,6 +129,9 @@ async fn run(command: Command) -> Result<(), Failure> {
         Command::Provider(ProviderCommand::Secret { id, remove }) => {
             commands::providers::secret(&kf, &id, remove).await
         }
+        Command::Provider(ProviderCommand::RefreshAhead { id, setting }) => {
+            commands::providers::refresh_ahead(&kf, &id, setting).await
+        }
         Command::Provider(ProviderCommand::Remove { id }) => {
             commands::providers::remove(&kf, &id).await
         }

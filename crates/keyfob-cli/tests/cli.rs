@@ -1551,3 +1551,51 @@ async fn keep_refreshes_ahead_and_stops_cleanly_on_sigterm() -> Result<()> {
     assert!(first.contains("keeping this profile"), "{first}");
     Ok(())
 }
+
+/// The per-provider setting: stored in providers.toml, read by `keyfob keep` (off: no
+/// refresh ahead), and a bad value is a usage error that changes nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn refresh_ahead_is_set_per_provider_and_the_keeper_follows_it() -> Result<()> {
+    let w = World::start(json!({"ttl": {"AccessToken": 4}})).await?;
+    w.linked("alice").await?;
+    let out = w
+        .run(&["provider", "refresh-ahead", "local", "2 weeks"])
+        .await?;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("\"off\", \"default\" or a duration"));
+
+    let out = w
+        .run(&["provider", "refresh-ahead", "local", "off"])
+        .await?;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let toml = std::fs::read_to_string(w.home.path().join("config/providers.toml"))?;
+    assert!(toml.contains("refresh_ahead = \"off\""), "{toml}");
+
+    // Past the point the default would refresh at, and past expiry: nothing.
+    let mut keep = w
+        .command(&["keep"])
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(w.idp.stats().await?.token.refresh_token, 0);
+
+    // Back to the default, which is absent from the file; the keeper picks it up when woken
+    // (here: started again).
+    keep.kill().await?;
+    let out = w
+        .run(&["provider", "refresh-ahead", "local", "default"])
+        .await?;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let toml = std::fs::read_to_string(w.home.path().join("config/providers.toml"))?;
+    assert!(!toml.contains("refresh_ahead"), "{toml}");
+    let mut keep = w
+        .command(&["keep"])
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let mut lines = BufReader::new(keep.stderr.take().unwrap()).lines();
+    keep_line(&mut lines, "refreshed", &mut String::new()).await?;
+    assert_eq!(w.idp.stats().await?.token.refresh_token, 1);
+    Ok(())
+}
