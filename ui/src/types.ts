@@ -16,6 +16,14 @@ reason: string, } | { "kind": "revocation_pending",
 /**
  * Why the revocation failed.
  */
+reason: string, } | { "kind": "refresh_failing", 
+/**
+ * Since when refreshing fails.
+ */
+since: string, 
+/**
+ * The last failure.
+ */
 reason: string, };
 
 export type Account = { 
@@ -205,7 +213,12 @@ loopback_port: number | null,
  * RFC 8628 device authorization endpoint, set only when the user opted in to linking
  * with a code (the device flow invites phishing: a code can be relayed to a victim).
  */
-device_authorization_endpoint: string | null, };
+device_authorization_endpoint: string | null, 
+/**
+ * How long before expiry the keeper refreshes this provider's accounts
+ * (`refresh_ahead = "off"` or `"5m"`; absent: the default rule).
+ */
+refresh_ahead?: string, };
 
 export type RedirectRegistration = { 
 /**
@@ -314,7 +327,12 @@ loopback_port: number | null,
  * RFC 8628 device authorization endpoint, set only when the user opted in to linking
  * with a code (the device flow invites phishing: a code can be relayed to a victim).
  */
-device_authorization_endpoint: string | null, };
+device_authorization_endpoint: string | null, 
+/**
+ * How long before expiry the keeper refreshes this provider's accounts
+ * (`refresh_ahead = "off"` or `"5m"`; absent: the default rule).
+ */
+refresh_ahead?: string, };
 
 export type UiErrorKind = "keyring" | "needs_relink" | "cannot_refresh" | "provider" | "callback" | "denied" | "timeout" | "link_not_found" | "network" | "provider_response" | "account_not_found" | "storage" | "clipboard" | "browser" | "other";
 
