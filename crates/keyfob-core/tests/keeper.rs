@@ -150,9 +150,28 @@ async fn the_keeper_and_concurrent_callers_refresh_once_per_expiry() -> anyhow::
             })
         })
         .collect();
+    // Each refresh's issue time as the profile records it: a token refreshed twice would
+    // show two issue times a provider round trip apart.
+    let issued = {
+        let kf = w.reopen();
+        let id = id.clone();
+        tokio::spawn(async move {
+            let mut seen: Vec<OffsetDateTime> = Vec::new();
+            let started = Instant::now();
+            while started.elapsed() < 10 * SECOND {
+                let at = kf.account(&id)?.access_issued_at.expect("recorded");
+                if seen.last() != Some(&at) {
+                    seen.push(at);
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            anyhow::Ok(seen)
+        })
+    };
     for caller in callers {
         caller.await??;
     }
+    let issued = issued.await??;
     let events = keeper.stop().await;
     let keeper_refreshes = events
         .iter()
@@ -175,6 +194,15 @@ async fn the_keeper_and_concurrent_callers_refresh_once_per_expiry() -> anyhow::
     // A token lives 4 s and is refreshed once 2 s are left (plus the slow provider): over
     // 10 s that is 4 to 6 refreshes. Callers that each refreshed would make dozens.
     assert!((3..=7).contains(&refreshes), "{refreshes} refreshes");
+    // One refresh per expiry: each token lived until 2 s were left (about 2 s after it was
+    // asked for), never replaced again right away.
+    let lives: Vec<_> = issued.windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(
+        lives
+            .iter()
+            .all(|l| *l >= time::Duration::milliseconds(1500)),
+        "{lives:?}"
+    );
     assert_eq!(stats.token_in_flight_max, 1, "never two refreshes at once");
     // The provider revokes the grant when a rotated refresh token is reused: still fine.
     assert_eq!(w.kf.account(&id)?.status, AccountStatus::Ok);
@@ -350,18 +378,24 @@ async fn after_a_suspend_overdue_accounts_are_refreshed_one_at_a_time() -> anyho
     clock.suspended.store(false, Ordering::SeqCst);
     clock.resumed.notify_waiters();
 
+    // Three refreshes at the provider, never two at once.
+    let started = Instant::now();
+    let stats = loop {
+        let stats = w.idp.stats().await?;
+        if stats.token.refresh_token >= 3 || started.elapsed() > 10 * SECOND {
+            break stats;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(stats.token_in_flight_max, 1, "one at a time, no burst");
+    assert_eq!(stats.token.refresh_token, 3);
     let mut order = Vec::new();
     for _ in &ids {
         order.push(refreshed(&keeper.next(10 * SECOND).await).to_string());
     }
     assert_eq!(order, ids, "overdue accounts in the order they fell due");
-    assert_eq!(
-        order.iter().collect::<std::collections::HashSet<_>>().len(),
-        3
-    );
-    let stats = w.idp.stats().await?;
-    assert_eq!(stats.token.refresh_token, 3);
-    assert_eq!(stats.token_in_flight_max, 1, "one at a time, no burst");
+    let distinct: std::collections::HashSet<_> = order.iter().collect();
+    assert_eq!(distinct.len(), 3);
     keeper.stop().await;
     Ok(())
 }
