@@ -1510,12 +1510,12 @@ async fn keep_refreshes_ahead_and_stops_cleanly_on_sigterm() -> Result<()> {
     let token = text(&out.stdout).trim().to_string();
     assert_eq!(w.idp.stats().await?.token.refresh_token, 1, "no refresh");
 
-    // The next refresh is due 2 s after the last one; the provider now takes 1.5 s to
-    // answer, and SIGTERM comes while that refresh is in flight.
+    // The next refresh is due 2 s after the last one; the provider now takes 3 s to answer,
+    // and SIGTERM comes while that refresh is in flight (from 2 s to 5 s after the last).
     w.idp
-        .delay_token_endpoint(Duration::from_millis(1500))
+        .delay_token_endpoint(Duration::from_millis(3000))
         .await?;
-    tokio::time::sleep(Duration::from_millis(2600)).await;
+    tokio::time::sleep(Duration::from_millis(3300)).await;
     let pid = keep.id().context("running")?.to_string();
     assert!(Command::new("kill")
         .args(["-TERM", &pid])

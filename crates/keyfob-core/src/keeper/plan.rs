@@ -174,16 +174,16 @@ mod tests {
         });
         let mut forever = account("forever", 0);
         forever.access_expires_at = None;
-        let off = account("off", 300);
+        let mut off = account("off", 300);
+        off.provider = "quiet".into();
         let accounts = [relink, bare, lost, failing, forever, off];
+        // Provider "quiet" has refreshing ahead turned off.
         let ahead = |p: &str| match p {
-            "p" => RefreshAhead::Default,
-            _ => RefreshAhead::Off,
+            "quiet" => RefreshAhead::Off,
+            _ => RefreshAhead::Default,
         };
-        let mut off_provider = accounts.clone();
-        off_provider[5].provider = "quiet".into();
         assert_eq!(
-            plan(&off_provider, ahead, &Memory::default()),
+            plan(&accounts, ahead, &Memory::default()),
             [refresh("failing", 240, 300)],
             "a failing account is still tried; the others are not the keeper's"
         );
