@@ -28,6 +28,31 @@ link() {
 
 refreshes() { curl -s "$1/__test/stats" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).token.refresh_token))'; }
 
+# keeper_share: 2 hours of 5-minute tokens, compressed 50 times (6 s tokens, 144 s), with
+# `keyfob keep` running and `keyfob token` called twice a second (asking for 1.2 s of
+# validity, the default 60 s compressed alike). A call waits on the network only when it
+# refreshes itself: the provider's refresh count minus the keeper's logged refreshes.
+# Sets kept_calls, kept_waits and kept_refreshes.
+keeper_share() {
+  start_idp keeper '{"ttl": {"AccessToken": 6}}'
+  local keeper_issuer=$issuer home="$work/keeper"
+  link "$home" "$keeper_issuer"
+  KEYFOB_HOME=$home "$keyfob" keep 2> "$work/keep.log" &
+  local keep_pid=$!
+  pids+=("$keep_pid")
+  kept_calls=0
+  local end=$((SECONDS + ${KEYFOB_BENCH_KEEP_SECONDS:-144}))
+  while [ $SECONDS -lt $end ]; do
+    KEYFOB_HOME=$home "$keyfob" token local --min-valid 1s > /dev/null
+    kept_calls=$((kept_calls + 1))
+    sleep 0.5
+  done
+  kill -TERM "$keep_pid"
+  wait "$keep_pid"
+  kept_refreshes=$(refreshes "$keeper_issuer")
+  kept_waits=$((kept_refreshes - $(grep -c ': refreshed;' "$work/keep.log")))
+}
+
 echo "Preparing: local OpenID provider, linked accounts, gh configuration..." >&2
 
 # 1. Cached token vs gh auth token.
@@ -86,8 +111,11 @@ require("fs").writeFileSync(process.argv[1], JSON.stringify({schema: 1, accounts
 KEYFOB_HOME="$work/many" hyperfine -N --style none --warmup 5 --runs "$runs" \
   --export-json "$work/list.json" "$keyfob list" "$keyfob list --json" >/dev/null
 
-node - "$work" "$before" "$after" "$bursts" "$(gh --version | head -1)" "${counts[*]}" <<'REPORT'
-const [work, before, after, bursts, ghVersion, counts] = process.argv.slice(2);
+# 4. `keyfob token` with the keeper running: the share of calls that wait on the network.
+keeper_share
+
+node - "$work" "$before" "$after" "$bursts" "$(gh --version | head -1)" "${counts[*]}" "$kept_calls" "$kept_waits" "$kept_refreshes" <<'REPORT'
+const [work, before, after, bursts, ghVersion, counts, keptCalls, keptWaits, keptRefreshes] = process.argv.slice(2);
 const load = (f) => JSON.parse(require("fs").readFileSync(`${work}/${f}`, "utf8")).results;
 const ms = (r) => (r.median * 1000).toFixed(2).padStart(8) + " ms";
 const [hot, gh] = load("hot.json");
@@ -107,8 +135,11 @@ console.log(`  50 concurrent keyfob token, expired   ${ms(burst)}   per burst of
 console.log(`  refreshes seen by the provider        ${String(seen).padStart(8)}      in ${bursts} bursts: ${seen / bursts} per burst (must be 1)`);
 console.log(`  keyfob list, 1,000 accounts           ${ms(list)}`);
 console.log(`  keyfob list --json, 1,000 accounts    ${ms(listJson)}`);
+const share = Number(keptWaits) / Number(keptCalls);
+console.log(`  keyfob token waiting on the network,  ${(100 * share).toFixed(1).padStart(7)} %      of ${keptCalls} calls over a simulated 2 h of 5-min tokens with \`keyfob keep\` (${keptRefreshes} refreshes, all the keeper's; must be 0)`);
 console.log("");
 console.log("Debian's gh 2.23 predates gh's keyring storage (gh 2.24), so `gh auth token` reads a plain");
 console.log("file while `keyfob token` does a D-Bus round trip to the Secret Service.");
+if (Number(keptWaits) !== 0) { console.error("bench: keyfob token waited on a refresh with the keeper running"); process.exit(1); }
 if (seen !== Number(bursts)) { console.error("bench: the provider saw the wrong number of refreshes"); process.exit(1); }
 REPORT

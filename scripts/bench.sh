@@ -5,6 +5,8 @@
 #   - bursts of 50 concurrent `keyfob token` calls on an expired account (the local provider
 #     must see exactly one refresh per burst)
 #   - `keyfob list` with 1,000 accounts
+#   - the share of `keyfob token` calls that wait on the network over a simulated 2-hour run
+#     of 5-minute tokens with `keyfob keep` running (must be 0)
 # Usage: bash scripts/bench.sh [RUNS]   (default 200 runs for the single-command figures)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds Keyfob's Linux package: an optimized, stripped .deb with the desktop app, the keyfob
-# CLI, icons in every size, shell completions and a desktop entry that registers the
+# CLI, icons in every size, shell completions, a systemd user unit for `keyfob keep` (installed,
+# not enabled) and a desktop entry that registers the
 # dev.keyfob.app: URL scheme. Prints the package and installed sizes.
 #   bash scripts/package.sh        -> target/release/bundle/deb/Keyfob_<version>_amd64.deb
 # (The AppImage cannot be built offline: Tauri's AppImage bundler downloads linuxdeploy and
@@ -34,6 +35,7 @@ cat > "$extras/deb.conf.json" <<JSON
         "depends": ["gnome-keyring | keepassxc | kwalletmanager", "xdg-utils"],
         "files": {
           "/usr/bin/keyfob": "$target/release/keyfob",
+          "/usr/lib/systemd/user/keyfob-keep.service": "$root/packaging/keyfob-keep.service",
           "/usr/share/bash-completion/completions/keyfob": "$extras/keyfob.bash",
           "/usr/share/zsh/vendor-completions/_keyfob": "$extras/keyfob.zsh",
           "/usr/share/fish/vendor_completions.d/keyfob.fish": "$extras/keyfob.fish"

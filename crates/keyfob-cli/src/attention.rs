@@ -8,6 +8,7 @@ pub fn label(attention: &Attention) -> &'static str {
     match attention {
         Attention::RefreshTokenNotStored { .. } => "refresh token lost",
         Attention::RevocationPending { .. } => "unlink pending",
+        Attention::RefreshFailing { .. } => "refresh failing",
     }
 }
 
@@ -23,6 +24,9 @@ pub fn advice(account: &Account) -> Option<String> {
             "Run `keyfob unlink {id}` to try again, or `keyfob unlink --forget {id}` to forget \
              it here without revoking."
         ),
+        Attention::RefreshFailing { .. } => {
+            format!("Check the network or the provider; `keyfob token {id}` tries again at once.")
+        }
     };
     Some(format!(
         "{id}: {} {what_to_do}",
@@ -60,5 +64,19 @@ mod tests {
             reason: "locked".into(),
         });
         assert!(advice(&account).unwrap().contains("`keyfob link github`"));
+        account.attention = Some(Attention::RefreshFailing {
+            since: time::OffsetDateTime::UNIX_EPOCH,
+            reason: "HTTP 503".into(),
+        });
+        let said = advice(&account).unwrap();
+        assert!(said.starts_with("gh-1: Refreshing it ahead of expiry has failed since 1970-01-01 00:00:00 UTC: HTTP 503."), "{said}");
+        assert!(
+            said.contains("`keyfob token gh-1` tries again at once"),
+            "{said}"
+        );
+        assert_eq!(
+            label(account.attention.as_ref().unwrap()),
+            "refresh failing"
+        );
     }
 }

@@ -101,6 +101,10 @@ pub enum Command {
         #[arg(long, default_value = "10m", value_parser = parse_link_timeout)]
         timeout: Duration,
     },
+    /// Keep every account's access token fresh in the background: refresh ahead of expiry,
+    /// retry with backoff, log one line per refresh or failure to stderr (never a token).
+    /// Runs until SIGTERM or Ctrl-C; one keeper per profile (a second waits to take over)
+    Keep,
     /// Ask the provider whether an account's token still works (all accounts when none is
     /// named); a revoked one is marked "needs re-link"
     Check {
@@ -203,6 +207,15 @@ pub enum ProviderCommand {
         /// Delete the stored secret instead (for a provider that needs none)
         #[arg(long)]
         remove: bool,
+    },
+    /// How long before expiry the keeper (`keyfob keep`, the app) refreshes this provider's
+    /// accounts: "off", "default" (10% of the lifetime, 1 to 10 min) or a duration like "5m"
+    RefreshAhead {
+        /// Provider id
+        id: String,
+        /// off, default, or a duration (90s, 5m, 1h)
+        #[arg(value_parser = |s: &str| s.parse::<keyfob_core::RefreshAhead>())]
+        setting: keyfob_core::RefreshAhead,
     },
     /// Remove a provider (refused while accounts use it)
     Remove {

@@ -115,6 +115,7 @@ async fn run(command: Command) -> Result<(), Failure> {
             )
             .await
         }
+        Command::Keep => commands::keep::run(&kf).await,
         Command::Check { account } => commands::check::run(&kf, account.as_deref()).await,
         Command::Unlink { account, forget } => commands::unlink::run(&kf, &account, forget).await,
         Command::Providers { json } => commands::providers::list(&kf, json),
@@ -127,6 +128,9 @@ async fn run(command: Command) -> Result<(), Failure> {
         }
         Command::Provider(ProviderCommand::Secret { id, remove }) => {
             commands::providers::secret(&kf, &id, remove).await
+        }
+        Command::Provider(ProviderCommand::RefreshAhead { id, setting }) => {
+            commands::providers::refresh_ahead(&kf, &id, setting).await
         }
         Command::Provider(ProviderCommand::Remove { id }) => {
             commands::providers::remove(&kf, &id).await

@@ -1450,3 +1450,152 @@ async fn link_by_pasting_the_address_a_browser_elsewhere_ended_on() -> Result<()
     assert!(w.idp.is_active(&token).await?);
     Ok(())
 }
+
+/// The next stderr line of `keyfob keep` that contains `needle`, within 15 s; all lines read
+/// go to `log`.
+async fn keep_line(
+    lines: &mut tokio::io::Lines<BufReader<tokio::process::ChildStderr>>,
+    needle: &str,
+    log: &mut String,
+) -> Result<String> {
+    let read = async {
+        while let Some(line) = lines.next_line().await? {
+            log.push_str(&line);
+            log.push('\n');
+            if line.contains(needle) {
+                return Ok(line);
+            }
+        }
+        anyhow::bail!("keyfob keep ended without saying {needle:?}")
+    };
+    tokio::time::timeout(Duration::from_secs(15), read)
+        .await
+        .with_context(|| format!("no {needle:?} line in 15 s"))?
+}
+
+/// `keyfob keep` as a process against the real provider: it refreshes ahead of expiry (so
+/// `keyfob token` then asks the provider nothing), logs a line per refresh without any token,
+/// and SIGTERM, even with a refresh in flight, ends it with status 0, the refresh completed
+/// and stored and the keeper lock released.
+#[tokio::test(flavor = "multi_thread")]
+async fn keep_refreshes_ahead_and_stops_cleanly_on_sigterm() -> Result<()> {
+    // 4 s tokens: the keeper refreshes each 2 s before it expires.
+    let w = World::start(json!({"ttl": {"AccessToken": 4}})).await?;
+    let id = w.linked("alice").await?;
+    let mut keep = w
+        .command(&["keep"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let mut lines = BufReader::new(keep.stderr.take().unwrap()).lines();
+    let mut log = String::new();
+    keep_line(
+        &mut lines,
+        "keeping this profile's accounts fresh",
+        &mut log,
+    )
+    .await?;
+    let line = keep_line(&mut lines, "refreshed", &mut log).await?;
+    assert!(
+        line.starts_with(&format!("keyfob keep: {id}: refreshed; expires ")),
+        "{line}"
+    );
+    assert!(line.contains(", next refresh "), "{line}");
+    assert_eq!(w.idp.stats().await?.token.refresh_token, 1);
+
+    // A token asked for now is the keeper's, still valid for 2 s: no request.
+    let out = w.run(&["token", &id, "--min-valid", "1s"]).await?;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let token = text(&out.stdout).trim().to_string();
+    assert_eq!(w.idp.stats().await?.token.refresh_token, 1, "no refresh");
+
+    // The next refresh is due 2 s after the last one; the provider now takes 3 s to answer,
+    // and SIGTERM comes while that refresh is in flight (from 2 s to 5 s after the last).
+    w.idp
+        .delay_token_endpoint(Duration::from_millis(3000))
+        .await?;
+    tokio::time::sleep(Duration::from_millis(3300)).await;
+    let pid = keep.id().context("running")?.to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await?
+        .success());
+    keep_line(&mut lines, "stopped", &mut log).await?;
+    let status = tokio::time::timeout(Duration::from_secs(10), keep.wait()).await??;
+    assert!(status.success(), "{status:?}\n{log}");
+    assert!(!log.contains(&token), "no token in the log");
+
+    // The refresh in flight was finished and logged, not cut short: every refresh the
+    // provider saw was stored (the provider revokes the grant if a rotated token is lost
+    // and the old one reused), and the account is as it should be.
+    let refreshes = w.idp.stats().await?.token.refresh_token;
+    assert_eq!(refreshes, 2, "{log}");
+    assert_eq!(log.matches(": refreshed;").count(), 2, "{log}");
+    w.idp.delay_token_endpoint(Duration::ZERO).await?;
+    let out = w.run(&["token", &id, "--min-valid", "1h"]).await?;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let listed: Value = serde_json::from_slice(&w.run(&["list", "--json"]).await?.stdout)?;
+    assert_eq!(listed[0]["status"]["state"], "ok", "{listed}");
+    assert!(listed[0].get("attention").is_none(), "{listed}");
+
+    // The keeper lock was released: a new keeper starts at once instead of waiting.
+    let mut again = w
+        .command(&["keep"])
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let mut lines = BufReader::new(again.stderr.take().unwrap()).lines();
+    let first = keep_line(&mut lines, "keyfob keep:", &mut log).await?;
+    assert!(first.contains("keeping this profile"), "{first}");
+    Ok(())
+}
+
+/// The per-provider setting: stored in providers.toml, read by `keyfob keep` (off: no
+/// refresh ahead), and a bad value is a usage error that changes nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn refresh_ahead_is_set_per_provider_and_the_keeper_follows_it() -> Result<()> {
+    let w = World::start(json!({"ttl": {"AccessToken": 4}})).await?;
+    w.linked("alice").await?;
+    let out = w
+        .run(&["provider", "refresh-ahead", "local", "2 weeks"])
+        .await?;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("\"off\", \"default\" or a duration"));
+
+    let out = w
+        .run(&["provider", "refresh-ahead", "local", "off"])
+        .await?;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let toml = std::fs::read_to_string(w.home.path().join("config/providers.toml"))?;
+    assert!(toml.contains("refresh_ahead = \"off\""), "{toml}");
+
+    // Past the point the default would refresh at, and past expiry: nothing.
+    let mut keep = w
+        .command(&["keep"])
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(w.idp.stats().await?.token.refresh_token, 0);
+
+    // Back to the default, which is absent from the file; the keeper picks it up when woken
+    // (here: started again).
+    keep.kill().await?;
+    let out = w
+        .run(&["provider", "refresh-ahead", "local", "default"])
+        .await?;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let toml = std::fs::read_to_string(w.home.path().join("config/providers.toml"))?;
+    assert!(!toml.contains("refresh_ahead"), "{toml}");
+    let mut keep = w
+        .command(&["keep"])
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let mut lines = BufReader::new(keep.stderr.take().unwrap()).lines();
+    keep_line(&mut lines, "refreshed", &mut String::new()).await?;
+    assert_eq!(w.idp.stats().await?.token.refresh_token, 1);
+    Ok(())
+}

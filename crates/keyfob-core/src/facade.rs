@@ -175,6 +175,7 @@ mod send_tests {
         assert_send(kf.forget_account("a"));
         assert_send(kf.add_provider(provider_sample(), None));
         assert_send(kf.check_keyring());
+        assert_send(kf.keep(crate::keeper::Keeper::new(), |_| {}));
         assert_send(kf.secrets.get(SecretKey::AccessToken("a".into())));
         let p: &'static Provider = Box::leak(Box::new(provider_sample()));
         let s: &'static Secret = Box::leak(Box::new(Secret::new("s")));

@@ -180,6 +180,7 @@ impl StubProvider {
             loopback_port: None,
             device_authorization_endpoint: None,
             device_client_id: None,
+            refresh_ahead: crate::keeper::refresh_ahead::RefreshAhead::Default,
         }
     }
 

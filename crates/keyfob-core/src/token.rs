@@ -41,6 +41,12 @@ enum Refresh {
         /// another thread or process refreshed the account while this one waited.
         seen_expiry: Option<OffsetDateTime>,
     },
+    /// Ahead of expiry (the keeper): unless the access token is no longer the one that
+    /// expires at `seen_expiry`, since then another thread or process refreshed it.
+    Ahead {
+        /// The expiry the keeper planned for.
+        seen_expiry: Option<OffsetDateTime>,
+    },
 }
 
 /// What a refresh that could not be done means for the stored account.
@@ -84,6 +90,28 @@ impl Keyfob {
         self.account(account_id)?;
         self.refresh_in_turn(account_id, Refresh::Always).await?;
         self.account(account_id)
+    }
+
+    /// Refreshes `account_id` ahead of expiry unless someone refreshed it since its access
+    /// token expiry was `seen_expiry`; whether this call refreshed. Same turn as every refresh.
+    pub(crate) async fn refresh_unless_refreshed(
+        &self,
+        account_id: &str,
+        seen_expiry: Option<OffsetDateTime>,
+    ) -> Result<bool> {
+        let _turn = self.account_turn(account_id).await?;
+        let account = self.account(account_id)?;
+        ensure_usable(&account)?;
+        if must_refresh(
+            &account,
+            Refresh::Ahead { seen_expiry },
+            OffsetDateTime::now_utc(),
+        ) {
+            self.refresh_now(&account).await?;
+            Ok(true)
+        } else {
+            Ok(false)
+        }
     }
 
     async fn cached(&self, account: &Account) -> Result<FreshToken> {
@@ -267,6 +295,7 @@ fn must_refresh(account: &Account, refresh: Refresh, now: OffsetDateTime) -> boo
                 account.access_expires_at != seen_expiry && valid_for(account, Duration::ZERO, now);
             !valid_for(account, min_valid, now) && !refreshed_meanwhile
         }
+        Refresh::Ahead { seen_expiry } => account.access_expires_at == seen_expiry,
     }
 }
 
@@ -352,6 +381,10 @@ fn record_refresh(
         account.refresh_expires_at = tokens.refresh_expires_at(issued_at);
     }
     account.status = AccountStatus::Ok;
+    // A refresh that works ends a run of failed ones.
+    if matches!(account.attention, Some(Attention::RefreshFailing { .. })) {
+        account.attention = None;
+    }
 }
 
 /// When a refreshed access token expires. RFC 6749 section 5.1 only recommends `expires_in`:
@@ -399,7 +432,9 @@ fn ensure_refreshable(account: &Account) -> Result<()> {
                 advice: attention.advice(),
             })
         }
-        Some(Attention::RevocationPending { .. }) | None => Ok(()),
+        Some(Attention::RevocationPending { .. } | Attention::RefreshFailing { .. }) | None => {
+            Ok(())
+        }
     }
 }
 

@@ -543,3 +543,43 @@ async fn a_relink_frees_the_place_of_the_token_it_replaces() -> anyhow::Result<(
     assert_eq!(user(new).await?, 200);
     Ok(())
 }
+
+/// A GitHub App's refresh token lives 6 months (`refresh_token_expires_in`): the keeper warns
+/// once when one ends within 7 days, and a refresh (which brings a new one) moves the end.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_keeper_warns_once_before_a_github_app_refresh_token_ends() -> anyhow::Result<()> {
+    // Refresh tokens that live 6 days; access tokens 8 h, so no refresh is due meanwhile.
+    let w = start(true, serde_json::json!({"ttl": {"refresh": 6 * 86_400}})).await?;
+    let account = w.link_scheme("octocat").await?;
+    let ends_at = account.refresh_expires_at.expect("tracked");
+    assert!(ends_at < time::OffsetDateTime::now_utc() + time::Duration::days(7));
+
+    let keeper = keyfob_core::Keeper::new();
+    let control = keeper.control();
+    let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
+    let kf = Keyfob::open(w.kf.paths().clone());
+    let task = tokio::spawn(async move { kf.keep(keeper, move |e| drop(tx.send(e))).await });
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        let event = tokio::time::timeout(Duration::from_secs(10), events.recv()).await?;
+        seen.push(event.expect("running"));
+    }
+    assert_eq!(
+        seen,
+        [
+            keyfob_core::KeeperEvent::Started,
+            keyfob_core::KeeperEvent::RefreshTokenEnding {
+                account: account.id.clone(),
+                ends_at
+            }
+        ]
+    );
+    // Once: a replan finds nothing new to say.
+    control.replan();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(events.try_recv().is_err());
+    control.stop();
+    task.await??;
+    assert_eq!(w.github.stats().await?.token.refresh_token, 0);
+    Ok(())
+}

@@ -137,6 +137,7 @@ async fn no_keyring_process() -> anyhow::Result<()> {
         loopback_port: None,
         device_authorization_endpoint: None,
         device_client_id: None,
+        refresh_ahead: keyfob_core::RefreshAhead::Default,
     };
     // Even adding a provider touches the keyring (to clear a stale secret) and must fail.
     if let Err(e) = kf.add_provider(provider.clone(), None).await {

@@ -8,6 +8,7 @@ pub mod device;
 #[cfg(unix)]
 pub mod exec;
 pub mod git;
+pub mod keep;
 pub mod link;
 pub mod list;
 pub mod paste;

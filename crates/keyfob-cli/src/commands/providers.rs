@@ -7,7 +7,7 @@ use keyfob_core::{
     ClientAuth, GithubOptions, GoogleDeviceClient, GoogleOptions, Keyfob, OpenidProviderDraft,
     Provider, ProviderKind, RedirectMode, Secret, SecretUpdate,
 };
-use keyfob_core::{Preset, PresetClient};
+use keyfob_core::{Preset, PresetClient, RefreshAhead};
 
 use crate::cli::{split_scopes, AddArgs, AuthArg, GithubArgs, GoogleArgs};
 use crate::exit::{Failure, USAGE};
@@ -302,6 +302,23 @@ pub async fn secret(kf: &Keyfob, id: &str, remove: bool) -> Result<(), Failure> 
     } else {
         eprintln!("Stored the client secret of {id} in the keyring.");
     }
+    Ok(())
+}
+
+/// Sets how long before expiry the keeper refreshes a provider's accounts.
+pub async fn refresh_ahead(kf: &Keyfob, id: &str, setting: RefreshAhead) -> Result<(), Failure> {
+    let mut provider = kf.provider(id)?;
+    provider.refresh_ahead = setting;
+    kf.save_provider(provider, SecretUpdate::Keep).await?;
+    let what = match setting {
+        RefreshAhead::Off => "the keeper no longer refreshes its accounts ahead".to_string(),
+        RefreshAhead::Default => {
+            "the keeper refreshes its accounts when 10% of a token's lifetime is left".to_string()
+        }
+        RefreshAhead::Lead(_) => format!("the keeper refreshes its accounts {setting} ahead"),
+    };
+    // A running keeper reads the providers again when it next wakes (at most a minute).
+    eprintln!("{id}: {what}.");
     Ok(())
 }
 

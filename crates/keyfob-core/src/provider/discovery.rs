@@ -1,5 +1,6 @@
 //! OpenID Connect discovery (`/.well-known/openid-configuration`), checked per RFC 8414 3.3.
 
+use crate::keeper::refresh_ahead::RefreshAhead;
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
@@ -94,6 +95,7 @@ impl OpenidProviderDraft {
             loopback_port: None,
             device_authorization_endpoint,
             device_client_id: None,
+            refresh_ahead: RefreshAhead::Default,
         }
     }
 }

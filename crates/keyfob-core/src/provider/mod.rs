@@ -17,6 +17,7 @@ use url::Url;
 
 use crate::error::{Error, Result};
 use crate::http::ensure_secure_url;
+use crate::keeper::refresh_ahead::RefreshAhead;
 
 /// How the provider tells us who the user is.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -102,6 +103,11 @@ pub struct Provider {
     /// too. `None`: the client above links with a code as well.
     #[serde(default)]
     pub device_client_id: Option<String>,
+    /// How long before expiry the keeper refreshes this provider's accounts
+    /// (`refresh_ahead = "off"` or `"5m"`; absent: the default rule).
+    #[serde(default, skip_serializing_if = "RefreshAhead::is_default")]
+    #[cfg_attr(feature = "ts", ts(as = "Option<String>", optional))]
+    pub refresh_ahead: RefreshAhead,
 }
 
 /// Parameters a provider definition may not set: those the authorization request sets itself,
@@ -298,6 +304,7 @@ pub(crate) mod tests {
             loopback_port: None,
             device_authorization_endpoint: None,
             device_client_id: None,
+            refresh_ahead: crate::keeper::refresh_ahead::RefreshAhead::Default,
         }
     }
 

@@ -7,6 +7,7 @@
 //! and `KEYFOB_GOOGLE_CLIENT_SECRET`; none is ever committed. (A native app's client secret is
 //! not confidential anyway, RFC 8252 section 8.5; Keyfob still keeps it in the keyring.)
 
+use crate::keeper::refresh_ahead::RefreshAhead;
 use std::collections::BTreeMap;
 
 use url::Url;
@@ -282,6 +283,7 @@ pub fn github(options: GithubOptions) -> Provider {
         device_authorization_endpoint: options.device_flow.then(|| github_device_endpoint(&web)),
         // GitHub's device flow uses the app's own client.
         device_client_id: None,
+        refresh_ahead: RefreshAhead::Default,
     }
 }
 

@@ -2,6 +2,7 @@
 //! faces can say what happened and what to do, and the core does not repeat the damage.
 
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 
 /// Something about an account the user must know and act on.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -23,6 +24,17 @@ pub enum Attention {
         /// Why the revocation failed.
         reason: String,
     },
+    /// The keeper could not refresh the account ahead of expiry for a reason that may pass
+    /// (network or server trouble): its tokens are untouched and the keeper tries again with
+    /// backoff. The next refresh that works, by anyone, clears it.
+    RefreshFailing {
+        /// Since when refreshing fails.
+        #[serde(with = "time::serde::rfc3339")]
+        #[cfg_attr(feature = "ts", ts(type = "string"))]
+        since: OffsetDateTime,
+        /// The last failure.
+        reason: String,
+    },
 }
 
 impl Attention {
@@ -38,6 +50,17 @@ impl Attention {
                 "unlinking could not revoke its access at the provider: {reason}. The account \
                  is kept so that unlinking can try again, or it can be forgotten here without \
                  revoking"
+            ),
+            Attention::RefreshFailing { since, reason } => format!(
+                "refreshing it ahead of expiry has failed since {} UTC: {reason}. Its tokens are \
+                 kept and Keyfob keeps trying",
+                since
+                    .replace_nanosecond(0)
+                    .unwrap_or(*since)
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default()
+                    .trim_end_matches('Z')
+                    .replace('T', " ")
             ),
         }
     }
@@ -61,5 +84,17 @@ mod tests {
         assert!(mark.advice().contains("try again"));
         let lost = Attention::RefreshTokenNotStored { reason: "r".into() };
         assert!(lost.advice().contains("link the account again"));
+        let failing = Attention::RefreshFailing {
+            since: OffsetDateTime::UNIX_EPOCH,
+            reason: "HTTP 503".into(),
+        };
+        let json = serde_json::to_value(&failing).unwrap();
+        assert_eq!(json["since"], "1970-01-01T00:00:00Z");
+        assert_eq!(serde_json::from_value::<Attention>(json).unwrap(), failing);
+        assert_eq!(
+            failing.advice(),
+            "refreshing it ahead of expiry has failed since 1970-01-01 00:00:00 UTC: HTTP 503. \
+             Its tokens are kept and Keyfob keeps trying"
+        );
     }
 }

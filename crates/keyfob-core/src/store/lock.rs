@@ -29,14 +29,7 @@ impl FileLock {
     /// The same, waiting at most `wait`: a process that never lets go (stopped in a debugger,
     /// stuck on a hung keyring) ends in a clear error instead of a hang.
     pub fn acquire_within(path: &Path, wait: Duration) -> Result<Self> {
-        if let Some(dir) = path.parent() {
-            ensure_private_dir(dir)?;
-        }
-        let mut options = OpenOptions::new();
-        options.create(true).truncate(false).write(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let file = options.open(path).map_err(|e| Error::io(path, e))?;
+        let file = open(path)?;
         let deadline = Instant::now() + wait;
         let mut pause = Duration::from_millis(2);
         loop {
@@ -65,6 +58,46 @@ impl FileLock {
     }
 }
 
+impl FileLock {
+    /// The lock if nobody holds it now, else `None`.
+    pub fn try_acquire(path: &Path) -> Result<Option<Self>> {
+        let file = open(path)?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(FileLock { file })),
+            Err(TryLockError::WouldBlock) => Ok(None),
+            Err(TryLockError::Error(e)) => Err(Error::io(path, e)),
+        }
+    }
+
+    /// Waits for the lock for as long as it takes (a keeper standing by for another), without
+    /// polling: a thread of its own blocks in the kernel. If this future is dropped first, the
+    /// thread still gets the lock eventually, finds nobody to hand it to and lets go at once.
+    pub async fn wait(path: PathBuf) -> Result<Self> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        // Not tokio's blocking pool: a runtime shutting down waits for those tasks.
+        std::thread::spawn(move || {
+            let lock = open(&path).and_then(|file| match file.lock() {
+                Ok(()) => Ok(FileLock { file }),
+                Err(e) => Err(Error::io(&path, e)),
+            });
+            let _ = tx.send(lock);
+        });
+        rx.await.expect("lock thread ended without an answer")
+    }
+}
+
+/// Opens (creating) the lock file at `path`, private to the user.
+fn open(path: &Path) -> Result<File> {
+    if let Some(dir) = path.parent() {
+        ensure_private_dir(dir)?;
+    }
+    let mut options = OpenOptions::new();
+    options.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path).map_err(|e| Error::io(path, e))
+}
+
 impl Drop for FileLock {
     fn drop(&mut self) {
         let _ = self.file.unlock();
@@ -91,6 +124,39 @@ mod tests {
         drop(held);
         assert!(FileLock::acquire_within(&path, Duration::from_millis(150)).is_ok());
     }
+
+    #[tokio::test]
+    async fn a_waiter_gets_the_lock_when_the_holder_lets_go_and_a_dropped_one_lets_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("locks/keeper.lock");
+        let held = FileLock::try_acquire(&path).unwrap().expect("free");
+        assert!(FileLock::try_acquire(&path).unwrap().is_none());
+        // A waiter given up on while the lock is held...
+        let gave_up = tokio::time::timeout(Duration::from_millis(50), FileLock::wait(path.clone()));
+        assert!(gave_up.await.is_err());
+        // ...and one that waits on.
+        let waiter = tokio::spawn(FileLock::wait(path.clone()));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!waiter.is_finished());
+        drop(held);
+        let taken = tokio::time::timeout(Duration::from_secs(5), waiter)
+            .await
+            .expect("the waiter takes over")
+            .unwrap()
+            .unwrap();
+        drop(taken);
+        // The abandoned waiter took the lock in turn and let go: it is free again.
+        let mut free = None;
+        for _ in 0..100 {
+            free = FileLock::try_acquire(&path).unwrap();
+            if free.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(free.is_some(), "an abandoned waiter does not keep the lock");
+    }
+
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
 
