@@ -16,6 +16,14 @@ reason: string, } | { "kind": "revocation_pending",
 /**
  * Why the revocation failed.
  */
+reason: string, } | { "kind": "refresh_failing", 
+/**
+ * Since when refreshing fails.
+ */
+since: string, 
+/**
+ * The last failure.
+ */
 reason: string, };
 
 export type Account = { 
@@ -211,7 +219,12 @@ device_authorization_endpoint: string | null,
  * client type (Google's "TVs and Limited Input devices"); its secret is in the keyring
  * too. `None`: the client above links with a code as well.
  */
-device_client_id: string | null, };
+device_client_id: string | null, 
+/**
+ * How long before expiry the keeper refreshes this provider's accounts
+ * (`refresh_ahead = "off"` or `"5m"`; absent: the default rule).
+ */
+refresh_ahead?: string, };
 
 export type RedirectRegistration = { 
 /**
@@ -326,7 +339,12 @@ device_authorization_endpoint: string | null,
  * client type (Google's "TVs and Limited Input devices"); its secret is in the keyring
  * too. `None`: the client above links with a code as well.
  */
-device_client_id: string | null, };
+device_client_id: string | null, 
+/**
+ * How long before expiry the keeper refreshes this provider's accounts
+ * (`refresh_ahead = "off"` or `"5m"`; absent: the default rule).
+ */
+refresh_ahead?: string, };
 
 export type UiErrorKind = "keyring" | "needs_relink" | "cannot_refresh" | "provider" | "callback" | "denied" | "timeout" | "link_not_found" | "network" | "provider_response" | "account_not_found" | "storage" | "clipboard" | "browser" | "other";
 
