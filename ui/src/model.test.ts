@@ -45,6 +45,12 @@ describe('trouble', () => {
     const lost = account({ attention: { kind: 'refresh_token_not_stored', reason: 'locked' } });
     expect(statusBadge(lost, undefined).text).toBe('Needs re-link');
     expect(trouble(lost)?.remedies).toEqual(['relink']);
+    const failing = account({
+      attention: { kind: 'refresh_failing', since: '2026-11-30T10:00:00Z', reason: 'HTTP 503' },
+    });
+    expect(statusBadge(failing, undefined)).toEqual({ tone: 'danger', text: 'Refresh failing' });
+    expect(trouble(failing)?.remedies).toEqual([]);
+    expect(trouble(failing)?.text).toContain(': HTTP 503. Keyfob keeps trying');
     const broken = account({ status: { state: 'needs_relink', reason: 'revoked' } });
     expect(trouble(broken)).toEqual({ text: 'Revoked.', remedies: ['relink'] });
   });

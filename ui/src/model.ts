@@ -45,6 +45,7 @@ export function statusBadge(account: Account, busy: Busy | undefined): Badge {
   if (account.status.state === 'needs_relink') return { tone: 'danger', text: 'Needs re-link' };
   if (account.attention?.kind === 'refresh_token_not_stored') return { tone: 'danger', text: 'Needs re-link' };
   if (account.attention?.kind === 'revocation_pending') return { tone: 'danger', text: 'Unlink pending' };
+  if (account.attention?.kind === 'refresh_failing') return { tone: 'danger', text: 'Refresh failing' };
   return { tone: 'ok', text: 'Active' };
 }
 
@@ -76,6 +77,15 @@ export function trouble(account: Account): Trouble | null {
           `unlinking could not revoke its access at the provider: ${account.attention.reason}. Retry, or forget it here without revoking`,
         ),
         remedies: ['retry_unlink', 'forget'],
+      };
+    case 'refresh_failing':
+      // The keeper retries by itself with backoff and the stored tokens are untouched, so
+      // the row only says so; Refresh on the row is there to try now.
+      return {
+        text: sentence(
+          `refreshing has failed since ${new Date(account.attention.since).toLocaleString()}: ${account.attention.reason}. Keyfob keeps trying; the stored tokens are kept`,
+        ),
+        remedies: [],
       };
     default:
       return null;
