@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use ts_rs::{Config, TS};
 
-use crate::commands::{accounts, app, links, names::COMMANDS, providers};
+use crate::commands::{accounts, app, links, names::COMMANDS, providers, settings};
 use crate::{error, events, views};
 
 const HEADER: &str = "\
@@ -45,6 +45,7 @@ fn declarations() -> String {
         accounts::RevocationOutcome::decl(&cfg),
         accounts::Unlinked::decl(&cfg),
         app::AppStatus::decl(&cfg),
+        settings::SettingsForm::decl(&cfg),
         providers::SecretInput::decl(&cfg),
         providers::OpenidProviderInput::decl(&cfg),
         providers::GithubProviderInput::decl(&cfg),

@@ -1,6 +1,6 @@
 //! What the shell keeps between commands: the core facade and the app's own small state.
 
-use keyfob_core::Keyfob;
+use keyfob_core::{Keyfob, Settings};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
@@ -19,6 +19,9 @@ pub struct AppState {
     seen_callbacks: Mutex<VecDeque<String>>,
     /// Loopback links in flight, by link id: aborting the task closes the listener.
     loopback_tasks: Mutex<HashMap<String, tauri::async_runtime::JoinHandle<()>>>,
+    /// The account whose re-link the window should open when it asks (a clicked
+    /// notification or tray entry).
+    relink_request: Mutex<Option<String>>,
 }
 
 /// How many callback fingerprints are remembered; a state works once anyway.
@@ -31,7 +34,37 @@ impl AppState {
             clipboard,
             seen_callbacks: Mutex::new(VecDeque::new()),
             loopback_tasks: Mutex::new(HashMap::new()),
+            relink_request: Mutex::new(None),
         }
+    }
+
+    /// The saved settings; the defaults when the file cannot be read (said on stderr: the
+    /// settings panel shows the error when it loads them itself).
+    pub fn settings(&self) -> Settings {
+        Settings::load(self.keyfob.paths()).unwrap_or_else(|e| {
+            eprintln!("keyfob: using the default settings: {e}");
+            Settings::default()
+        })
+    }
+
+    /// Saves the settings and applies the clipboard delay to the next copies.
+    pub fn save_settings(&self, settings: Settings) -> keyfob_core::Result<()> {
+        settings.save(self.keyfob.paths())?;
+        self.clipboard
+            .set_clear_seconds(settings.clipboard_clear_seconds);
+        Ok(())
+    }
+
+    pub fn request_relink(&self, account_id: String) {
+        *self.relink_request.lock().expect("relink request poisoned") = Some(account_id);
+    }
+
+    /// The waiting re-link request, once.
+    pub fn take_relink_request(&self) -> Option<String> {
+        self.relink_request
+            .lock()
+            .expect("relink request poisoned")
+            .take()
     }
 
     /// Records a callback URL; false when it was already handled.

@@ -19,6 +19,7 @@ import type {
   RedirectRegistration,
   RegistrationQuery,
   SecretInput,
+  SettingsForm,
   UiError,
   Unlinked,
 } from './types';
@@ -41,6 +42,9 @@ export const api = {
   startLink: (providerId: string, scopes: string[] | null) => invoke<LinkStarted>('start_link', { providerId, scopes }),
   cancelLink: (linkId: string) => invoke<void>('cancel_link', { linkId }),
   appStatus: () => invoke<AppStatus>('app_status'),
+  getSettings: () => invoke<SettingsForm>('get_settings'),
+  saveSettings: (form: SettingsForm) => invoke<SettingsForm>('save_settings', { form }),
+  takeRelinkRequest: () => invoke<string | null>('take_relink_request'),
 };
 
 export const events = {
@@ -49,6 +53,7 @@ export const events = {
     listen<LinkOutcome>('link-finished', (e) => f(e.payload)),
   callbackRefused: (f: (message: string) => void): Promise<UnlistenFn> =>
     listen<Notice>('callback-refused', (e) => f(e.payload.message)),
+  relinkRequested: (f: () => void): Promise<UnlistenFn> => listen('relink-requested', () => f()),
   clipboardExpired: (f: (e: ClipboardExpired) => void): Promise<UnlistenFn> =>
     listen<ClipboardExpired>('clipboard-expired', (e) => f(e.payload)),
 };

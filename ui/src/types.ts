@@ -373,6 +373,8 @@ clipboard_clear_seconds: number | null, version: string,
  */
 keyring_problem: UiError | null, };
 
+export type SettingsForm = { refresh_ahead: boolean, close_to_tray: boolean, start_at_login: boolean, clipboard_clear_seconds: number, };
+
 export type SecretInput = { "action": "keep" } | { "action": "set", "value": string } | { "action": "remove" };
 
 export type OpenidProviderInput = { id: string, name: string, issuer: string, client_id: string, client_secret: string | null, client_auth: ClientAuth, scopes: Array<string> | null, extra_params: { [key in string]: string }, redirect: RedirectMode, };

@@ -10,3 +10,4 @@ pub mod links;
 #[cfg(test)]
 pub mod names;
 pub mod providers;
+pub mod settings;

@@ -20,4 +20,7 @@ pub const COMMANDS: &[&str] = &[
     "start_link",
     "cancel_link",
     "app_status",
+    "get_settings",
+    "save_settings",
+    "take_relink_request",
 ];
