@@ -163,6 +163,7 @@ fn every_command_is_handled_granted_and_the_only_ones_called() {
         events::LINK_FINISHED,
         events::CALLBACK_REFUSED,
         events::CLIPBOARD_EXPIRED,
+        events::RELINK_REQUESTED,
     ]
     .map(String::from)
     .into();

@@ -316,7 +316,7 @@ loopback_port: number | null,
  */
 device_authorization_endpoint: string | null, };
 
-export type UiErrorKind = "keyring" | "needs_relink" | "cannot_refresh" | "provider" | "callback" | "denied" | "timeout" | "link_not_found" | "network" | "provider_response" | "account_not_found" | "storage" | "clipboard" | "browser" | "other";
+export type UiErrorKind = "keyring" | "needs_relink" | "cannot_refresh" | "provider" | "callback" | "denied" | "timeout" | "link_not_found" | "network" | "provider_response" | "account_not_found" | "storage" | "clipboard" | "browser" | "invalid_setting" | "autostart" | "other";
 
 export type UiError = { 
 /**
@@ -373,7 +373,23 @@ clipboard_clear_seconds: number | null, version: string,
  */
 keyring_problem: UiError | null, };
 
-export type SettingsForm = { refresh_ahead: boolean, close_to_tray: boolean, start_at_login: boolean, clipboard_clear_seconds: number, };
+export type SettingsForm = { 
+/**
+ * Refresh access tokens before they expire (read by the background keeper).
+ */
+refresh_ahead: boolean, 
+/**
+ * Closing the window keeps Keyfob running in the tray.
+ */
+close_to_tray: boolean, 
+/**
+ * Start Keyfob (in the tray) when the user logs in.
+ */
+start_at_login: boolean, 
+/**
+ * Seconds a copied token stays on the clipboard; 0 keeps it until replaced.
+ */
+clipboard_clear_seconds: number, };
 
 export type SecretInput = { "action": "keep" } | { "action": "set", "value": string } | { "action": "remove" };
 
