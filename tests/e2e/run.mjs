@@ -1011,9 +1011,9 @@ async function main() {
 
   // Shared by the tray steps.
   let tray, trayAccountId, trayLabel, appPid, calmIcon, handlesWhenClosed;
-  // tauri-plugin-autostart (auto-launch 0.6) writes to ~/.config/autostart whatever
+  // tauri-plugin-autostart (auto-launch 0.6) writes <productName>.desktop to ~/.config/autostart whatever
   // XDG_CONFIG_HOME says; desktops read $XDG_CONFIG_HOME/autostart, the same folder unless it is set.
-  const autostartEntry = join(process.env.HOME, '.config', 'autostart', 'keyfob-app.desktop');
+  const autostartEntry = join(process.env.HOME, '.config', 'autostart', 'Keyfob.desktop');
   const settingsFile = join(home, 'config', 'settings.json');
   const webProcesses = () => childProcesses(appPid).filter((p) => p.name.startsWith('WebKitWebProces'));
   const clockOf = (iso) => {
