@@ -13,12 +13,15 @@ packages=(
   dbus dbus-x11 gnome-keyring libsecret-tools
   # Benchmarks
   hyperfine
-  # Desktop app build (Tauri 2 on WebKitGTK)
-  libwebkit2gtk-4.1-dev libxdo-dev libssl-dev librsvg2-dev
+  # Desktop app build (Tauri 2 on WebKitGTK; the tray icon through libayatana-appindicator)
+  libwebkit2gtk-4.1-dev libxdo-dev libssl-dev librsvg2-dev libayatana-appindicator3-dev
   # Desktop app end-to-end test: virtual display, WebDriver for WebKitGTK, a real browser,
   # the X clipboard, desktop integration (xdg-open, gio, .desktop files) and GNOME's UI font
   xvfb webkit2gtk-driver chromium xclip xdg-utils desktop-file-utils libglib2.0-bin
   fonts-cantarell
+  # ... and the tray host and notification server it runs on its private bus
+  # (tests/e2e/desktop_bus.py, Python with GObject introspection)
+  python3-gi gir1.2-glib-2.0
 )
 
 missing=()

@@ -14,12 +14,10 @@ use crate::error::{UiError, UiErrorKind};
 use crate::events;
 use keyfob_core::fingerprint;
 
-/// The default time a copied token stays on the clipboard.
-pub const DEFAULT_CLEAR_AFTER: Duration = Duration::from_secs(30);
-
 /// How long copied tokens stay on the clipboard (`None`: until replaced).
 pub struct ClipboardPolicy {
-    clear_after: Option<Duration>,
+    /// Changed by the settings panel; a copy keeps the delay it started with.
+    clear_after: Mutex<Option<Duration>>,
     board: Arc<Mutex<Board>>,
 }
 
@@ -38,7 +36,7 @@ struct Board {
 impl std::fmt::Debug for ClipboardPolicy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ClipboardPolicy")
-            .field("clear_after", &self.clear_after)
+            .field("clear_after", &self.clear_after())
             .finish_non_exhaustive()
     }
 }
@@ -46,27 +44,33 @@ impl std::fmt::Debug for ClipboardPolicy {
 impl ClipboardPolicy {
     pub fn new(clear_after: Option<Duration>) -> Self {
         ClipboardPolicy {
-            clear_after,
+            clear_after: Mutex::new(clear_after),
             board: Arc::new(Mutex::new(Board::default())),
         }
     }
 
-    /// From `KEYFOB_CLIPBOARD_CLEAR_SECONDS` (0 = never clear), else 30 s.
-    pub fn from_env() -> Self {
+    /// From `KEYFOB_CLIPBOARD_CLEAR_SECONDS` when it is set (0 = never clear), else the
+    /// saved setting (`saved_seconds`, 0 = never clear).
+    pub fn from_env_or(saved_seconds: u64) -> Self {
         let setting = std::env::var("KEYFOB_CLIPBOARD_CLEAR_SECONDS").ok();
-        let clear_after = clear_after_setting(setting.as_deref()).unwrap_or_else(|bad| {
+        let saved = seconds(saved_seconds);
+        let clear_after = clear_after_setting(setting.as_deref(), saved).unwrap_or_else(|bad| {
             eprintln!(
                 "keyfob: KEYFOB_CLIPBOARD_CLEAR_SECONDS={bad:?} is not a number of seconds; \
-                 clearing copied tokens after {} s",
-                DEFAULT_CLEAR_AFTER.as_secs()
+                 using the saved setting"
             );
-            Some(DEFAULT_CLEAR_AFTER)
+            saved
         });
         Self::new(clear_after)
     }
 
     pub fn clear_after(&self) -> Option<Duration> {
-        self.clear_after
+        *self.clear_after.lock().expect("clipboard delay poisoned")
+    }
+
+    /// Applies a changed setting (seconds, 0 = never clear) to the copies made from now on.
+    pub fn set_clear_seconds(&self, saved_seconds: u64) {
+        *self.clear_after.lock().expect("clipboard delay poisoned") = seconds(saved_seconds);
     }
 
     /// Puts `token` on the clipboard and schedules its removal.
@@ -82,7 +86,7 @@ impl ClipboardPolicy {
             board.generation += 1;
             board.generation
         };
-        let Some(after) = self.clear_after else {
+        let Some(after) = self.clear_after() else {
             return Ok(());
         };
         // Keep only a fingerprint: the token itself does not linger in memory for the wait.
@@ -157,15 +161,22 @@ fn secret_text(set: arboard::Set<'_>, text: &str) -> Result<(), arboard::Error> 
     set.text(text)
 }
 
-/// The clear delay a `KEYFOB_CLIPBOARD_CLEAR_SECONDS` value asks for: unset means the default,
-/// `0` never clears. A value that is not a number of seconds is returned as the error.
-fn clear_after_setting(value: Option<&str>) -> Result<Option<Duration>, String> {
+/// A delay in seconds as the settings write it: 0 never clears.
+fn seconds(value: u64) -> Option<Duration> {
+    (value > 0).then(|| Duration::from_secs(value))
+}
+
+/// The clear delay a `KEYFOB_CLIPBOARD_CLEAR_SECONDS` value asks for: unset means the saved
+/// setting, `0` never clears. A value that is not a number of seconds is returned as the error.
+fn clear_after_setting(
+    value: Option<&str>,
+    saved: Option<Duration>,
+) -> Result<Option<Duration>, String> {
     let Some(value) = value else {
-        return Ok(Some(DEFAULT_CLEAR_AFTER));
+        return Ok(saved);
     };
     match value.trim().parse::<u64>() {
-        Ok(0) => Ok(None),
-        Ok(secs) => Ok(Some(Duration::from_secs(secs))),
+        Ok(secs) => Ok(seconds(secs)),
         Err(_) => Err(value.to_string()),
     }
 }
@@ -175,16 +186,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_clear_delay_comes_from_the_setting() {
-        assert_eq!(clear_after_setting(None), Ok(Some(DEFAULT_CLEAR_AFTER)));
-        assert_eq!(clear_after_setting(Some("0")), Ok(None));
-        assert_eq!(clear_after_setting(Some(" 0 ")), Ok(None));
+    fn the_clear_delay_comes_from_the_environment_else_the_saved_setting() {
+        let saved = Some(Duration::from_secs(30));
+        assert_eq!(clear_after_setting(None, saved), Ok(saved));
+        assert_eq!(clear_after_setting(None, None), Ok(None));
+        assert_eq!(clear_after_setting(Some("0"), saved), Ok(None));
+        assert_eq!(clear_after_setting(Some(" 0 "), saved), Ok(None));
         assert_eq!(
-            clear_after_setting(Some("6")),
+            clear_after_setting(Some("6"), None),
             Ok(Some(Duration::from_secs(6)))
         );
-        assert_eq!(clear_after_setting(Some("")), Err(String::new()));
-        assert_eq!(clear_after_setting(Some("-1")), Err("-1".into()));
-        assert_eq!(clear_after_setting(Some("30s")), Err("30s".into()));
+        assert_eq!(clear_after_setting(Some(""), saved), Err(String::new()));
+        assert_eq!(clear_after_setting(Some("-1"), saved), Err("-1".into()));
+        assert_eq!(clear_after_setting(Some("30s"), saved), Err("30s".into()));
+        assert_eq!(seconds(0), None);
+        assert_eq!(seconds(45), Some(Duration::from_secs(45)));
     }
 }

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use ts_rs::{Config, TS};
 
-use crate::commands::{accounts, app, code_links, links, names::COMMANDS, providers};
+use crate::commands::{accounts, app, code_links, links, names::COMMANDS, providers, settings};
 use crate::{error, events, views};
 
 const HEADER: &str = "\
@@ -46,6 +46,7 @@ fn declarations() -> String {
         accounts::RevocationOutcome::decl(&cfg),
         accounts::Unlinked::decl(&cfg),
         app::AppStatus::decl(&cfg),
+        settings::SettingsForm::decl(&cfg),
         providers::SecretInput::decl(&cfg),
         providers::OpenidProviderInput::decl(&cfg),
         providers::GithubProviderInput::decl(&cfg),
@@ -163,6 +164,7 @@ fn every_command_is_handled_granted_and_the_only_ones_called() {
         events::LINK_FINISHED,
         events::CALLBACK_REFUSED,
         events::CLIPBOARD_EXPIRED,
+        events::RELINK_REQUESTED,
     ]
     .map(String::from)
     .into();

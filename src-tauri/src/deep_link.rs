@@ -70,13 +70,10 @@ pub fn deliver(app: &AppHandle, urls: Vec<String>) {
     }
 }
 
-/// The user was in the browser; bring Keyfob back to show the result.
+/// The user was in the browser (or started Keyfob again); bring the window back to show the
+/// result, opening it again if it was closed to the tray.
 pub fn bring_to_front(app: &AppHandle) {
-    if let Some(window) = app.get_webview_window("main") {
-        let _ = window.unminimize();
-        let _ = window.show();
-        let _ = window.set_focus();
-    }
+    crate::window::open(app);
 }
 
 #[cfg(test)]

@@ -37,6 +37,10 @@ pub enum UiErrorKind {
     Clipboard,
     /// The shell could not start the web browser.
     Browser,
+    /// A setting the panel sent is out of range.
+    InvalidSetting,
+    /// The start at login entry could not be read or changed.
+    Autostart,
     /// Never sent by the shell: the window's name for a failure of the IPC call itself.
     #[allow(dead_code)] // declared here so that the generated type has it
     Other,

@@ -14,6 +14,9 @@ pub const LINK_FINISHED: &str = "link-finished";
 /// A callback arrived that belongs to no link Keyfob started: `Notice`.
 pub const CALLBACK_REFUSED: &str = "callback-refused";
 
+/// The window should open a re-link: it asks for which account (`take_relink_request`).
+pub const RELINK_REQUESTED: &str = "relink-requested";
+
 /// A copied token's clear delay ran out: `ClipboardExpired`.
 pub const CLIPBOARD_EXPIRED: &str = "clipboard-expired";
 
@@ -76,6 +79,10 @@ pub fn callback_refused(app: &AppHandle, error: UiError) {
             message: error.message,
         },
     );
+}
+
+pub fn relink_requested(app: &AppHandle) {
+    emit(app, RELINK_REQUESTED, ());
 }
 
 pub fn clipboard_expired(app: &AppHandle, cleared: bool) {

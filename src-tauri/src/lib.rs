@@ -8,19 +8,27 @@ mod contract;
 mod deep_link;
 mod error;
 mod events;
+mod notify;
 mod state;
 mod store_watch;
+mod tray;
+mod tray_text;
 mod views;
+mod window;
 
-use tauri::Manager;
+use tauri::{Manager, RunEvent, WindowEvent};
 use tauri_plugin_deep_link::DeepLinkExt;
 
 use crate::clipboard::ClipboardPolicy;
 use crate::state::AppState;
 
-/// Builds and runs the app; returns when the last window closes.
+/// The argument of the start at login entry: start in the tray, without the window.
+const IN_TRAY: &str = "--in-tray";
+
+/// Builds and runs the app; returns on Quit, or when the window closes while Keyfob is not
+/// set to stay in the tray.
 pub fn run() {
-    tauri::Builder::default()
+    let app = tauri::Builder::default()
         // First, so that a second launch (the OS handing over a callback URL) is forwarded to
         // the running instance before anything else starts. With its `deep-link` feature the
         // URL also reaches the deep-link plugin; `deliver` handles each URL once.
@@ -30,13 +38,28 @@ pub fn run() {
         }))
         .plugin(tauri_plugin_deep_link::init())
         .plugin(tauri_plugin_opener::init())
+        .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_autostart::Builder::new().arg(IN_TRAY).build())
         .setup(|app| {
             let keyfob = keyfob_core::Keyfob::from_env()?;
             let watched = vec![
                 keyfob.paths().accounts_file(),
                 keyfob.paths().providers_file(),
             ];
-            app.manage(AppState::new(keyfob, ClipboardPolicy::from_env()));
+            let settings = keyfob_core::Settings::load(keyfob.paths()).unwrap_or_else(|e| {
+                eprintln!("keyfob: using the default settings: {e}");
+                keyfob_core::Settings::default()
+            });
+            let clipboard = ClipboardPolicy::from_env_or(settings.clipboard_clear_seconds);
+            app.manage(notify::Announced::new(
+                &keyfob.accounts().unwrap_or_default(),
+            ));
+            app.manage(AppState::new(keyfob, clipboard));
+            notify::listen_for_clicks(app.handle());
+            tray::create(app.handle())?;
+            if !std::env::args().any(|a| a == IN_TRAY) {
+                window::open(app.handle());
+            }
             store_watch::spawn(app.handle().clone(), watched);
             register_scheme_in_development(app.handle());
 
@@ -51,6 +74,12 @@ pub fn run() {
                 deep_link::deliver(app.handle(), urls);
             }
             Ok(())
+        })
+        .on_window_event(|window, event| {
+            if window.label() == window::MAIN && matches!(event, WindowEvent::CloseRequested { .. })
+            {
+                window::closed(window.app_handle());
+            }
         })
         .invoke_handler(tauri::generate_handler![
             commands::accounts::list_accounts,
@@ -71,9 +100,20 @@ pub fn run() {
             commands::code_links::open_code_page,
             commands::code_links::copy_code,
             commands::app::app_status,
+            commands::settings::get_settings,
+            commands::settings::save_settings,
+            commands::settings::take_relink_request,
         ])
-        .run(tauri::generate_context!())
+        .build(tauri::generate_context!())
         .expect("Keyfob could not start");
+    app.run(|app, event| {
+        if let RunEvent::ExitRequested { code, api, .. } = event {
+            let close_to_tray = app.state::<AppState>().settings().close_to_tray;
+            if window::stays_in_tray(close_to_tray, code) {
+                api.prevent_exit();
+            }
+        }
+    });
 }
 
 /// Installed builds get the scheme from their package (.desktop `x-scheme-handler`, Windows

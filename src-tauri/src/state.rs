@@ -1,6 +1,6 @@
 //! What the shell keeps between commands: the core facade and the app's own small state.
 
-use keyfob_core::Keyfob;
+use keyfob_core::{Keyfob, Settings};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -24,6 +24,9 @@ pub struct AppState {
     code_links: Mutex<HashMap<String, CodeLink>>,
     /// Numbers code links (their ids are not secret; they only tell outcomes apart).
     code_link_count: AtomicU64,
+    /// The account whose re-link the window should open when it asks (a clicked
+    /// notification or tray entry).
+    relink_request: Mutex<Option<String>>,
 }
 
 /// A link with a code that is waiting for the user: what the window may ask about it.
@@ -49,7 +52,37 @@ impl AppState {
             loopback_tasks: Mutex::new(HashMap::new()),
             code_links: Mutex::new(HashMap::new()),
             code_link_count: AtomicU64::new(0),
+            relink_request: Mutex::new(None),
         }
+    }
+
+    /// The saved settings; the defaults when the file cannot be read (said on stderr: the
+    /// settings panel shows the error when it loads them itself).
+    pub fn settings(&self) -> Settings {
+        Settings::load(self.keyfob.paths()).unwrap_or_else(|e| {
+            eprintln!("keyfob: using the default settings: {e}");
+            Settings::default()
+        })
+    }
+
+    /// Saves the settings and applies the clipboard delay to the next copies.
+    pub fn save_settings(&self, settings: Settings) -> keyfob_core::Result<()> {
+        settings.save(self.keyfob.paths())?;
+        self.clipboard
+            .set_clear_seconds(settings.clipboard_clear_seconds);
+        Ok(())
+    }
+
+    pub fn request_relink(&self, account_id: String) {
+        *self.relink_request.lock().expect("relink request poisoned") = Some(account_id);
+    }
+
+    /// The waiting re-link request, once.
+    pub fn take_relink_request(&self) -> Option<String> {
+        self.relink_request
+            .lock()
+            .expect("relink request poisoned")
+            .take()
     }
 
     /// Records a callback URL; false when it was already handled.

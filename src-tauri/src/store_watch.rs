@@ -11,7 +11,12 @@ use std::time::{Duration, SystemTime};
 
 use tauri::AppHandle;
 
+use tauri::Manager;
+
 use crate::events;
+use crate::notify;
+use crate::state::AppState;
+use crate::tray;
 
 /// How often the files are looked at.
 const POLL_INTERVAL: Duration = Duration::from_secs(2);
@@ -45,8 +50,9 @@ impl StoreWatch {
 }
 
 /// Watches the account list and the providers file for the lifetime of the app, telling the
-/// window to reload when either changes. Changes the window itself made are reported too,
-/// which costs one extra reload and nothing else.
+/// window to reload when either changes, rebuilding the tray menu and announcing accounts
+/// that now need a new link. Changes the window itself made are reported too, which costs
+/// one extra reload and nothing else.
 pub fn spawn(app: AppHandle, files: Vec<PathBuf>) {
     let mut watch = StoreWatch::new(files);
     let spawned = std::thread::Builder::new()
@@ -55,6 +61,11 @@ pub fn spawn(app: AppHandle, files: Vec<PathBuf>) {
             std::thread::sleep(POLL_INTERVAL);
             if watch.changed() {
                 events::accounts_changed(&app);
+                tray::refresh(&app);
+                match app.state::<AppState>().keyfob.accounts() {
+                    Ok(accounts) => notify::accounts_changed(&app, &accounts),
+                    Err(e) => eprintln!("keyfob: cannot read the accounts: {e}"),
+                }
             }
         });
     if let Err(e) = spawned {

@@ -20,6 +20,7 @@ import type {
   RedirectRegistration,
   RegistrationQuery,
   SecretInput,
+  SettingsForm,
   UiError,
   Unlinked,
 } from './types';
@@ -46,6 +47,9 @@ export const api = {
   openCodePage: (linkId: string) => invoke<void>('open_code_page', { linkId }),
   copyCode: (linkId: string) => invoke<void>('copy_code', { linkId }),
   appStatus: () => invoke<AppStatus>('app_status'),
+  getSettings: () => invoke<SettingsForm>('get_settings'),
+  saveSettings: (form: SettingsForm) => invoke<SettingsForm>('save_settings', { form }),
+  takeRelinkRequest: () => invoke<string | null>('take_relink_request'),
 };
 
 export const events = {
@@ -54,6 +58,7 @@ export const events = {
     listen<LinkOutcome>('link-finished', (e) => f(e.payload)),
   callbackRefused: (f: (message: string) => void): Promise<UnlistenFn> =>
     listen<Notice>('callback-refused', (e) => f(e.payload.message)),
+  relinkRequested: (f: () => void): Promise<UnlistenFn> => listen('relink-requested', () => f()),
   clipboardExpired: (f: (e: ClipboardExpired) => void): Promise<UnlistenFn> =>
     listen<ClipboardExpired>('clipboard-expired', (e) => f(e.payload)),
 };

@@ -13,6 +13,7 @@ import { mainView, tickExpiries } from './views/accounts';
 import { confirmDialog } from './views/confirm';
 import { LinkDialog } from './views/link-dialog';
 import { ProvidersDialog } from './views/providers-dialog';
+import { openSettings } from './views/settings-dialog';
 import { toast } from './views/toast';
 
 const COPIED_CONFIRMATION_MS = 2000;
@@ -218,6 +219,10 @@ const providersDialog = new ProvidersDialog(reload);
 const actions = {
   openLink: () => openLinkFor(model.providers.length === 1 ? model.providers[0] : null),
   openProviders: () => providersDialog.open(model.providers),
+  openSettings: () => void openSettings().then(async () => {
+    model.status = await api.appStatus().catch(() => model.status);
+    render();
+  }),
   async copy(account: Account) {
     setBusy(account.id, 'copying');
     try {
@@ -338,6 +343,15 @@ function tick(): void {
   }
 }
 
+/** Opens the re-link the shell asks for (a clicked notification or tray entry), if any. */
+async function openRequestedRelink(): Promise<void> {
+  const accountId = await api.takeRelinkRequest().catch(() => null);
+  if (!accountId) return;
+  await reload();
+  const account = model.accounts.find((a) => a.id === accountId);
+  if (account) actions.relink(account);
+}
+
 /** Refused callbacks counted in the notice showing now. */
 let ignoredCallbacks = 0;
 
@@ -345,6 +359,7 @@ async function boot(): Promise<void> {
   render();
   await Promise.all([
     events.accountsChanged(() => void reload()),
+    events.relinkRequested(() => void openRequestedRelink()),
     events.linkFinished((o) => {
       // Every outcome goes through the dialog's state machine: one that arrives before
       // start_link has returned is kept until the link's id is known.
@@ -362,6 +377,7 @@ async function boot(): Promise<void> {
   ]);
   model.status = await api.appStatus().catch(() => null);
   await reload();
+  await openRequestedRelink();
   window.setInterval(tick, 1000);
   // The shell reports other processes' changes (the `keyfob` CLI) within two seconds; on
   // focus the window catches up at once.

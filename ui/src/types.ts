@@ -346,7 +346,7 @@ device_client_id: string | null,
  */
 refresh_ahead?: string, };
 
-export type UiErrorKind = "keyring" | "needs_relink" | "cannot_refresh" | "provider" | "callback" | "denied" | "timeout" | "link_not_found" | "network" | "provider_response" | "account_not_found" | "storage" | "clipboard" | "browser" | "other";
+export type UiErrorKind = "keyring" | "needs_relink" | "cannot_refresh" | "provider" | "callback" | "denied" | "timeout" | "link_not_found" | "network" | "provider_response" | "account_not_found" | "storage" | "clipboard" | "browser" | "invalid_setting" | "autostart" | "other";
 
 export type UiError = { 
 /**
@@ -412,6 +412,24 @@ clipboard_clear_seconds: number | null, version: string,
  * Why the keyring cannot be used, if it cannot.
  */
 keyring_problem: UiError | null, };
+
+export type SettingsForm = { 
+/**
+ * Refresh access tokens before they expire (read by the background keeper).
+ */
+refresh_ahead: boolean, 
+/**
+ * Closing the window keeps Keyfob running in the tray.
+ */
+close_to_tray: boolean, 
+/**
+ * Start Keyfob (in the tray) when the user logs in.
+ */
+start_at_login: boolean, 
+/**
+ * Seconds a copied token stays on the clipboard; 0 keeps it until replaced.
+ */
+clipboard_clear_seconds: number, };
 
 export type SecretInput = { "action": "keep" } | { "action": "set", "value": string } | { "action": "remove" };
 

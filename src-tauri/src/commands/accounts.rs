@@ -37,22 +37,31 @@ pub async fn copy_token(
     state: State<'_, AppState>,
     account_id: String,
 ) -> Result<Copied, UiError> {
+    copy_fresh_token(&app, &state, &account_id).await
+}
+
+/// Copies a fresh token of `account_id` to the clipboard: the window's Copy and the tray's.
+pub async fn copy_fresh_token(
+    app: &AppHandle,
+    state: &AppState,
+    account_id: &str,
+) -> Result<Copied, UiError> {
     let result = state
         .keyfob
-        .access_token(&account_id, COPY_MIN_VALIDITY)
+        .access_token(account_id, COPY_MIN_VALIDITY)
         .await;
     let fresh = match result {
         Ok(fresh) => fresh,
         Err(e) => {
             // A failed refresh may have marked the account as needing a new link.
-            events::accounts_changed(&app);
+            events::accounts_changed(app);
             return Err(e.into());
         }
     };
     copyable(&fresh.token)?;
-    state.clipboard.copy(&app, &fresh.token)?;
+    state.clipboard.copy(app, &fresh.token)?;
     if fresh.refreshed {
-        events::accounts_changed(&app);
+        events::accounts_changed(app);
     }
     Ok(Copied {
         expires_at: fresh.expires_at,

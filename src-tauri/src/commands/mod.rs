@@ -11,3 +11,4 @@ pub mod links;
 #[cfg(test)]
 pub mod names;
 pub mod providers;
+pub mod settings;

@@ -23,4 +23,7 @@ pub const COMMANDS: &[&str] = &[
     "open_code_page",
     "copy_code",
     "app_status",
+    "get_settings",
+    "save_settings",
+    "take_relink_request",
 ];

@@ -88,7 +88,7 @@ export class Session {
 
   async find(css) {
     const v = await this.cmd('POST', '/element', { using: 'css selector', value: css });
-    return new Element(this, v[ELEMENT]);
+    return new Element(this, v[ELEMENT], css);
   }
 
   /**
@@ -117,6 +117,7 @@ export class Session {
   async waitFor(css, { timeout = 15000, what } = {}) {
     return this.until(async () => {
       const [el] = await this.findAll(css);
+      if (el) el.css = css; // the first match: it can be found again (see Element)
       return el && (await el.displayed()) ? el : null;
     }, timeout, what ?? css);
   }
@@ -168,38 +169,59 @@ export class Session {
   }
 }
 
+/**
+ * An element found by WebDriver. One found as the first match of a selector (`find`,
+ * `waitFor`) survives a re-render: the store watcher's reload replaces the list's nodes every
+ * so often, and a command that meets the stale node is sent again to the selector's new first
+ * match, for up to 5 s.
+ */
 class Element {
-  constructor(session, id) {
+  constructor(session, id, css = null) {
     this.s = session;
     this.id = id;
+    this.css = css;
+  }
+
+  async on(method, what, body) {
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      try {
+        return await this.s.cmd(method, `/element/${this.id}${what}`, body);
+      } catch (e) {
+        if (e.code !== 'stale element reference' || !this.css || Date.now() > deadline) throw e;
+        await sleep(100);
+        const again = await this.s.cmd('POST', '/element', { using: 'css selector', value: this.css }).catch(() => null);
+        if (again) this.id = again[ELEMENT];
+      }
+    }
   }
 
   click() {
-    return this.s.cmd('POST', `/element/${this.id}/click`, {});
+    return this.on('POST', '/click', {});
   }
 
   async clear() {
-    await this.s.cmd('POST', `/element/${this.id}/clear`, {});
+    await this.on('POST', '/clear', {});
   }
 
   type(text) {
-    return this.s.cmd('POST', `/element/${this.id}/value`, { text });
+    return this.on('POST', '/value', { text });
   }
 
   text() {
-    return this.s.cmd('GET', `/element/${this.id}/text`);
+    return this.on('GET', '/text');
   }
 
   displayed() {
-    return this.s.cmd('GET', `/element/${this.id}/displayed`);
+    return this.on('GET', '/displayed');
   }
 
   attr(name) {
-    return this.s.cmd('GET', `/element/${this.id}/attribute/${name}`);
+    return this.on('GET', `/attribute/${name}`);
   }
 
   enabled() {
-    return this.s.cmd('GET', `/element/${this.id}/enabled`);
+    return this.on('GET', '/enabled');
   }
 }
 

@@ -10,6 +10,7 @@ import type { Account } from '../types';
 export interface AccountActions {
   openLink(): void;
   openProviders(): void;
+  openSettings(): void;
   copy(account: Account): void;
   refresh(account: Account): void;
   addScopes(account: Account): void;
@@ -55,6 +56,12 @@ function header(model: Model, actions: AccountActions): HTMLElement {
     h(
       'div',
       { class: 'headerbar-actions' },
+      h(
+        'button',
+        { class: 'btn', type: 'button', id: 'open-settings', onclick: () => actions.openSettings() },
+        icon('sliders'),
+        h('span', {}, 'Settings'),
+      ),
       h(
         'button',
         { class: 'btn', type: 'button', id: 'open-providers', onclick: () => actions.openProviders() },
