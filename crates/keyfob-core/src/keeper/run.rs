@@ -14,6 +14,7 @@ use super::Keeper;
 use crate::error::{Error, ErrorKind, Result};
 use crate::facade::Keyfob;
 use crate::provider::Provider;
+use crate::settings::Settings;
 use crate::store::attention::Attention;
 use crate::store::lock::FileLock;
 
@@ -31,7 +32,8 @@ impl Keyfob {
         while !control.is_stopped() {
             let now = keeper.clock.now();
             let providers = self.providers.load()?;
-            let work = plan(&self.accounts()?, |p| ahead_of(&providers, p), &memory);
+            let on = Settings::load(self.paths())?.refresh_ahead;
+            let work = plan(&self.accounts()?, |p| ahead_of(&providers, p, on), &memory);
             match work.into_iter().next() {
                 Some(due) if due.at <= now => {
                     self.do_work(&keeper, due, &mut memory, &events).await?
@@ -145,11 +147,12 @@ impl Keyfob {
     ) -> Result<(Option<OffsetDateTime>, Option<OffsetDateTime>)> {
         let a = self.account(account)?;
         let providers = self.providers.load()?;
+        let on = Settings::load(self.paths())?.refresh_ahead;
         let issued_at = a.access_issued_at.or(a.refreshed_at).unwrap_or(a.linked_at);
         let next = refresh_at(
             issued_at,
             a.access_expires_at,
-            ahead_of(&providers, &a.provider),
+            ahead_of(&providers, &a.provider, on),
         );
         Ok((a.access_expires_at, next))
     }
@@ -180,10 +183,44 @@ impl Keyfob {
     }
 }
 
-/// The refresh-ahead setting of provider `id` (the default when it is gone).
-fn ahead_of(providers: &[Provider], id: &str) -> RefreshAhead {
+/// The refresh-ahead setting of provider `id` (the default when it is gone), or off for
+/// every provider while the profile's settings turn refreshing ahead off (the app's
+/// settings panel): the per-provider setting tunes it, the profile's switches it.
+fn ahead_of(providers: &[Provider], id: &str, on: bool) -> RefreshAhead {
+    if !on {
+        return RefreshAhead::Off;
+    }
     providers
         .iter()
         .find(|p| p.id == id)
         .map_or(RefreshAhead::Default, |p| p.refresh_ahead)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provider::presets::{github, GithubOptions};
+
+    fn provider(id: &str) -> Provider {
+        github(GithubOptions {
+            id: id.into(),
+            ..GithubOptions::github_com("client")
+        })
+    }
+
+    #[test]
+    fn the_profiles_switch_turns_every_provider_off() {
+        let mut tuned = provider("tuned");
+        tuned.refresh_ahead = RefreshAhead::Lead(Duration::from_secs(300));
+        let providers = [tuned, provider("plain")];
+        assert_eq!(
+            ahead_of(&providers, "tuned", true),
+            RefreshAhead::Lead(Duration::from_secs(300))
+        );
+        assert_eq!(ahead_of(&providers, "plain", true), RefreshAhead::Default);
+        assert_eq!(ahead_of(&providers, "gone", true), RefreshAhead::Default);
+        for id in ["tuned", "plain", "gone"] {
+            assert_eq!(ahead_of(&providers, id, false), RefreshAhead::Off);
+        }
+    }
 }
