@@ -8,6 +8,7 @@ mod contract;
 mod deep_link;
 mod error;
 mod events;
+mod keeper;
 mod notify;
 mod state;
 mod store_watch;
@@ -61,6 +62,7 @@ pub fn run() {
                 window::open(app.handle());
             }
             store_watch::spawn(app.handle().clone(), watched);
+            keeper::start(app.handle());
             register_scheme_in_development(app.handle());
 
             let handle = app.handle().clone();
@@ -106,13 +108,15 @@ pub fn run() {
         ])
         .build(tauri::generate_context!())
         .expect("Keyfob could not start");
-    app.run(|app, event| {
-        if let RunEvent::ExitRequested { code, api, .. } = event {
+    app.run(|app, event| match event {
+        RunEvent::ExitRequested { code, api, .. } => {
             let close_to_tray = app.state::<AppState>().settings().close_to_tray;
             if window::stays_in_tray(close_to_tray, code) {
                 api.prevent_exit();
             }
         }
+        RunEvent::Exit => keeper::stop(app),
+        _ => {}
     });
 }
 

@@ -9,9 +9,11 @@ use std::sync::Mutex;
 use keyfob_core::{Account, AccountStatus};
 use tauri::{AppHandle, Manager};
 use tauri_plugin_notification::NotificationExt;
+use time::OffsetDateTime;
 
 use crate::commands::accounts::Copied;
 use crate::error::UiError;
+use crate::tray;
 use crate::window;
 
 /// Where a re-link notification names its account, for the click to find it.
@@ -89,6 +91,41 @@ pub fn needs_relink_notice(app: &AppHandle, account: &Account) {
             .title(format!("{} needs to be linked again", account.display_name))
             .body(format!("{reason}. Click to link it again."))
             .extra(ACCOUNT_KEY, &account.id),
+    );
+}
+
+/// "The sign-in of GitHub · alice ends on 3 Dec": its refresh token ends within a week (the
+/// keeper says so once per end); clicking opens the re-link, which renews it.
+pub fn refresh_token_ending(app: &AppHandle, account: &Account, ends_at: OffsetDateTime) {
+    let local = ends_at.to_offset(tray::local_offset());
+    let month = &format!("{}", local.month())[..3];
+    show(
+        app.notification()
+            .builder()
+            .title(format!(
+                "{} must be linked again soon",
+                account.display_name
+            ))
+            .body(format!(
+                "Its sign-in ends on {} {month} at {:02}:{:02}. Click to link it again now.",
+                local.day(),
+                local.hour(),
+                local.minute()
+            ))
+            .extra(ACCOUNT_KEY, &account.id),
+    );
+}
+
+/// "Cannot refresh GitHub · alice": the keeper has failed to refresh it for half an hour
+/// (said once per outage). Nothing to click: the keeper keeps trying.
+pub fn refresh_failing(app: &AppHandle, account: &Account, reason: &str) {
+    show(
+        app.notification()
+            .builder()
+            .title(format!("Cannot refresh {}", account.display_name))
+            .body(format!(
+                "Refreshing has failed for half an hour: {reason}. Keyfob keeps trying; the stored tokens are kept."
+            )),
     );
 }
 

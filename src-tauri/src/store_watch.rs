@@ -14,6 +14,7 @@ use tauri::AppHandle;
 use tauri::Manager;
 
 use crate::events;
+use crate::keeper;
 use crate::notify;
 use crate::state::AppState;
 use crate::tray;
@@ -60,6 +61,7 @@ pub fn spawn(app: AppHandle, files: Vec<PathBuf>) {
         .spawn(move || loop {
             std::thread::sleep(POLL_INTERVAL);
             if watch.changed() {
+                keeper::replan(&app);
                 events::accounts_changed(&app);
                 tray::refresh(&app);
                 match app.state::<AppState>().keyfob.accounts() {

@@ -97,7 +97,7 @@ fn act(app: &AppHandle, id: &str) {
 }
 
 /// The local time zone's offset now (UTC when it cannot be told).
-fn local_offset() -> UtcOffset {
+pub fn local_offset() -> UtcOffset {
     let seconds = chrono::Local::now().offset().local_minus_utc();
     UtcOffset::from_whole_seconds(seconds).unwrap_or(UtcOffset::UTC)
 }

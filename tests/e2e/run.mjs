@@ -1128,6 +1128,23 @@ async function main() {
     return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
   };
 
+  await step('the app runs the profile\'s keeper: a `keyfob keep` started meanwhile waits for it', async () => {
+    // One keeper per profile: the app took the profile's keeper lock at start-up, so a
+    // second keeper says it waits to take over, and refreshes nothing.
+    const keep = spawn(cli, ['keep'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let log = '';
+    keep.stderr.on('data', (chunk) => { log += chunk; });
+    const exited = new Promise((done) => keep.on('exit', (code, signal) => done({ code, signal })));
+    try {
+      await until(async () => /waiting to take over/.test(log), 15000, 'keyfob keep to wait for the app\'s keeper');
+      check(!/keeping this profile's accounts fresh/.test(log), `the second keeper did not start (${log.trim()})`);
+    } finally {
+      keep.kill('SIGTERM');
+    }
+    const end = await exited;
+    check(end.code === 0, `keyfob keep stopped cleanly on SIGTERM while waiting (${JSON.stringify(end)}; ${log.trim()})`);
+  });
+
   await step('the tray lists the accounts and copies a token', async () => {
     [appPid] = appPids(binary, home);
     tray = await trayItem();

@@ -52,6 +52,8 @@ pub async fn save_settings(
     }
     let saved = Settings::load(state.keyfob.paths())?;
     state.save_settings(apply(saved, &form))?;
+    // Refreshing ahead may have been switched on or off.
+    crate::keeper::replan(&app);
     let autostart = app.autolaunch();
     if form.start_at_login != start_at_login(&app)? {
         let changed = if form.start_at_login {
