@@ -155,9 +155,13 @@ impl Keyfob {
                 })?;
                 Ok(presets::github_device_endpoint(&web))
             }
-            // Google's device clients are a separate client type Keyfob does not set up.
-            Flavor::Google => Err(no_device_endpoint(provider.id.clone())),
-            Flavor::Standard => self
+            // Google lets only a separate client type link with a code; without one, its
+            // discovery's endpoint would only answer `invalid_client`.
+            Flavor::Google if provider.device_client_id.is_none() => Err(Error::ProviderInvalid {
+                provider: provider.id.clone(),
+                reason: "Google lets only a client of type \"TVs and Limited Input devices\" link with a code: add one with `keyfob provider google --device-client-id ID`".into(),
+            }),
+            Flavor::Google | Flavor::Standard => self
                 .discover(&provider.issuer)
                 .await?
                 .device_authorization_endpoint
@@ -257,13 +261,16 @@ mod tests {
         );
         let mut google = f.idp.provider("google");
         google.flavor = Flavor::Google;
-        let refused = endpoint(google).await.unwrap_err();
+        let refused = endpoint(google.clone()).await.unwrap_err();
         assert!(
-            refused
-                .to_string()
-                .contains("no device_authorization_endpoint"),
+            refused.to_string().contains("--device-client-id"),
             "{refused}"
         );
+        // With its device client, the endpoint comes from Google's discovery (which the stub
+        // does not serve: the refusal is then discovery's, not the missing client's).
+        google.device_client_id = Some("device.apps.googleusercontent.test".into());
+        let asked = endpoint(google).await.unwrap_err();
+        assert!(!asked.to_string().contains("--device-client-id"), "{asked}");
     }
 
     /// The device endpoint is not part of what accounts are bound to: linking with a code can
