@@ -339,16 +339,9 @@ async fn unlinking_a_grant_google_already_ended_is_not_a_failure() -> anyhow::Re
         .await?
         .unwrap();
     // The user removes Keyfob's access in their Google account.
-    let revoked = reqwest::Client::new()
-        .post(g.idp.revocation_endpoint())
-        .form(&[
-            ("token", refresh.expose()),
-            ("client_id", CLIENT_ID),
-            ("client_secret", CLIENT_SECRET),
-        ])
-        .send()
+    g.idp
+        .revoke(refresh.expose(), CLIENT_ID, Some(CLIENT_SECRET))
         .await?;
-    assert_eq!(revoked.status(), 200);
 
     let report = g.kf.unlink(&account.id).await?;
     assert_eq!(report.revocation, Revocation::AlreadyRevoked);

@@ -293,15 +293,9 @@ async fn a_dead_grant_is_marked_once_and_never_tried_again() -> anyhow::Result<(
         .secret(SecretKey::RefreshToken(id.clone()))
         .await?
         .unwrap();
-    let revoked = reqwest::Client::new()
-        .post(w.idp.revocation_endpoint())
-        .form(&[
-            ("token", refresh.expose()),
-            ("client_id", keyfob_testkit::NATIVE_CLIENT_ID),
-        ])
-        .send()
+    w.idp
+        .revoke(refresh.expose(), keyfob_testkit::NATIVE_CLIENT_ID, None)
         .await?;
-    assert!(revoked.status().is_success());
 
     let mut keeper = Running::start(w.reopen(), Keeper::new());
     match keeper.next(10 * SECOND).await {

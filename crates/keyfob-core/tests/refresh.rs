@@ -97,15 +97,9 @@ async fn invalid_grant_marks_the_account_for_a_new_link() -> anyhow::Result<()> 
         .secret(SecretKey::RefreshToken(account.id.clone()))
         .await?
         .unwrap();
-    let revoked = reqwest::Client::new()
-        .post(w.idp.revocation_endpoint())
-        .form(&[
-            ("token", refresh.expose()),
-            ("client_id", keyfob_testkit::NATIVE_CLIENT_ID),
-        ])
-        .send()
+    w.idp
+        .revoke(refresh.expose(), keyfob_testkit::NATIVE_CLIENT_ID, None)
         .await?;
-    assert!(revoked.status().is_success());
 
     let err = w.kf.access_token(&account.id, MINUTE).await.unwrap_err();
     assert!(matches!(err, Error::NeedsRelink { .. }), "{err}");

@@ -275,6 +275,29 @@ impl Idp {
         json_body(response).await
     }
 
+    /// RFC 7009 revocation of `token` as `client_id` (with its secret in the body, for a
+    /// confidential client), as a user revoking Keyfob's access at the provider; any answer
+    /// but 200 is an error.
+    pub async fn revoke(
+        &self,
+        token: &str,
+        client_id: &str,
+        client_secret: Option<&str>,
+    ) -> Result<()> {
+        let mut form = vec![("token", token), ("client_id", client_id)];
+        form.extend(client_secret.map(|s| ("client_secret", s)));
+        let answer = self
+            .server
+            .http
+            .post(self.revocation_endpoint())
+            .form(&form)
+            .send()
+            .await
+            .context("revocation request")?;
+        anyhow::ensure!(answer.status() == 200, "revocation: {}", answer.status());
+        Ok(())
+    }
+
     /// Whether `token` (access or refresh token) is currently active,
     /// introspecting as [`CONFIDENTIAL_CLIENT_ID`].
     pub async fn is_active(&self, token: &str) -> Result<bool> {
