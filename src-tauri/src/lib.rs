@@ -9,6 +9,7 @@ mod deep_link;
 mod error;
 mod events;
 mod keeper;
+mod local_time;
 mod notify;
 mod state;
 mod store_watch;
@@ -56,7 +57,7 @@ pub fn run() {
                 &keyfob.accounts().unwrap_or_default(),
             ));
             app.manage(AppState::new(keyfob, clipboard));
-            notify::listen_for_clicks(app.handle());
+            window::open_relink_on_click(app.handle());
             tray::create(app.handle())?;
             if !std::env::args().any(|a| a == IN_TRAY) {
                 window::open(app.handle());

@@ -1,7 +1,7 @@
 //! Desktop notifications (tauri-plugin-notification: the freedesktop notification service on
 //! Linux). Each account state is announced once per change: [`Announced`] remembers what was
-//! last said about every account. A click on a re-link notification opens the window on that
-//! account's re-link (the plugin reports the click as the action `tap`).
+//! last said about every account. A click on a notification that names an account opens the
+//! window on its re-link (`window::open_relink_on_click`).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -13,11 +13,10 @@ use time::OffsetDateTime;
 
 use crate::commands::accounts::Copied;
 use crate::error::UiError;
-use crate::tray;
-use crate::window;
+use crate::local_time;
 
 /// Where a re-link notification names its account, for the click to find it.
-const ACCOUNT_KEY: &str = "account_id";
+pub const ACCOUNT_KEY: &str = "account_id";
 
 /// What was last announced about each account: whether it needs a new link.
 #[derive(Debug, Default)]
@@ -55,23 +54,6 @@ fn needs_relink(account: &Account) -> bool {
     matches!(account.status, AccountStatus::NeedsRelink { .. })
 }
 
-/// Opens the re-link of the account a clicked notification names.
-pub fn listen_for_clicks(app: &AppHandle) {
-    let handle = app.clone();
-    let listening = app.notification().on_action(move |performed| {
-        let account = performed
-            .notification()
-            .and_then(|n| n.extra().get(ACCOUNT_KEY))
-            .and_then(|v| v.as_str());
-        if let Some(account) = account {
-            window::open_relink(&handle, account.to_string());
-        }
-    });
-    if let Err(e) = listening {
-        eprintln!("keyfob: notifications cannot be clicked: {e}");
-    }
-}
-
 /// Announces the accounts that newly need a new link.
 pub fn accounts_changed(app: &AppHandle, accounts: &[Account]) {
     for account in app.state::<Announced>().newly_needing_relink(accounts) {
@@ -97,7 +79,7 @@ pub fn needs_relink_notice(app: &AppHandle, account: &Account) {
 /// "The sign-in of GitHub · alice ends on 3 Dec": its refresh token ends within a week (the
 /// keeper says so once per end); clicking opens the re-link, which renews it.
 pub fn refresh_token_ending(app: &AppHandle, account: &Account, ends_at: OffsetDateTime) {
-    let local = ends_at.to_offset(tray::local_offset());
+    let local = ends_at.to_offset(local_time::offset());
     let month = &format!("{}", local.month())[..3];
     show(
         app.notification()

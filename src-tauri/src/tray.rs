@@ -6,9 +6,10 @@ use tauri::image::Image;
 use tauri::menu::{IsMenuItem, Menu, MenuItem, PredefinedMenuItem, Submenu};
 use tauri::tray::TrayIconBuilder;
 use tauri::{AppHandle, Manager, Wry};
-use time::{OffsetDateTime, UtcOffset};
+use time::OffsetDateTime;
 
 use crate::commands::accounts::copy_fresh_token;
+use crate::local_time;
 use crate::state::AppState;
 use crate::tray_text::{self, Entry, TrayAction};
 use crate::{notify, window};
@@ -48,7 +49,12 @@ fn try_refresh(app: &AppHandle) -> Result<(), Box<dyn std::error::Error>> {
             .find(|p| p.id == id)
             .map_or_else(|| id.to_string(), |p| p.name.clone())
     };
-    let plan = tray_text::plan(&accounts, name, OffsetDateTime::now_utc(), local_offset());
+    let plan = tray_text::plan(
+        &accounts,
+        name,
+        OffsetDateTime::now_utc(),
+        local_time::offset(),
+    );
     tray.set_menu(Some(menu(app, &plan)?))?;
     tray.set_tooltip(Some(tray_text::tooltip(&accounts)))?;
     tray.set_icon(Some(icon(accounts.iter().any(tray_text::needs_attention))?))?;
@@ -94,12 +100,6 @@ fn act(app: &AppHandle, id: &str) {
         }
         None => eprintln!("keyfob: unknown tray menu entry {id:?}"),
     }
-}
-
-/// The local time zone's offset now (UTC when it cannot be told).
-pub fn local_offset() -> UtcOffset {
-    let seconds = chrono::Local::now().offset().local_minus_utc();
-    UtcOffset::from_whole_seconds(seconds).unwrap_or(UtcOffset::UTC)
 }
 
 fn icon(attention: bool) -> tauri::Result<Image<'static>> {

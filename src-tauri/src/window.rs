@@ -3,6 +3,7 @@
 //! the configuration when the user opens Keyfob.
 
 use tauri::{AppHandle, Manager, WebviewWindowBuilder};
+use tauri_plugin_notification::NotificationExt;
 
 use crate::events;
 use crate::notify;
@@ -62,6 +63,24 @@ pub fn closed(app: &AppHandle) {
     settings.close_notice_shown = true;
     if let Err(e) = state.save_settings(settings) {
         eprintln!("keyfob: cannot save the settings: {e}");
+    }
+}
+
+/// Opens the re-link of the account a clicked notification names (the notification plugin
+/// reports a click as the action `tap`).
+pub fn open_relink_on_click(app: &AppHandle) {
+    let handle = app.clone();
+    let listening = app.notification().on_action(move |performed| {
+        let account = performed
+            .notification()
+            .and_then(|n| n.extra().get(notify::ACCOUNT_KEY))
+            .and_then(|v| v.as_str());
+        if let Some(account) = account {
+            open_relink(&handle, account.to_string());
+        }
+    });
+    if let Err(e) = listening {
+        eprintln!("keyfob: notifications cannot be clicked: {e}");
     }
 }
 
