@@ -95,11 +95,18 @@ export function keyringService(home) {
 /** Every item the keyring holds for `service`: [{ username, secret }] (Secret Service). */
 export function keyringItems(service) {
   // secret-tool prints each item's path, label and secret on stdout and its attributes on
-  // stderr, both in the same item order: pair them up by position.
-  const r = spawnSync('secret-tool', ['search', '--all', '--unlock', 'service', service], { timeout: 10000 });
+  // stderr, both in the same item order: pair them up by position. The running app (its
+  // keeper refreshes in the background) may replace an item between secret-tool's search
+  // and its read of that item's secret, which leaves one secret out: read again then.
   const lines = (out) => out.toString().split('\n');
-  const secrets = lines(r.stdout).filter((l) => l.startsWith('secret = ')).map((l) => l.slice('secret = '.length));
-  const users = lines(r.stderr).filter((l) => l.startsWith('attribute.username = ')).map((l) => l.slice('attribute.username = '.length));
-  if (secrets.length !== users.length) throw new Error(`secret-tool listed ${secrets.length} secrets for ${users.length} items`);
-  return users.map((username, i) => ({ username, secret: secrets[i] }));
+  let last = '';
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const r = spawnSync('secret-tool', ['search', '--all', '--unlock', 'service', service], { timeout: 10000 });
+    const secrets = lines(r.stdout).filter((l) => l.startsWith('secret = ')).map((l) => l.slice('secret = '.length));
+    const users = lines(r.stderr).filter((l) => l.startsWith('attribute.username = ')).map((l) => l.slice('attribute.username = '.length));
+    if (secrets.length === users.length) return users.map((username, i) => ({ username, secret: secrets[i] }));
+    last = `secret-tool listed ${secrets.length} secrets for ${users.length} items`;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+  }
+  throw new Error(`${last}, ten times in a row`);
 }
