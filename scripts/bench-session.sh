@@ -114,8 +114,81 @@ KEYFOB_HOME="$work/many" hyperfine -N --style none --warmup 5 --runs "$runs" \
 # 4. `keyfob token` with the keeper running: the share of calls that wait on the network.
 keeper_share
 
-node - "$work" "$before" "$after" "$bursts" "$(gh --version | head -1)" "${counts[*]}" "$kept_calls" "$kept_waits" "$kept_refreshes" <<'REPORT'
-const [work, before, after, bursts, ghVersion, counts, keptCalls, keptWaits, keptRefreshes] = process.argv.slice(2);
+# 5. The idle desktop app (release build) with its keeper: CPU over 60 s and PSS of the app
+#    with its WebKit processes, with 100 linked accounts and with none; then, with 100, the
+#    same app after its window was closed to the tray (its web process is dropped).
+app="$root/target/release/keyfob-app"
+descendants() { # PID and every process below it
+  echo "$1"
+  local c
+  for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do descendants "$c"; done
+}
+pss_kb() {
+  local total=0 p v
+  for p in $(descendants "$1"); do
+    v=$(awk '/^Pss:/ {print $2}' /proc/"$p"/smaps_rollup 2>/dev/null || true)
+    total=$((total + ${v:-0}))
+  done
+  echo "$total"
+}
+cpu_ticks() { # user + system clock ticks of PID and its descendants (fields 14 and 15)
+  local total=0 p v
+  for p in $(descendants "$1"); do
+    [ -n "${2:-}" ] && [ "$p" != "$1" ] && continue # "self": the process alone
+    v=$(sed 's/.*) //' /proc/"$p"/stat 2>/dev/null | awk '{print $12 + $13}' || true)
+    total=$((total + ${v:-0}))
+  done
+  echo "$total"
+}
+# idle_app NAME ACCOUNTS: starts the app on its own profile and display, lets it settle, and
+# sets idle_cpu (percent of one core over 60 s, with its WebKit processes), idle_self (the
+# app's own process: the keeper, tray and store watcher), idle_pss and tray_pss (kB).
+idle_app() {
+  local home="$work/app-$1" display_file="$work/display-$1"
+  mkdir -p "$home/data"
+  node -e '
+const n = Number(process.argv[2]), accounts = [];
+for (let i = 0; i < n; i++) accounts.push({
+  id: `local-${i.toString(16).padStart(10, "0")}`, provider: "local", issuer: "http://127.0.0.1:1",
+  subject: `user${i}`, display_name: `user${i}@example.test`, email: `user${i}@example.test`,
+  login: `user${i}`, scopes: ["openid", "email", "offline_access"],
+  access_expires_at: new Date(Date.now() + 3600e3).toISOString(), has_refresh_token: true,
+  refresh_expires_at: null, linked_at: new Date().toISOString(), refreshed_at: null, status: {state: "ok"}});
+require("fs").writeFileSync(process.argv[1], JSON.stringify({schema: 1, accounts}));' "$home/data/accounts.json" "$2"
+  Xvfb -displayfd 3 -screen 0 1280x900x24 3> "$display_file" 2>/dev/null &
+  pids+=($!)
+  for _ in $(seq 100); do [ -s "$display_file" ] && break; sleep 0.1; done
+  local display=":$(cat "$display_file")"
+  DISPLAY=$display KEYFOB_HOME=$home "$app" > "$work/app-$1.log" 2>&1 &
+  local app_pid=$!
+  pids+=("$app_pid")
+  sleep 10 # start-up: the page loads, the tray and the keeper start
+  local hz ticks
+  hz=$(getconf CLK_TCK)
+  ticks=$(cpu_ticks "$app_pid")
+  self_ticks=$(cpu_ticks "$app_pid" self)
+  sleep 60
+  idle_cpu=$(awk -v a="$ticks" -v b="$(cpu_ticks "$app_pid")" -v hz="$hz" 'BEGIN {printf "%.2f", 100 * (b - a) / hz / 60}')
+  idle_self=$(awk -v a="$self_ticks" -v b="$(cpu_ticks "$app_pid" self)" -v hz="$hz" 'BEGIN {printf "%.2f", 100 * (b - a) / hz / 60}')
+  idle_pss=$(pss_kb "$app_pid")
+  tray_pss=
+  if [ "${3:-}" = tray ]; then
+    DISPLAY=$display /usr/bin/python3 tests/e2e/close_window.py "$app_pid" Keyfob > /dev/null
+    sleep 5
+    kill -0 "$app_pid" || { echo "bench: the app ended when its window closed" >&2; exit 1; }
+    tray_pss=$(pss_kb "$app_pid")
+  fi
+  kill -TERM "$app_pid"
+  wait "$app_pid" 2>/dev/null || true
+}
+idle_app none 0
+none_cpu=$idle_cpu none_self=$idle_self none_pss=$idle_pss
+idle_app hundred 100 tray
+hundred_cpu=$idle_cpu hundred_self=$idle_self hundred_pss=$idle_pss
+
+node - "$work" "$before" "$after" "$bursts" "$(gh --version | head -1)" "${counts[*]}" "$kept_calls" "$kept_waits" "$kept_refreshes" \
+  "$none_cpu" "$none_self" "$none_pss" "$hundred_cpu" "$hundred_self" "$hundred_pss" "$tray_pss" <<'REPORT'
+const [work, before, after, bursts, ghVersion, counts, keptCalls, keptWaits, keptRefreshes, noneCpu, noneSelf, nonePss, hundredCpu, hundredSelf, hundredPss, trayPss] = process.argv.slice(2);
 const load = (f) => JSON.parse(require("fs").readFileSync(`${work}/${f}`, "utf8")).results;
 const ms = (r) => (r.median * 1000).toFixed(2).padStart(8) + " ms";
 const [hot, gh] = load("hot.json");
@@ -137,6 +210,10 @@ console.log(`  keyfob list, 1,000 accounts           ${ms(list)}`);
 console.log(`  keyfob list --json, 1,000 accounts    ${ms(listJson)}`);
 const share = Number(keptWaits) / Number(keptCalls);
 console.log(`  keyfob token waiting on the network,  ${(100 * share).toFixed(1).padStart(7)} %      of ${keptCalls} calls over a simulated 2 h of 5-min tokens with \`keyfob keep\` (${keptRefreshes} refreshes, all the keeper's; must be 0)`);
+const mb = (kb) => (Number(kb) / 1024).toFixed(0).padStart(8) + " MB";
+console.log(`  idle app + keeper, no accounts: CPU   ${noneCpu.padStart(8)} %      of one core over 60 s with its WebKit processes (the app's own process ${noneSelf} %); PSS ${mb(nonePss).trim()}`);
+console.log(`  idle app + keeper, 100 accounts: CPU  ${hundredCpu.padStart(8)} %      of one core over 60 s with its WebKit processes (the app's own process ${hundredSelf} %); PSS ${mb(hundredPss).trim()}`);
+console.log(`  the same, window closed to the tray   ${mb(trayPss)}   PSS of all it runs (target <= 120 MB: ${Number(trayPss) <= 120 * 1024 ? "met" : "NOT met"})`);
 console.log("");
 console.log("Debian's gh 2.23 predates gh's keyring storage (gh 2.24), so `gh auth token` reads a plain");
 console.log("file while `keyfob token` does a D-Bus round trip to the Secret Service.");

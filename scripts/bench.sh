@@ -7,6 +7,8 @@
 #   - `keyfob list` with 1,000 accounts
 #   - the share of `keyfob token` calls that wait on the network over a simulated 2-hour run
 #     of 5-minute tokens with `keyfob keep` running (must be 0)
+#   - the idle desktop app with its keeper (release build, Xvfb): CPU over 60 s and PSS with
+#     its WebKit processes, with 100 accounts and with none, and in the tray (window closed)
 # Usage: bash scripts/bench.sh [RUNS]   (default 200 runs for the single-command figures)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,5 +23,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 cargo build --release --quiet -p keyfob-cli
+# The app as the package ships it: the Tauri CLI's release build (no bundle).
+npm ci --prefix packaging --no-audit --no-fund --loglevel=error >/dev/null
+(cd src-tauri && ../packaging/node_modules/.bin/tauri build --no-bundle >/dev/null 2>&1)
 cargo build --release --quiet -p keyfob-testkit --example browser
 exec scripts/with-keyring.sh bash scripts/bench-session.sh "${1:-200}"

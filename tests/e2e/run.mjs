@@ -726,6 +726,13 @@ async function main() {
     const warning = await (await s.find('#provider-device-flow-warning')).text();
     check(/phishing/.test(warning) && /only where you need it/.test(warning), `the form warns about relayed codes (${warning})`);
     await box.click();
+    // The keeper's per-provider setting, in the same form: off means the background
+    // refreshes leave this provider alone (providers.toml's refresh_ahead).
+    check(
+      (await s.script("return document.querySelector('#provider-refresh-ahead').value")) === 'default',
+      'refresh ahead starts at the default',
+    );
+    await s.click('#provider-refresh-ahead option[value="10m"]');
     await s.script("document.querySelector('#provider-device-flow-warning').scrollIntoView({ block: 'center' })");
     await shot('14b-dark-device-flow-setting');
     await s.click('#provider-save');
@@ -735,6 +742,7 @@ async function main() {
       saved.includes(`device_authorization_endpoint = "${idp.discovery.device_authorization_endpoint}"`),
       `the endpoint the issuer's discovery names was saved (${idp.discovery.device_authorization_endpoint})`,
     );
+    check(/^refresh_ahead = "10m"$/m.test(saved), 'the refresh-ahead choice was saved to providers.toml');
     await s.click('#providers-dialog .dialog-buttons .btn-primary');
     await s.waitGone('#providers-dialog[open]');
   });

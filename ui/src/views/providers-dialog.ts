@@ -8,6 +8,7 @@ import { icon, providerIcon } from '../icons';
 import { formatParams, parseParams, parseScopes, slugify } from '../scopes';
 import type { ClientAuth, Provider, ProviderView, RedirectMode, SecretInput } from '../types';
 import { DEVICE_FLOW_HINT, DEVICE_FLOW_WARNING } from '../device-flow';
+import { DEFAULT_CHOICE, REFRESH_AHEAD_HINT, refreshAheadChoices, refreshAheadValue } from '../refresh-ahead';
 import { confirmDialog } from './confirm';
 import { registrationList } from './registrations';
 import { toast } from './toast';
@@ -151,6 +152,10 @@ export class ProvidersDialog {
       hint: DEVICE_FLOW_HINT,
       warning: DEVICE_FLOW_WARNING,
     });
+    // Existing providers only: a new one starts with the default, like the command line's.
+    const refreshAhead = existing
+      ? f.select('Refresh ahead', existing.refresh_ahead ?? DEFAULT_CHOICE, refreshAheadChoices(existing.refresh_ahead), 'provider-refresh-ahead', REFRESH_AHEAD_HINT)
+      : null;
     const { el: redirectUris, show } = registrationList('provider-redirect-uris');
     const showRedirect = () => {
       const providerId = existing?.id ?? (id.input.value || slugify(name.input.value) || '<id>');
@@ -212,6 +217,7 @@ export class ProvidersDialog {
             scopes: parseScopes(scopes.input.value),
             extra_params: parsedParams.params,
             redirect: redirect.input.value as RedirectMode,
+            refresh_ahead: refreshAhead ? refreshAheadValue(refreshAhead.input.value) : existing.refresh_ahead,
             ...endpoints?.read(),
           };
           const secretInput: SecretInput =
@@ -402,10 +408,10 @@ class Fields {
     return this.row(label, input, o.id, o.hint);
   }
 
-  select<T extends string>(label: string, value: T, options: [T, string][], id: string) {
-    const input = h('select', { class: 'input', id });
+  select<T extends string>(label: string, value: T, options: [T, string][], id: string, hint?: string) {
+    const input = h('select', { class: 'input', id, 'aria-describedby': hint ? `${id}-hint` : undefined });
     for (const [v, text] of options) input.appendChild(h('option', { value: v, selected: v === value }, text));
-    return this.row(label, input, id);
+    return this.row(label, input, id, hint);
   }
 
   /** `wide`: spans both columns of the form grid. */
