@@ -353,9 +353,20 @@ async function main() {
     await fill('#provider-params', 'prompt=consent');
     // The app's scheme URI, and the any-port loopback URI the keyfob command uses.
     await expectUris('#provider-redirect-uris', ['dev.keyfob.app:/oauth/local', 'http://127.0.0.1/oauth/local'], 'the form shows the redirect URIs');
+    // The keeper's per-provider lead (providers.toml's refresh_ahead), chosen when adding.
+    check(
+      (await s.script("return document.querySelector('#provider-refresh-ahead').value")) === 'default',
+      'refresh ahead starts at the default in the add form',
+    );
+    await s.script("document.querySelector('#provider-refresh-ahead').scrollIntoView({ block: 'center' })");
+    await s.click('#provider-refresh-ahead option[value="10m"]');
     await shot('02-add-provider');
     await s.click('#provider-save');
     await s.waitFor('#providers-dialog .provider-row[data-provider-id="local"]', { what: 'the provider in the list' });
+    check(
+      /^refresh_ahead = "10m"$/m.test(readFileSync(join(home, 'config/providers.toml'), 'utf8')),
+      'the refresh-ahead choice of the add form was saved to providers.toml',
+    );
     await shot('03-providers');
     await s.click('#providers-dialog .dialog-buttons .btn-primary');
     await s.waitGone('#providers-dialog[open]');
@@ -726,13 +737,14 @@ async function main() {
     const warning = await (await s.find('#provider-device-flow-warning')).text();
     check(/phishing/.test(warning) && /only where you need it/.test(warning), `the form warns about relayed codes (${warning})`);
     await box.click();
-    // The keeper's per-provider setting, in the same form: off means the background
-    // refreshes leave this provider alone (providers.toml's refresh_ahead).
+    // The keeper's per-provider setting, in the same form: it shows what was chosen when
+    // adding, and going back to the default leaves the setting out of providers.toml.
     check(
-      (await s.script("return document.querySelector('#provider-refresh-ahead').value")) === 'default',
-      'refresh ahead starts at the default',
+      (await s.script("return document.querySelector('#provider-refresh-ahead').value")) === '10m',
+      'the edit form shows the saved refresh-ahead lead',
     );
-    await s.click('#provider-refresh-ahead option[value="10m"]');
+    await s.script("document.querySelector('#provider-refresh-ahead').scrollIntoView({ block: 'center' })");
+    await s.click('#provider-refresh-ahead option[value="default"]');
     await s.script("document.querySelector('#provider-device-flow-warning').scrollIntoView({ block: 'center' })");
     await shot('14b-dark-device-flow-setting');
     await s.click('#provider-save');
@@ -742,7 +754,7 @@ async function main() {
       saved.includes(`device_authorization_endpoint = "${idp.discovery.device_authorization_endpoint}"`),
       `the endpoint the issuer's discovery names was saved (${idp.discovery.device_authorization_endpoint})`,
     );
-    check(/^refresh_ahead = "10m"$/m.test(saved), 'the refresh-ahead choice was saved to providers.toml');
+    check(!/^refresh_ahead/m.test(saved), 'the default refresh-ahead is left out of providers.toml');
     await s.click('#providers-dialog .dialog-buttons .btn-primary');
     await s.waitGone('#providers-dialog[open]');
   });

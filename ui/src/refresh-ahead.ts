@@ -5,7 +5,7 @@
 export const DEFAULT_CHOICE = 'default';
 
 const STANDARD: [string, string][] = [
-  [DEFAULT_CHOICE, 'Default: when a tenth of the token’s life is left (1–10 min before expiry)'],
+  [DEFAULT_CHOICE, 'Default (1–10 min before)'],
   ['off', 'Off: refresh only when a token is asked for'],
   ['1m', '1 min before expiry'],
   ['5m', '5 min before expiry'],
@@ -15,7 +15,7 @@ const STANDARD: [string, string][] = [
 
 /** What the form explains under the choice. */
 export const REFRESH_AHEAD_HINT =
-  'When Keyfob refreshes this provider’s tokens in the background, so a copy never waits. Never before half a token’s life. Settings can turn it off for every provider.';
+  'When Keyfob refreshes this provider’s tokens in the background, so a copy never waits. The default: when a tenth of a token’s life is left. Never before half its life. Settings can turn it off for every provider.';
 
 /** The options for a provider whose setting is `current`; a lead set from the command line
  * that is not among the standard ones (say "90s") is offered too, so saving keeps it. */

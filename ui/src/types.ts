@@ -437,7 +437,11 @@ export type OpenidProviderInput = { id: string, name: string, issuer: string, cl
 /**
  * Allow linking with a code (RFC 8628); discovery must name a device endpoint.
  */
-device_flow: boolean, };
+device_flow: boolean, 
+/**
+ * The keeper's lead for this provider; absent: the default rule.
+ */
+refresh_ahead?: string, };
 
 export type GithubProviderInput = { client_id: string | null, client_secret: string | null, 
 /**

@@ -258,6 +258,11 @@ pub struct AddArgs {
     /// link from machines without a browser
     #[arg(long)]
     pub device_flow: bool,
+    /// How long before expiry `keyfob keep` and the app refresh this provider's tokens:
+    /// off, default, or a duration (90s, 5m, 1h)
+    #[arg(long, value_name = "SETTING", default_value = "default",
+          value_parser = |s: &str| s.parse::<keyfob_core::RefreshAhead>())]
+    pub refresh_ahead: keyfob_core::RefreshAhead,
 }
 
 /// `keyfob provider github`.

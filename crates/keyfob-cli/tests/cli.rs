@@ -431,7 +431,7 @@ async fn reqwest_form(url: &str, token: &str) -> Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_app_and_cli_processes_refresh_once_together() -> Result<()> {
+async fn the_keeper_the_app_and_cli_processes_refresh_once_together() -> Result<()> {
     // A deadlock must fail the run, not hang it.
     tokio::time::timeout(Duration::from_secs(120), refresh_together())
         .await
@@ -469,6 +469,17 @@ async fn refresh_together() -> Result<()> {
             tokio::spawn(async move { app.access_token(&id, Duration::from_secs(60)).await })
         })
         .collect();
+    // The keeper (`keyfob keep`, as on a machine without the app) starts while that refresh
+    // is in flight and finds the token expired: its turn comes after the refresh, which it
+    // must not repeat.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut keep = w
+        .command(&["keep"])
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let mut keep_log = BufReader::new(keep.stderr.take().unwrap()).lines();
+    let mut log = String::new();
     let mut tokens = Vec::new();
     for run in runs {
         let out = run.await??;
@@ -481,8 +492,30 @@ async fn refresh_together() -> Result<()> {
     tokens.sort();
     tokens.dedup();
     assert_eq!(tokens.len(), 1, "one token for everyone");
+    // The keeper takes its turn once the refresh is stored (finding it done), and stops
+    // cleanly.
+    keep_line(
+        &mut keep_log,
+        "keeping this profile's accounts fresh",
+        &mut log,
+    )
+    .await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let pid = keep.id().context("running")?.to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await?
+        .success());
+    keep_line(&mut keep_log, "stopped", &mut log).await?;
+    assert!(keep.wait().await?.success(), "{log}");
+    assert!(!log.contains(&tokens[0]), "no token in the keeper's log");
     let stats = w.idp.stats().await?;
-    assert_eq!(stats.token.refresh_token - before, 1, "exactly one refresh");
+    assert_eq!(
+        stats.token.refresh_token - before,
+        1,
+        "exactly one refresh among the keeper, the app and 20 processes\n{log}"
+    );
     assert_eq!(
         stats.token_in_flight_max, 1,
         "never two token requests at once"
@@ -1570,6 +1603,33 @@ async fn refresh_ahead_is_set_per_provider_and_the_keeper_follows_it() -> Result
     assert!(out.status.success(), "{}", text(&out.stderr));
     let toml = std::fs::read_to_string(w.home.path().join("config/providers.toml"))?;
     assert!(toml.contains("refresh_ahead = \"off\""), "{toml}");
+
+    // Chosen when adding a provider too; a bad value adds nothing.
+    let issuer = w.idp.issuer().to_string();
+    let add = |setting: &'static str| {
+        [
+            "provider",
+            "add",
+            "second",
+            "--issuer",
+            issuer.as_str(),
+            "--client-id",
+            "x",
+            "--refresh-ahead",
+            setting,
+        ]
+    };
+    let out = w.run(&add("soon")).await?;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let unchanged = std::fs::read_to_string(w.home.path().join("config/providers.toml"))?;
+    assert_eq!(unchanged, toml);
+    let out = w.run(&add("90s")).await?;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let providers: Value = serde_json::from_slice(&w.run(&["providers", "--json"]).await?.stdout)?;
+    assert_eq!(providers[1]["id"], "second", "{providers}");
+    assert_eq!(providers[1]["refresh_ahead"], "90s", "{providers}");
+    let out = w.run(&["provider", "remove", "second"]).await?;
+    assert!(out.status.success(), "{}", text(&out.stderr));
 
     // Past the point the default would refresh at, and past expiry: nothing.
     let mut keep = w

@@ -31,6 +31,7 @@ async fn main() -> Result<()> {
                 ),
                 extra_params: BTreeMap::from([("prompt".into(), "consent".into())]),
                 device_flow: false,
+                refresh_ahead: Default::default(),
                 redirect: RedirectMode::Scheme,
             },
             None,

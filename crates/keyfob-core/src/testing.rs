@@ -349,6 +349,7 @@ pub(crate) fn local_openid(idp: &keyfob_testkit::Idp, id: &str) -> OpenidProvide
         extra_params: [("prompt".to_string(), "consent".to_string())].into(),
         redirect: RedirectMode::Scheme,
         device_flow: false,
+        refresh_ahead: crate::RefreshAhead::Default,
     }
 }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use keyfob_core::{
     ClientAuth, Flavor, GithubOptions, GoogleOptions, Keyfob, OpenidProviderDraft, Provider,
-    RedirectMode, RedirectRegistration, RedirectSetup, Secret, SecretUpdate,
+    RedirectMode, RedirectRegistration, RedirectSetup, RefreshAhead, Secret, SecretUpdate,
 };
 use keyfob_core::{Preset, PresetClient};
 use serde::Deserialize;
@@ -95,6 +95,10 @@ pub struct OpenidProviderInput {
     /// Allow linking with a code (RFC 8628); discovery must name a device endpoint.
     #[serde(default)]
     pub device_flow: bool,
+    /// The keeper's lead for this provider; absent: the default rule.
+    #[cfg_attr(test, ts(as = "Option<String>", optional))]
+    #[serde(default)]
+    pub refresh_ahead: Option<RefreshAhead>,
 }
 
 #[tauri::command]
@@ -112,6 +116,7 @@ pub async fn add_openid_provider(
         extra_params: input.extra_params,
         redirect: input.redirect,
         device_flow: input.device_flow,
+        refresh_ahead: input.refresh_ahead.unwrap_or_default(),
     };
     let secret = input
         .client_secret

@@ -152,10 +152,13 @@ export class ProvidersDialog {
       hint: DEVICE_FLOW_HINT,
       warning: DEVICE_FLOW_WARNING,
     });
-    // Existing providers only: a new one starts with the default, like the command line's.
-    const refreshAhead = existing
-      ? f.select('Refresh ahead', existing.refresh_ahead ?? DEFAULT_CHOICE, refreshAheadChoices(existing.refresh_ahead), 'provider-refresh-ahead', REFRESH_AHEAD_HINT)
-      : null;
+    const refreshAhead = f.select(
+      'Refresh ahead',
+      existing?.refresh_ahead ?? DEFAULT_CHOICE,
+      refreshAheadChoices(existing?.refresh_ahead),
+      'provider-refresh-ahead',
+      REFRESH_AHEAD_HINT,
+    );
     const { el: redirectUris, show } = registrationList('provider-redirect-uris');
     const showRedirect = () => {
       const providerId = existing?.id ?? (id.input.value || slugify(name.input.value) || '<id>');
@@ -217,7 +220,7 @@ export class ProvidersDialog {
             scopes: parseScopes(scopes.input.value),
             extra_params: parsedParams.params,
             redirect: redirect.input.value as RedirectMode,
-            refresh_ahead: refreshAhead ? refreshAheadValue(refreshAhead.input.value) : existing.refresh_ahead,
+            refresh_ahead: refreshAheadValue(refreshAhead.input.value),
             ...endpoints?.read(),
           };
           const secretInput: SecretInput =
@@ -240,6 +243,7 @@ export class ProvidersDialog {
             extra_params: parsedParams.params,
             redirect: redirect.input.value as RedirectMode,
             device_flow: deviceFlow.input.checked,
+            refresh_ahead: refreshAheadValue(refreshAhead.input.value),
           });
           toast(`Added ${added.name}`, 'success');
         }

@@ -80,6 +80,7 @@ pub async fn add(kf: &Keyfob, args: AddArgs) -> Result<(), Failure> {
             RedirectMode::Scheme
         },
         device_flow: args.device_flow,
+        refresh_ahead: args.refresh_ahead,
     };
     let provider = kf.add_openid_provider(draft, secret).await?;
     eprintln!(

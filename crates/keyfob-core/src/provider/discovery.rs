@@ -62,6 +62,8 @@ pub struct OpenidProviderDraft {
     pub redirect: RedirectMode,
     /// Whether linking with a code (device flow) is turned on; discovery must offer it.
     pub device_flow: bool,
+    /// How long before expiry the keeper refreshes the provider's accounts.
+    pub refresh_ahead: RefreshAhead,
 }
 
 impl OpenidProviderDraft {
@@ -95,7 +97,7 @@ impl OpenidProviderDraft {
             loopback_port: None,
             device_authorization_endpoint,
             device_client_id: None,
-            refresh_ahead: RefreshAhead::Default,
+            refresh_ahead: self.refresh_ahead,
         }
     }
 }

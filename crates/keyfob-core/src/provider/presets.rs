@@ -376,6 +376,7 @@ pub fn google(options: GoogleOptions) -> OpenidProviderDraft {
         extra_params: BTreeMap::from([("access_type".to_string(), "offline".to_string())]),
         redirect: options.redirect,
         device_flow: options.device_client.is_some(),
+        refresh_ahead: RefreshAhead::Default,
     }
 }
 

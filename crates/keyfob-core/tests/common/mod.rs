@@ -39,6 +39,7 @@ pub fn draft(idp: &Idp, id: &str, client_id: &str, auth: ClientAuth) -> OpenidPr
         extra_params: BTreeMap::from([("prompt".to_string(), "consent".to_string())]),
         redirect: RedirectMode::Scheme,
         device_flow: false,
+        refresh_ahead: Default::default(),
     }
 }
 
