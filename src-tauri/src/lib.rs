@@ -14,6 +14,7 @@ mod notify;
 mod state;
 mod store_watch;
 mod tray;
+mod tray_memory;
 mod tray_text;
 mod views;
 mod window;

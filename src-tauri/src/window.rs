@@ -8,6 +8,7 @@ use tauri_plugin_notification::NotificationExt;
 use crate::events;
 use crate::notify;
 use crate::state::AppState;
+use crate::tray_memory;
 
 /// The label of Keyfob's one window (tauri.conf.json).
 pub const MAIN: &str = "main";
@@ -51,12 +52,16 @@ pub fn stays_in_tray(close_to_tray: bool, exit_code: Option<i32>) -> bool {
     close_to_tray && exit_code.is_none()
 }
 
-/// The main window was closed by the user. The first time Keyfob stays in the tray, it says
-/// so once.
+/// The main window was closed by the user. Staying in the tray, Keyfob gives back what the
+/// window held; the first time, it says that it stays.
 pub fn closed(app: &AppHandle) {
     let state = app.state::<AppState>();
     let mut settings = state.settings();
-    if !settings.close_to_tray || settings.close_notice_shown {
+    if !settings.close_to_tray {
+        return;
+    }
+    tray_memory::release_after_close(app);
+    if settings.close_notice_shown {
         return;
     }
     notify::still_running(app);

@@ -34,6 +34,7 @@ import { startGithub } from './lib/github.mjs';
 import { startIdp } from './lib/idp.mjs';
 import { IpcLog } from './lib/ipc.mjs';
 import {
+  accessibleNames,
   childProcesses,
   clickNotification,
   clickTrayEntry,
@@ -1365,6 +1366,32 @@ async function main() {
     await closeApp(s, light);
   });
 
+  await step('in the tray without WebDriver: WebKit\'s idle network process ends; the window opens again and works', async () => {
+    // WebKit ends a WebDriver session along with its network process, so the app keeps that
+    // process under WebDriver (tray_memory.rs). Here Keyfob runs as users start it, and its
+    // window is read back over the accessibility bus, as a screen reader reads it.
+    const app = spawn(binary, [], { env, stdio: 'ignore' });
+    cleanups.push(() => app.kill());
+    const pid = app.pid;
+    const listed = () => accessibleNames(pid).some(([, name]) => name.includes(EMAIL));
+    const webkit = () => childProcesses(pid).filter((p) => p.name.startsWith('WebKit'));
+    await until(async () => listed(), 30000, 'the window to list the account (read over AT-SPI)');
+    for (const round of ['first', 'second']) {
+      check(webkit().some((p) => p.name.startsWith('WebKitNetworkPr')), `the open window has a network process (${round} time)`);
+      check(closeWindow(pid) === 1, `the close button was pressed (${round} time)`);
+      const ended = await until(async () => webkit().length === 0, 15000, 'WebKit\'s processes to end').then(() => true, () => false);
+      check(ended, `no WebKit process is left in the tray, the network process neither (${round} time; ${JSON.stringify(webkit())})`);
+      check(alive(pid) && !listed(), `Keyfob runs on in the tray with no window (${round} time)`);
+      if (round === 'first') console.log(`e2e:   (PSS in the tray: ${pssMb([pid]).toFixed(0)} MB, debug build)`);
+      clickTrayEntry(await trayItem(), 'Open Keyfob');
+      const reopened = await until(async () => listed(), 30000, 'the reopened window to list the account').then(() => true, () => false);
+      check(reopened, `the window opened again lists the account: its page loaded and its commands answer (${round} time)`);
+    }
+    clickTrayEntry(await trayItem(), 'Quit');
+    const quit = await until(async () => !alive(pid), 10000, 'Keyfob to quit').then(() => true, () => false);
+    check(quit, 'Keyfob quit from its tray menu');
+  });
+
   console.log('e2e: steps and their times:');
   for (const [name, ms] of timings) console.log(`e2e:   ${(ms / 1000).toFixed(1).padStart(5)} s  ${name}`);
   console.log(`e2e: passed; screenshots in ${artifacts}`);
@@ -1373,7 +1400,7 @@ async function main() {
 const timer = setTimeout(() => {
   console.error(`e2e: timed out during: ${currentStep}`);
   process.exit(1);
-}, 480000);
+}, 540000);
 
 main()
   .then(() => (process.exitCode = 0))

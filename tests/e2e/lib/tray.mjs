@@ -1,7 +1,8 @@
 // The desktop around Keyfob's tray: a StatusNotifierWatcher and a notification server on the
 // test's private D-Bus session (desktop_bus.py, real D-Bus services), readers of the tray
-// item and its dbusmenu, the window manager's close button (close_window.py), and the
-// processes and memory of a running Keyfob.
+// item and its dbusmenu, the window manager's close button (close_window.py), the
+// accessibility bus's view of a window (a11y.py), and the processes and memory of a running
+// Keyfob.
 
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { sleep } from './webdriver.mjs';
 const here = dirname(fileURLToPath(import.meta.url));
 const BUS_SCRIPT = join(here, '..', 'desktop_bus.py');
 const CLOSE_SCRIPT = join(here, '..', 'close_window.py');
+const A11Y_SCRIPT = join(here, '..', 'a11y.py');
 // Debian's Python, which has the GObject bindings (python3-gi), whatever python3 is first on PATH.
 const PYTHON = '/usr/bin/python3';
 
@@ -95,6 +97,13 @@ export function closeWindow(pid, title = 'Keyfob') {
   const r = spawnSync(PYTHON, [CLOSE_SCRIPT, String(pid), title], { encoding: 'utf8', timeout: 5000 });
   if (r.status !== 0) throw new Error(`close_window.py failed: ${r.stderr}`);
   return Number(r.stdout.trim());
+}
+
+/** What process `pid`'s windows show, read over the accessibility bus: [[role, name], ...]. */
+export function accessibleNames(pid) {
+  const r = spawnSync(PYTHON, [A11Y_SCRIPT, String(pid)], { encoding: 'utf8', timeout: 15000 });
+  if (r.status !== 0) throw new Error(`a11y.py failed: ${r.stderr}`);
+  return JSON.parse(r.stdout);
 }
 
 /** The processes `pid` started (WebKit's web and network processes), with their names. */
