@@ -501,12 +501,7 @@ async fn refresh_together() -> Result<()> {
     )
     .await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let pid = keep.id().context("running")?.to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .await?
-        .success());
+    signal(&keep, "-TERM").await?;
     keep_line(&mut keep_log, "stopped", &mut log).await?;
     assert!(keep.wait().await?.success(), "{log}");
     assert!(!log.contains(&tokens[0]), "no token in the keeper's log");
@@ -775,12 +770,7 @@ async fn the_other_causes_behind_each_exit_code() -> Result<()> {
             break;
         }
     }
-    let pid = child.id().context("running")?.to_string();
-    assert!(Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .await?
-        .success());
+    signal(&child, "-INT").await?;
     let mut rest = String::new();
     while let Some(line) = stderr.next_line().await? {
         rest.push_str(&line);
@@ -1484,6 +1474,14 @@ async fn link_by_pasting_the_address_a_browser_elsewhere_ended_on() -> Result<()
     Ok(())
 }
 
+/// Sends `signal` (as kill(1) spells it: "-TERM") to a running child.
+async fn signal(child: &tokio::process::Child, signal: &str) -> Result<()> {
+    let pid = child.id().context("running")?.to_string();
+    let sent = Command::new("kill").args([signal, &pid]).status().await?;
+    anyhow::ensure!(sent.success(), "kill {signal} {pid}: {sent}");
+    Ok(())
+}
+
 /// The next stderr line of `keyfob keep` that contains `needle`, within 15 s; all lines read
 /// go to `log`.
 async fn keep_line(
@@ -1549,12 +1547,7 @@ async fn keep_refreshes_ahead_and_stops_cleanly_on_sigterm() -> Result<()> {
         .delay_token_endpoint(Duration::from_millis(3000))
         .await?;
     tokio::time::sleep(Duration::from_millis(3300)).await;
-    let pid = keep.id().context("running")?.to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .await?
-        .success());
+    signal(&keep, "-TERM").await?;
     keep_line(&mut lines, "stopped", &mut log).await?;
     let status = tokio::time::timeout(Duration::from_secs(10), keep.wait()).await??;
     assert!(status.success(), "{status:?}\n{log}");
