@@ -117,7 +117,7 @@ keeper_share
 # 5. The idle desktop app (release build) with its keeper: CPU over 60 s and PSS of the app
 #    with its WebKit processes, with 100 linked accounts and with none; then, with 100, the
 #    same app after its window was closed to the tray (its web process ends with the window,
-#    its network process 3 s later).
+#    its network process a moment later: tray_memory.rs).
 app="$root/target/release/keyfob-app"
 descendants() { # PID and every process below it
   echo "$1"

@@ -21,8 +21,8 @@ packages=(
   fonts-cantarell
   # ... and the tray host and notification server it runs on its private bus
   # (tests/e2e/desktop_bus.py, Python with GObject introspection), and the accessibility
-  # bus's reader (tests/e2e/a11y.py)
-  python3-gi gir1.2-glib-2.0 gir1.2-atspi-2.0
+  # bus with its reader (tests/e2e/a11y.py)
+  python3-gi gir1.2-glib-2.0 at-spi2-core gir1.2-atspi-2.0
 )
 
 missing=()

@@ -12,7 +12,7 @@ import sys
 import gi
 
 gi.require_version("Atspi", "2.0")
-from gi.repository import Atspi  # noqa: E402
+from gi.repository import Atspi, GLib  # noqa: E402
 
 
 def walk(node, depth, out):
@@ -24,12 +24,12 @@ def walk(node, depth, out):
         if name:
             out.append([node.get_role_name(), name])
         count = node.get_child_count()
-    except gi.repository.GLib.Error:
+    except GLib.Error:
         return
     for i in range(count):
         try:
             child = node.get_child_at_index(i)
-        except gi.repository.GLib.Error:
+        except GLib.Error:
             continue
         walk(child, depth + 1, out)
 
@@ -43,7 +43,7 @@ def main():
         try:
             if app is not None and app.get_process_id() == pid:
                 walk(app, 0, out)
-        except gi.repository.GLib.Error:
+        except GLib.Error:
             continue
     print(json.dumps(out))
 

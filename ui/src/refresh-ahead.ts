@@ -1,5 +1,7 @@
 // The provider form's "Refresh ahead" choice: the per-provider keeper setting of
 // providers.toml (`refresh_ahead = "off"` or a lead such as "5m"; absent: the default rule).
+// The words about the default rule describe crates/keyfob-core/src/keeper/schedule.rs: keep
+// them in step with it.
 
 /** The choice that leaves the setting out of providers.toml. */
 export const DEFAULT_CHOICE = 'default';

@@ -450,9 +450,10 @@ async fn refresh_together() -> Result<()> {
     while time::OffsetDateTime::now_utc() <= expires {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    // A slow provider, so that a second refresh would overlap the first.
+    // A slow provider, so that a second refresh would overlap the first, and the keeper
+    // below starts while the refresh is in flight.
     w.idp
-        .delay_token_endpoint(Duration::from_millis(300))
+        .delay_token_endpoint(Duration::from_millis(2000))
         .await?;
     let before = w.idp.stats().await?.token.refresh_token;
     // 20 processes, each with its own runtime, keyring connection and file lock, and 10
@@ -480,6 +481,16 @@ async fn refresh_together() -> Result<()> {
         .spawn()?;
     let mut keep_log = BufReader::new(keep.stderr.take().unwrap()).lines();
     let mut log = String::new();
+    keep_line(
+        &mut keep_log,
+        "keeping this profile's accounts fresh",
+        &mut log,
+    )
+    .await?;
+    assert!(
+        copies.iter().any(|c| !c.is_finished()),
+        "the keeper started while the refresh was still in flight"
+    );
     let mut tokens = Vec::new();
     for run in runs {
         let out = run.await??;
@@ -494,12 +505,6 @@ async fn refresh_together() -> Result<()> {
     assert_eq!(tokens.len(), 1, "one token for everyone");
     // The keeper takes its turn once the refresh is stored (finding it done), and stops
     // cleanly.
-    keep_line(
-        &mut keep_log,
-        "keeping this profile's accounts fresh",
-        &mut log,
-    )
-    .await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     signal(&keep, "-TERM").await?;
     keep_line(&mut keep_log, "stopped", &mut log).await?;
