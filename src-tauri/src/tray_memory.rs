@@ -18,8 +18,6 @@ use std::time::Duration;
 
 use tauri::{AppHandle, Manager};
 
-use crate::window;
-
 /// How long the window must have stayed closed: WebKit has finished closing the page by then.
 const SETTLE: Duration = Duration::from_secs(3);
 
@@ -27,9 +25,9 @@ const SETTLE: Duration = Duration::from_secs(3);
 /// closed again within [`SETTLE`] waits the full time after its last close.
 static CLOSES: AtomicU64 = AtomicU64::new(0);
 
-/// After the main window closed: once it has stayed closed for [`SETTLE`], ends WebKit's idle
-/// network process.
-pub fn release_after_close(app: &AppHandle) {
+/// After the window labelled `window` closed: once it has stayed closed for [`SETTLE`], ends
+/// WebKit's idle network process.
+pub fn release_after_close(app: &AppHandle, window: &'static str) {
     if !may_end_network_process(std::env::var("TAURI_WEBVIEW_AUTOMATION").ok().as_deref()) {
         return;
     }
@@ -42,7 +40,7 @@ pub fn release_after_close(app: &AppHandle) {
         // check and the signal.
         let _ = app.run_on_main_thread(move || {
             let latest = CLOSES.load(Ordering::SeqCst) == this_close;
-            if latest && handle.get_webview_window(window::MAIN).is_none() {
+            if latest && handle.get_webview_window(window).is_none() {
                 end_network_process();
             }
         });

@@ -60,7 +60,7 @@ pub fn closed(app: &AppHandle) {
     if !settings.close_to_tray {
         return;
     }
-    tray_memory::release_after_close(app);
+    tray_memory::release_after_close(app, MAIN);
     if settings.close_notice_shown {
         return;
     }
