@@ -26,6 +26,20 @@ link() {
   KEYFOB_HOME=$1 BROWSER=$browser KEYFOB_BROWSER_LOGIN=bench "$keyfob" link local >/dev/null 2>&1
 }
 
+# write_accounts FILE N: an accounts.json of N linked accounts of a provider "local", each
+# token valid for an hour (metadata only: no secret is stored for them).
+write_accounts() {
+  node -e '
+const n = Number(process.argv[2]), accounts = [];
+for (let i = 0; i < n; i++) accounts.push({
+  id: `local-${i.toString(16).padStart(10, "0")}`, provider: "local", issuer: "http://127.0.0.1:1",
+  subject: `user${i}`, display_name: `user${i}@example.test`, email: `user${i}@example.test`,
+  login: `user${i}`, scopes: ["openid", "email", "offline_access"],
+  access_expires_at: new Date(Date.now() + 3600e3).toISOString(), has_refresh_token: true,
+  refresh_expires_at: null, linked_at: new Date().toISOString(), refreshed_at: null, status: {state: "ok"}});
+require("fs").writeFileSync(process.argv[1], JSON.stringify({schema: 1, accounts}));' "$1" "$2"
+}
+
 refreshes() { curl -s "$1/__test/stats" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).token.refresh_token))'; }
 
 # keeper_share: 2 hours of 5-minute tokens, compressed 50 times (6 s tokens, 144 s), with
@@ -98,15 +112,7 @@ after=$(refreshes "$burst_issuer")
 
 # 3. keyfob list with 1,000 accounts (metadata only: listing reads no secret).
 mkdir -p "$work/many/data"
-node -e '
-const accounts = [];
-for (let i = 0; i < 1000; i++) accounts.push({
-  id: `local-${i.toString(16).padStart(10, "0")}`, provider: "local", issuer: "http://127.0.0.1:1",
-  subject: `user${i}`, display_name: `user${i}@example.test`, email: `user${i}@example.test`,
-  login: `user${i}`, scopes: ["openid", "email", "offline_access"],
-  access_expires_at: new Date(Date.now() + 3600e3).toISOString(), has_refresh_token: true,
-  refresh_expires_at: null, linked_at: new Date().toISOString(), refreshed_at: null, status: {state: "ok"}});
-require("fs").writeFileSync(process.argv[1], JSON.stringify({schema: 1, accounts}));' "$work/many/data/accounts.json"
+write_accounts "$work/many/data/accounts.json" 1000
 [ "$(KEYFOB_HOME="$work/many" "$keyfob" list | wc -l)" = 1001 ]
 KEYFOB_HOME="$work/many" hyperfine -N --style none --warmup 5 --runs "$runs" \
   --export-json "$work/list.json" "$keyfob list" "$keyfob list --json" >/dev/null
@@ -147,15 +153,7 @@ cpu_ticks() { # user + system clock ticks of PID and its descendants (fields 14 
 idle_app() {
   local home="$work/app-$1" display_file="$work/display-$1"
   mkdir -p "$home/data"
-  node -e '
-const n = Number(process.argv[2]), accounts = [];
-for (let i = 0; i < n; i++) accounts.push({
-  id: `local-${i.toString(16).padStart(10, "0")}`, provider: "local", issuer: "http://127.0.0.1:1",
-  subject: `user${i}`, display_name: `user${i}@example.test`, email: `user${i}@example.test`,
-  login: `user${i}`, scopes: ["openid", "email", "offline_access"],
-  access_expires_at: new Date(Date.now() + 3600e3).toISOString(), has_refresh_token: true,
-  refresh_expires_at: null, linked_at: new Date().toISOString(), refreshed_at: null, status: {state: "ok"}});
-require("fs").writeFileSync(process.argv[1], JSON.stringify({schema: 1, accounts}));' "$home/data/accounts.json" "$2"
+  write_accounts "$home/data/accounts.json" "$2"
   Xvfb -displayfd 3 -screen 0 1280x900x24 3> "$display_file" 2>/dev/null &
   pids+=($!)
   for _ in $(seq 100); do [ -s "$display_file" ] && break; sleep 0.1; done

@@ -80,7 +80,6 @@ pub fn needs_relink_notice(app: &AppHandle, account: &Account) {
 /// keeper says so once per end); clicking opens the re-link, which renews it.
 pub fn refresh_token_ending(app: &AppHandle, account: &Account, ends_at: OffsetDateTime) {
     let local = ends_at.to_offset(local_time::offset());
-    let month = &format!("{}", local.month())[..3];
     show(
         app.notification()
             .builder()
@@ -89,10 +88,9 @@ pub fn refresh_token_ending(app: &AppHandle, account: &Account, ends_at: OffsetD
                 account.display_name
             ))
             .body(format!(
-                "Its sign-in ends on {} {month} at {:02}:{:02}. Click to link it again now.",
-                local.day(),
-                local.hour(),
-                local.minute()
+                "Its sign-in ends on {} at {}. Click to link it again now.",
+                local_time::day(local),
+                local_time::clock(local)
             ))
             .extra(ACCOUNT_KEY, &account.id),
     );

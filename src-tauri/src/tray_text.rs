@@ -4,6 +4,8 @@
 use keyfob_core::{Account, AccountStatus};
 use time::{OffsetDateTime, UtcOffset};
 
+use crate::local_time;
+
 /// One entry of the tray menu.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Entry {
@@ -114,12 +116,11 @@ fn state_text(account: &Account, now: OffsetDateTime, offset: UtcOffset) -> Stri
     };
     let verb = if expires <= now { "expired" } else { "expires" };
     let local = expires.to_offset(offset);
-    let clock = format!("{:02}:{:02}", local.hour(), local.minute());
+    let clock = local_time::clock(local);
     if local.date() == now.to_offset(offset).date() {
         format!("{verb} {clock}")
     } else {
-        let month = &format!("{}", local.month())[..3];
-        format!("{verb} {} {month} {clock}", local.day())
+        format!("{verb} {} {clock}", local_time::day(local))
     }
 }
 

@@ -410,24 +410,9 @@ async fn revoke_grant(w: &World, account_id: &str) -> Result<()> {
         ))
         .await?
         .context("refresh token")?;
-    reqwest_form(&w.idp.revocation_endpoint(), refresh.expose()).await
-}
-
-async fn reqwest_form(url: &str, token: &str) -> Result<()> {
-    let response = reqwest::Client::new()
-        .post(url)
-        .form(&[
-            ("token", token),
-            ("client_id", keyfob_testkit::NATIVE_CLIENT_ID),
-        ])
-        .send()
-        .await?;
-    anyhow::ensure!(
-        response.status().is_success(),
-        "revocation: {}",
-        response.status()
-    );
-    Ok(())
+    w.idp
+        .revoke(refresh.expose(), keyfob_testkit::NATIVE_CLIENT_ID, None)
+        .await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -1179,7 +1164,9 @@ async fn git_clones_and_pushes_with_fresh_tokens_from_the_credential_helper() ->
         .trim()
         .to_string();
     revoke_grant(&w, &id).await?;
-    reqwest_form(&w.idp.revocation_endpoint(), &token).await?;
+    w.idp
+        .revoke(&token, keyfob_testkit::NATIVE_CLIENT_ID, None)
+        .await?;
     let _ = git(&w, &repo, &["fetch", "-q"]).output()?;
     let out = git(&w, &repo, &["fetch", "-q"]).output()?;
     assert!(!out.status.success());

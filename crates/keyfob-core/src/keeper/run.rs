@@ -31,9 +31,7 @@ impl Keyfob {
         let mut memory = Memory::default();
         while !control.is_stopped() {
             let now = keeper.clock.now();
-            let providers = self.providers.load()?;
-            let on = Settings::load(self.paths())?.refresh_ahead;
-            let work = plan(&self.accounts()?, |p| ahead_of(&providers, p, on), &memory);
+            let work = plan(&self.accounts()?, self.refresh_ahead()?, &memory);
             match work.into_iter().next() {
                 Some(due) if due.at <= now => {
                     self.do_work(&keeper, due, &mut memory, &events).await?
@@ -140,19 +138,24 @@ impl Keyfob {
         Ok(())
     }
 
+    /// Each provider's refresh-ahead setting as the files say now (see [`ahead_of`]).
+    fn refresh_ahead(&self) -> Result<impl Fn(&str) -> RefreshAhead> {
+        let providers = self.providers.load()?;
+        let on = Settings::load(self.paths())?.refresh_ahead;
+        Ok(move |id: &str| ahead_of(&providers, id, on))
+    }
+
     /// The stored expiry of `account` and when the keeper refreshes it next.
     fn next_refresh(
         &self,
         account: &str,
     ) -> Result<(Option<OffsetDateTime>, Option<OffsetDateTime>)> {
         let a = self.account(account)?;
-        let providers = self.providers.load()?;
-        let on = Settings::load(self.paths())?.refresh_ahead;
         let issued_at = a.access_issued_at.or(a.refreshed_at).unwrap_or(a.linked_at);
         let next = refresh_at(
             issued_at,
             a.access_expires_at,
-            ahead_of(&providers, &a.provider, on),
+            self.refresh_ahead()?(&a.provider),
         );
         Ok((a.access_expires_at, next))
     }
