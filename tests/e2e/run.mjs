@@ -414,7 +414,8 @@ async function main() {
     accountId = await row.attr('data-account-id');
     name = await s.script("return document.querySelector('.account-row .account-name').textContent");
     check(name === EMAIL, `the row shows the identity (${name})`);
-    const chips = await Promise.all((await s.findAll('.account-row .chip')).map((c) => c.text()));
+    // Read in one go in the page: the store watcher may render the list again meanwhile.
+    const chips = await s.script("return [...document.querySelectorAll('.account-row .chip')].map((c) => c.textContent.trim())");
     for (const scope of ['openid', 'email', 'profile', 'offline_access']) {
       check(chips.includes(scope), `scope ${scope} is shown as a chip (${chips})`);
     }
