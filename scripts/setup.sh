@@ -23,6 +23,9 @@ packages=(
   # (tests/e2e/desktop_bus.py, Python with GObject introspection), and the accessibility
   # bus with its reader (tests/e2e/a11y.py)
   python3-gi gir1.2-glib-2.0 at-spi2-core gir1.2-atspi-2.0
+  # The same window on Wayland (tests/e2e/wayland.sh): a headless compositor that offers the
+  # data-control clipboard, the clipboard's command-line client, and screenshots
+  sway wl-clipboard grim
 )
 
 missing=()
