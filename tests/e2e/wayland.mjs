@@ -137,7 +137,15 @@ async function main() {
   }, 10000, "Keyfob's window in sway's tree");
   check(windows.every((w) => w.shell === 'xdg_shell'), `Keyfob's window is a native Wayland client (${JSON.stringify(windows)})`);
 
-  const copied = () => until(async () => (await (await s.find(`[data-key="copy-${accountId}"]`)).text()).includes('Copied'), 5000, 'the Copied confirmation');
+  /** Waits for the Copy button's confirmation; an error notice instead fails with its text. */
+  const copied = async () => {
+    const outcome = await until(async () => {
+      const error = await s.script("return document.querySelector('.toast-error')?.textContent ?? null");
+      if (error) return { error };
+      return (await (await s.find(`[data-key="copy-${accountId}"]`)).text()).includes('Copied') && { copied: true };
+    }, 5000, 'the Copied confirmation');
+    check(!outcome.error, `the window copied the token (it says: ${outcome.error})`);
+  };
   /** Waits for the shell's `count`-th clipboard-expired event (the clear timer ran) and returns its payload. */
   const clipboardExpired = async (count) => {
     const seen = async () => {
@@ -174,6 +182,7 @@ async function main() {
 
   say('copying again, then the user copies something else: Keyfob leaves that alone');
   await s.click(`[data-key="copy-${accountId}"]`);
+  await copied();
   await until(async () => readClipboard() === token, 5000, 'the token on the clipboard again');
   writeClipboard(USER_TEXT);
   const second = await clipboardExpired(2);
