@@ -8,7 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/keyfob-wayland.XXXXXX")
+# Under /tmp, not $TMPDIR: the compositor's user must be able to reach its runtime dir.
+work=$(mktemp -d /tmp/keyfob-wayland.XXXXXX)
 sway_pid=
 cleanup() {
   if [ -n "$sway_pid" ]; then kill "$sway_pid" 2>/dev/null || true; wait "$sway_pid" 2>/dev/null || true; fi
