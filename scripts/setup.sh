@@ -1,20 +1,26 @@
 #!/usr/bin/env bash
 # Installs what Keyfob needs to build, run and test, if it is missing: Debian packages with
 # apt-get and Node packages with npm ci. Crates come through cargo itself. Safe to re-run.
+# KEYFOB_SETUP=build installs only what building the app and its packages needs (the release
+# workflow's Ubuntu runner, which has no Debian chromium and runs no tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The test command runs this once and then builds the package, which would run it again.
 [ -n "${KEYFOB_SETUP_DONE:-}" ] && exit 0
 
-packages=(
-  # Build
+build_packages=(
   build-essential pkg-config curl file
+  # Desktop app build (Tauri 2 on WebKitGTK; the tray icon through libayatana-appindicator)
+  libwebkit2gtk-4.1-dev libxdo-dev libssl-dev librsvg2-dev libayatana-appindicator3-dev
+)
+test_packages=(
+  # The GitHub workflows' check (actionlint from PyPI in a virtual environment, with
+  # ShellCheck for their run: scripts)
+  python3-venv shellcheck
   # Secret Service keyring in a private D-Bus session
   dbus dbus-x11 gnome-keyring libsecret-tools
   # Benchmarks
   hyperfine
-  # Desktop app build (Tauri 2 on WebKitGTK; the tray icon through libayatana-appindicator)
-  libwebkit2gtk-4.1-dev libxdo-dev libssl-dev librsvg2-dev libayatana-appindicator3-dev
   # Desktop app end-to-end test: virtual display, WebDriver for WebKitGTK, a real browser,
   # the X clipboard, desktop integration (xdg-open, gio, .desktop files) and GNOME's UI font
   xvfb webkit2gtk-driver chromium xclip xdg-utils desktop-file-utils libglib2.0-bin
@@ -27,6 +33,12 @@ packages=(
   # data-control clipboard, the clipboard's command-line client, and screenshots
   sway wl-clipboard grim
 )
+packages=("${build_packages[@]}")
+node_dirs=(ui)
+if [ "${KEYFOB_SETUP:-all}" != build ]; then
+  packages+=("${test_packages[@]}")
+  node_dirs+=(tests/idp tests/e2e)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -49,7 +61,7 @@ fi
 # Node packages, exactly as locked: the local identity provider, the window's front end
 # (Vite, TypeScript, Vitest, @tauri-apps/api) and the end-to-end test (playwright-core, which
 # drives Debian's chromium; it downloads no browser).
-for dir in tests/idp ui tests/e2e; do
+for dir in "${node_dirs[@]}"; do
   if ! npm ci --prefix "$dir" --no-audit --no-fund --update-notifier=false --loglevel=error >/dev/null; then
     echo "setup: npm ci failed in $dir" >&2
     exit 1

@@ -6,7 +6,10 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export KEYFOB_SETUP_DONE=1
 
-# First: the app's build script embeds ui/dist, so clippy and the app build need it.
+echo "== GitHub workflows (actionlint)"
+bash scripts/lint-workflows.sh
+
+# The app's build script embeds ui/dist, so clippy and the app build need it.
 echo "== UI: unit tests (Vitest), type check and build (Vite)"
 npm test --prefix ui --silent
 npm run build --prefix ui --silent

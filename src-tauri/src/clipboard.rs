@@ -1,8 +1,8 @@
 //! Copying a token: written to the clipboard from Rust (it never reaches JavaScript) and
 //! cleared after a while, but only if the clipboard still holds that token: whatever the
 //! user copied since is theirs. It is marked as a secret for clipboard managers (KDE's
-//! password-manager hint on Linux, X11 and Wayland alike; Windows' history and cloud
-//! exclusions; the concealed type on macOS), so it stays out of their history and sync.
+//! password-manager hint on Linux, X11 and Wayland alike; Windows' exclusion from clipboard
+//! monitoring; the concealed type on macOS), so it stays out of their history and sync.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -148,10 +148,13 @@ fn secret_text(set: arboard::Set<'_>, text: &str) -> Result<(), arboard::Error> 
         use arboard::SetExtLinux;
         set.exclude_from_history()
     };
+    // ExcludeClipboardContentFromMonitorProcessing: kept out of Windows' clipboard history and
+    // cloud clipboard, and out of the clipboard managers that honour it; arboard advises it
+    // instead of, not together with, its history and cloud exclusions.
     #[cfg(windows)]
     let set = {
         use arboard::SetExtWindows;
-        set.exclude_from_history().exclude_from_cloud()
+        set.exclude_from_monitoring()
     };
     #[cfg(target_os = "macos")]
     let set = {

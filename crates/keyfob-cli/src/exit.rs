@@ -43,7 +43,8 @@ pub struct Failure {
 
 impl Failure {
     /// Ends Keyfob with `code` and no message: a child's status passed through (0 is
-    /// success).
+    /// success). Only `exec` and `curl` pass a child's status through, and they are Unix-only.
+    #[cfg(unix)]
     pub fn exit_with(code: u8) -> Result<(), Failure> {
         match code {
             0 => Ok(()),

@@ -5,7 +5,7 @@
 
 use keyfob_core::{Keeper, KeeperEvent, Keyfob};
 
-use crate::exit::{Failure, OTHER};
+use crate::exit::Failure;
 use crate::interrupt::Interrupt;
 
 /// Runs the keeper until SIGTERM or SIGINT.
@@ -48,7 +48,9 @@ impl StopSignals {
             interrupt: Interrupt::watch()?,
             #[cfg(unix)]
             terminate: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                .map_err(|e| Failure::new(OTHER, format!("cannot watch SIGTERM: {e}")))?,
+                .map_err(|e| {
+                    Failure::new(crate::exit::OTHER, format!("cannot watch SIGTERM: {e}"))
+                })?,
         })
     }
 

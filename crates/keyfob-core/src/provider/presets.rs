@@ -81,10 +81,25 @@ impl Preset {
     }
 
     fn built_in(self) -> (Option<&'static str>, Option<&'static str>) {
-        match self {
+        let (id, secret) = match self {
             Preset::Github => (GITHUB_CLIENT_ID, GITHUB_CLIENT_SECRET),
             Preset::Google => (GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET),
-        }
+        };
+        baked(id, secret)
+    }
+}
+
+/// A built-in registration as the build environment gave it, by the same rule as a typed one:
+/// the id trimmed and a blank one no registration, an empty secret no secret. A release
+/// workflow passes a repository secret that was never set as an empty variable, which
+/// `option_env!` reads as `Some("")`.
+fn baked(
+    id: Option<&'static str>,
+    secret: Option<&'static str>,
+) -> (Option<&'static str>, Option<&'static str>) {
+    match id.map(str::trim).filter(|id| !id.is_empty()) {
+        Some(id) => (Some(id), secret.filter(|s| !s.is_empty())),
+        None => (None, None),
     }
 }
 
@@ -426,6 +441,15 @@ mod tests {
                 preset.has_built_in_client()
             );
         }
+    }
+
+    #[test]
+    fn an_empty_build_variable_is_no_built_in_registration() {
+        assert_eq!(baked(None, None), (None, None));
+        assert_eq!(baked(Some(""), Some("")), (None, None));
+        assert_eq!(baked(Some(" \n"), Some("s")), (None, None));
+        assert_eq!(baked(Some(" Iv1.x\n"), Some("")), (Some("Iv1.x"), None));
+        assert_eq!(baked(Some("id"), Some("s")), (Some("id"), Some("s")));
     }
 
     #[test]
