@@ -23,6 +23,9 @@ packages=(
   # (tests/e2e/desktop_bus.py, Python with GObject introspection), and the accessibility
   # bus with its reader (tests/e2e/a11y.py)
   python3-gi gir1.2-glib-2.0 at-spi2-core gir1.2-atspi-2.0
+  # Package test: RPM (Debian's build) reads the .rpm's header and installs it into a
+  # throwaway root
+  rpm
 )
 
 missing=()

@@ -47,7 +47,7 @@ echo "== desktop app: build, then drive its window end to end (Xvfb, WebDriver, 
 cargo build -p keyfob-app --locked
 tests/e2e/run.sh
 
-echo "== package: build the .deb, install it into a throwaway root, check what a user gets"
+echo "== package: build the .deb and .rpm, install each into a throwaway root, check what a user gets"
 bash scripts/package.sh
 scripts/with-keyring.sh tests/package/install-test.sh
 
