@@ -28,8 +28,9 @@ fi
 format=$1
 [[ " ${formats[*]} " == *" $format "* ]] ||
   { echo "install-test: unknown format '$format' (known: ${formats[*]})" >&2; exit 2; }
-# shellcheck source=/dev/null
+# shellcheck source=tests/package/deb.sh
 source "tests/package/$format.sh"
+# shellcheck disable=SC2086 # the glob expands here
 package=$(ls -t "${CARGO_TARGET_DIR:-target}"/release/$package_glob 2>/dev/null | head -1)
 [ -n "$package" ] || { echo "install-test: no .$format; run bash scripts/package.sh first" >&2; exit 1; }
 

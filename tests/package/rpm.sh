@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # the variables are read by install-test.sh
 # The .rpm's part of the install test (sourced by install-test.sh): where the package is, how it
 # goes into the throwaway root, what it requires, and what Fedora calls things.
 package_glob="bundle/rpm/*.rpm"
