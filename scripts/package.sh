@@ -39,22 +39,25 @@ files() { # files ZSH_DIR: the "files" map of one format
         }
 JSON
 }
+template="$root/packaging/keyfob.desktop"
 # Dependencies by each family's package names. Tauri's .deb bundler adds WebKitGTK, GTK and
-# the tray's libayatana-appindicator itself; its .rpm bundler adds nothing, so the .rpm names
-# them all (Fedora names; the Secret Service provider is a rich dependency, RPM >= 4.13).
+# the tray's libayatana-appindicator by Debian's names; its .rpm bundler adds only their
+# sonames, so the .rpm names the packages by Fedora's (as Fedora's spec files call them:
+# webkitgtk.spec's webkit2gtk4.1, gtk3, libayatana-appindicator's -gtk3 package, kf6-kwallet).
+# The Secret Service provider is a rich dependency (RPM >= 4.13).
 cat > "$extras/bundle.conf.json" <<JSON
 {
   "bundle": {
     "linux": {
       "deb": {
         "section": "utils",
-        "desktopTemplate": "$root/packaging/keyfob.desktop",
+        "desktopTemplate": "$template",
         "depends": ["gnome-keyring | keepassxc | kwalletmanager", "xdg-utils"],
         "files": $(files zsh/vendor-completions)
       },
       "rpm": {
         "release": "1",
-        "desktopTemplate": "$root/packaging/keyfob.desktop",
+        "desktopTemplate": "$template",
         "depends": [
           "webkit2gtk4.1",
           "gtk3",
