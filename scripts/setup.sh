@@ -12,6 +12,9 @@ build_packages=(
   build-essential pkg-config curl file
   # Desktop app build (Tauri 2 on WebKitGTK; the tray icon through libayatana-appindicator)
   libwebkit2gtk-4.1-dev libxdo-dev libssl-dev librsvg2-dev libayatana-appindicator3-dev
+  # RPM (Debian's build): scripts/package.sh reads the .rpm's header for what it prints, and
+  # the package test installs the .rpm into a throwaway root
+  rpm
 )
 test_packages=(
   # The GitHub workflows' check (actionlint from PyPI in a virtual environment, with

@@ -53,7 +53,7 @@ tests/e2e/run.sh
 echo "== desktop app on Wayland (headless sway): copy a token, see it cleared (about 15 s)"
 tests/e2e/wayland.sh
 
-echo "== package: build the .deb, install it into a throwaway root, check what a user gets"
+echo "== package: build the .deb and .rpm, install each into a throwaway root, check what a user gets"
 bash scripts/package.sh
 scripts/with-keyring.sh tests/package/install-test.sh
 

@@ -1,15 +1,38 @@
 #!/usr/bin/env bash
-# Installs the built .deb into a throwaway root (its own dpkg database) and checks what a user
-# gets: files where the desktop entry says, the dev.keyfob.app: scheme handled by Keyfob's
-# entry, a callback URL opened through the desktop (gio open, as browsers do) starting the
-# installed binary with that URL, the app refusing that forged callback for a configured
+# Installs each built Linux package into a throwaway root (its own package database) and checks
+# what a user gets: files where the desktop entry says, the dev.keyfob.app: scheme handled by
+# Keyfob's entry, a callback URL opened through the desktop (gio open, as browsers do) starting
+# the installed binary with that URL, the app refusing that forged callback for a configured
 # provider (local OpenID provider) without storing anything, and the keyfob CLI on the PATH.
+# The checks are the same for every format; tests/package/FORMAT.sh holds what differs (where
+# the package is, how it installs, how to read its dependencies, the distribution's names).
+#   tests/package/install-test.sh [FORMAT...]   FORMAT: deb, rpm; all of them when none given
 # Run inside scripts/with-keyring.sh (a private D-Bus session and HOME); it starts its own Xvfb.
-# Prints "N passed, N failed" last; a failing check says on stderr what it expected and got.
+# Prints "N passed, N failed" last per format; a failing check says on stderr what it expected
+# and got.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-deb=$(ls -t "${CARGO_TARGET_DIR:-target}"/release/bundle/deb/*.deb 2>/dev/null | head -1)
-[ -n "$deb" ] || { echo "install-test: no .deb; run bash scripts/package.sh first" >&2; exit 1; }
+formats=(deb rpm)
+
+# Several formats (or none named): one run of this script per format, each from a clean state.
+if [ "$#" -ne 1 ]; then
+  [ "$#" -gt 0 ] || set -- "${formats[@]}"
+  failed=()
+  for format in "$@"; do
+    echo "== $format"
+    tests/package/install-test.sh "$format" || failed+=("$format")
+  done
+  [ "${#failed[@]}" -eq 0 ] || { echo "install-test: failed for ${failed[*]}" >&2; exit 1; }
+  exit 0
+fi
+format=$1
+[[ " ${formats[*]} " == *" $format "* ]] ||
+  { echo "install-test: unknown format '$format' (known: ${formats[*]})" >&2; exit 2; }
+# shellcheck source=tests/package/deb.sh
+source "tests/package/$format.sh"
+# shellcheck disable=SC2086 # the glob expands here
+package=$(ls -t "${CARGO_TARGET_DIR:-target}"/release/$package_glob 2>/dev/null | head -1)
+[ -n "$package" ] || { echo "install-test: no .$format; run bash scripts/package.sh first" >&2; exit 1; }
 
 pass=0 fail=0
 check() { # check "what" "expected" "got" command...
@@ -44,27 +67,24 @@ cleanup() { # each step runs even when a process is already gone
 }
 trap cleanup EXIT
 root="$work/root"
-mkdir -p "$root/var/lib/dpkg/info" "$root/var/lib/dpkg/updates" "$root/var/lib/dpkg/triggers"
-touch "$root/var/lib/dpkg/status"
+mkdir -p "$root"
 
-echo "Installing $(basename "$deb") into a throwaway root"
-# The root's dpkg database is empty, so it cannot know the host's libraries: dependencies are
-# checked separately against the package's control data below.
-dpkg --root="$root" --force-depends --force-script-chrootless -i "$deb" >"$work/dpkg.log" 2>&1 \
-  || { cat "$work/dpkg.log"; exit 1; }
+echo "Installing $(basename "$package") into a throwaway root"
+install_package "$package" "$root" >"$work/install.log" 2>&1 || { cat "$work/install.log"; exit 1; }
 
 echo "Package metadata"
-depends=$(dpkg-deb -f "$deb" Depends)
-# Every package name Depends lists (alternatives too), without version constraints.
-depends_names=$(tr ',|' '\n\n' <<<"$depends" | sed 's/(.*)//; s/[[:space:]]//g' | grep -v '^$' || true)
-for dep in libwebkit2gtk-4.1-0 libgtk-3-0 xdg-utils; do
-  check "Depends names $dep" "$dep in Depends" "Depends: $depends" grep -qxF "$dep" <<<"$depends_names"
+depends=$(dependencies "$package")
+depends_names=$(dependency_names "$package")
+for dep in "${required_packages[@]}"; do
+  check "the package depends on $dep" "$dep among the dependencies" "dependencies: $depends" \
+    grep -qxF "$dep" <<<"$depends_names"
 done
-check "Depends names a Secret Service provider" "gnome-keyring in Depends" "Depends: $depends" \
-  grep -qxF gnome-keyring <<<"$depends_names"
-status=$(dpkg --root="$root" -s keyfob 2>&1 | grep '^Status:' || true)
-check "the package is registered in the root's dpkg database" "Status: install ok installed" \
-  "${status:-no Status line from dpkg -s keyfob}" test "$status" = "Status: install ok installed"
+check "the package depends on a Secret Service provider" "gnome-keyring among the dependencies" \
+  "dependencies: $depends" grep -qxF gnome-keyring <<<"$depends_names"
+registered=$(registration "$package" "$root")
+expected=$(expected_registration "$package")
+check "the package is registered in the root's package database" "$expected" \
+  "${registered:-nothing}" test "$registered" = "$expected"
 
 echo "Files"
 desktop=$(ls "$root"/usr/share/applications/*.desktop 2>/dev/null | head -1 || true)
@@ -98,7 +118,7 @@ completion() { # completion FILE PATTERN: a non-empty file with a line matching 
   test -s "$1" && grep -Eq "$2" "$1"
 }
 for spec in "bash:bash-completion/completions/keyfob:^ *complete .*keyfob$" \
-  "zsh:zsh/vendor-completions/_keyfob:^#compdef keyfob" \
+  "zsh:$zsh_completions:^#compdef keyfob" \
   "fish:fish/vendor_completions.d/keyfob.fish:^complete -c keyfob"; do
   IFS=: read -r shell path pattern <<<"$spec"
   file="$root/usr/share/$path"
