@@ -23,6 +23,8 @@ packages=(
   # (tests/e2e/desktop_bus.py, Python with GObject introspection), and the accessibility
   # bus with its reader (tests/e2e/a11y.py)
   python3-gi gir1.2-glib-2.0 at-spi2-core gir1.2-atspi-2.0
+  # AppImage: packed (and read back by its test) with squashfs-tools
+  squashfs-tools
 )
 
 missing=()
