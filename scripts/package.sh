@@ -5,8 +5,8 @@
 # dev.keyfob.app: URL scheme. Prints each package's size, installed size and dependencies.
 #   bash scripts/package.sh  -> target/release/bundle/deb/Keyfob_<version>_amd64.deb
 #                               target/release/bundle/rpm/Keyfob-<version>-1.x86_64.rpm
-# (The AppImage cannot be built offline: Tauri's AppImage bundler downloads linuxdeploy and
-# AppRun from GitHub at build time; see README "Install".)
+# The AppImage is packed from the same binaries by scripts/appimage.sh (Tauri's AppImage
+# bundler downloads linuxdeploy from GitHub at build time; see README "Install").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)

@@ -15,6 +15,8 @@ build_packages=(
   # RPM (Debian's build): scripts/package.sh reads the .rpm's header for what it prints, and
   # the package test installs the .rpm into a throwaway root
   rpm
+  # The AppImage (scripts/appimage.sh) is packed, and read back by its test, with squashfs-tools
+  squashfs-tools
 )
 test_packages=(
   # The GitHub workflows' check (actionlint from PyPI in a virtual environment, with

@@ -57,3 +57,6 @@ echo "== package: build the .deb and .rpm, install each into a throwaway root, c
 bash scripts/package.sh
 scripts/with-keyring.sh tests/package/install-test.sh
 
+echo "== AppImage: pack the same binaries, start it, check its scheme registration and links"
+bash scripts/appimage.sh
+scripts/with-keyring.sh tests/package/appimage-test.sh

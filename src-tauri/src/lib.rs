@@ -1,6 +1,8 @@
 //! Keyfob's desktop shell: a Tauri 2 window over `keyfob-core`. It adapts the core to the
 //! webview and to the OS (deep links, browser, clipboard) and holds no OAuth logic itself.
 
+#[cfg(target_os = "linux")]
+mod appimage;
 mod clipboard;
 mod commands;
 #[cfg(test)]
@@ -66,6 +68,8 @@ pub fn run() {
             store_watch::spawn(app.handle().clone(), watched);
             keeper::start(app.handle());
             register_scheme_in_development(app.handle());
+            #[cfg(target_os = "linux")]
+            appimage::register_scheme(app.handle());
 
             let handle = app.handle().clone();
             app.deep_link().on_open_url(move |event| {
@@ -123,8 +127,9 @@ pub fn run() {
 }
 
 /// Installed builds get the scheme from their package (.desktop `x-scheme-handler`, Windows
-/// registry, macOS Info.plist). A development build registers itself at start-up instead, so
-/// the browser's redirect finds it.
+/// registry, macOS Info.plist), or register it for the user when started from the AppImage
+/// (appimage.rs). A development build registers itself at start-up instead, so the browser's
+/// redirect finds it.
 fn register_scheme_in_development(app: &tauri::AppHandle) {
     #[cfg(all(debug_assertions, any(target_os = "linux", windows)))]
     if let Err(e) = app.deep_link().register_all() {

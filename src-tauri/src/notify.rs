@@ -119,6 +119,47 @@ pub fn still_running(app: &AppHandle) {
     );
 }
 
+/// Said when Keyfob, started from its AppImage, made itself the handler of its sign-in links
+/// (first start, or first start after the file moved).
+#[cfg(target_os = "linux")]
+pub fn scheme_registered(app: &AppHandle, appimage: &std::path::Path, moved: bool) {
+    let (title, body) = if moved {
+        (
+            "Keyfob opens sign-in links from its new place",
+            format!(
+                "Links back from your browser (dev.keyfob.app) now open {}.",
+                appimage.display()
+            ),
+        )
+    } else {
+        (
+            "Keyfob opens sign-in links",
+            format!(
+                "Links back from your browser (dev.keyfob.app) now open {}. If you move the file, start it once from its new place.",
+                appimage.display()
+            ),
+        )
+    };
+    eprintln!("keyfob: {title}: {body}");
+    show(app.notification().builder().title(title).body(body));
+}
+
+/// Keyfob, started from its AppImage, could not make itself the handler of its sign-in links:
+/// linking an account will not come back to it.
+#[cfg(target_os = "linux")]
+pub fn scheme_not_registered(app: &AppHandle, why: &str) {
+    let body = format!(
+        "Sign-in links from your browser will not reach this window: {why}. `keyfob link` (the CLI) links accounts without them."
+    );
+    eprintln!("keyfob: cannot register the dev.keyfob.app URL scheme: {why}");
+    show(
+        app.notification()
+            .builder()
+            .title("Keyfob cannot open sign-in links")
+            .body(body),
+    );
+}
+
 /// How a copy from the tray went (there is no window to say it).
 pub fn copied(app: &AppHandle, outcome: Result<Copied, UiError>) {
     let builder = app.notification().builder();
