@@ -18,8 +18,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import {
   appPids,
   clipboardTargets,
@@ -33,6 +32,7 @@ import {
 import { startGithub } from './lib/github.mjs';
 import { startIdp } from './lib/idp.mjs';
 import { IpcLog } from './lib/ipc.mjs';
+import { artifacts, binary, cli, root } from './lib/paths.mjs';
 import {
   accessibleNames,
   childProcesses,
@@ -47,13 +47,6 @@ import {
 } from './lib/tray.mjs';
 import { newSession, sleep, startDriver, until } from './lib/webdriver.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = resolve(here, '../..');
-const targetDir = process.env.CARGO_TARGET_DIR ?? join(root, 'target');
-const binary = process.env.KEYFOB_APP_BINARY ?? join(targetDir, 'debug/keyfob-app');
-/** The `keyfob` command line, which changes the profile behind the window's back. */
-const cli = process.env.KEYFOB_CLI_BINARY ?? join(targetDir, 'debug/keyfob');
-const artifacts = join(root, 'tests/artifacts/e2e');
 const CLIPBOARD_CLEAR_SECONDS = 6;
 /** What the "user" copies over a token. */
 const USER_TEXT = 'the user copied this';
@@ -132,7 +125,7 @@ async function main() {
   const gate = join(work, 'gate');
   const plan = join(work, 'browser-plan.json');
   const browserSecrets = join(work, 'browser-secrets.jsonl');
-  registerBrowser(join(here, 'browser.mjs'));
+  registerBrowser(join(root, 'tests/e2e/browser.mjs'));
 
   const env = {
     ...process.env,
@@ -1145,9 +1138,14 @@ async function main() {
   const autostartEntry = join(process.env.HOME, '.config', 'autostart', 'Keyfob.desktop');
   const settingsFile = join(home, 'config', 'settings.json');
   const webProcesses = () => childProcesses(appPid).filter((p) => p.name.startsWith('WebKitWebProces'));
-  const clockOf = (iso) => {
+  // The tray's expiry as tray_text.rs writes it: "14:05" today, "1 Dec 00:47" on another day
+  // (an hour's token linked after 23:00 expires tomorrow).
+  const trayExpiry = (iso) => {
     const d = new Date(iso);
-    return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
+    const clock = `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
+    if (d.toDateString() === new Date().toDateString()) return clock;
+    const month = d.toLocaleString('en', { month: 'short' });
+    return `${d.getDate()} ${month} ${clock}`;
   };
 
   await step('the app runs the profile\'s keeper: a `keyfob keep` started meanwhile waits for it', async () => {
@@ -1192,7 +1190,7 @@ async function main() {
     check(!!trayAccountId, 'the linked account has a row');
     rememberKeyring();
     const stored = JSON.parse(readFileSync(accountsFile, 'utf8')).accounts.find((a) => a.id === trayAccountId);
-    trayLabel = `Local IdP · ${EMAIL} — expires ${clockOf(stored.access_expires_at)}`;
+    trayLabel = `Local IdP · ${EMAIL} — expires ${trayExpiry(stored.access_expires_at)}`;
     // The store watcher rebuilds the menu within two seconds of the change.
     const menu = await until(async () => {
       const m = trayMenu(tray);

@@ -12,19 +12,13 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { appPids, keyringItems, keyringService } from './lib/desktop.mjs';
 import { startIdp } from './lib/idp.mjs';
 import { IpcLog } from './lib/ipc.mjs';
+import { artifacts, binary, cli, root } from './lib/paths.mjs';
 import { newSession, startDriver, until } from './lib/webdriver.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = resolve(here, '../..');
-const targetDir = process.env.CARGO_TARGET_DIR ?? join(root, 'target');
-const binary = process.env.KEYFOB_APP_BINARY ?? join(targetDir, 'debug/keyfob-app');
-const cli = process.env.KEYFOB_CLI_BINARY ?? join(targetDir, 'debug/keyfob');
-const artifacts = join(root, 'tests/artifacts/e2e');
 const CLIPBOARD_CLEAR_SECONDS = 3;
 /** What the "user" copies over a token. */
 const USER_TEXT = 'the user copied this on Wayland';
@@ -103,7 +97,7 @@ async function main() {
     KEYFOB_HOME: home,
     KEYFOB_CLIPBOARD_CLEAR_SECONDS: String(CLIPBOARD_CLEAR_SECONDS),
     // The keyfob command opens the test's browser, which signs in with a real Chromium.
-    BROWSER: join(here, 'browser.mjs'),
+    BROWSER: join(root, 'tests/e2e/browser.mjs'),
     E2E_BROWSER_LOG: join(work, 'browser.log'),
   };
 

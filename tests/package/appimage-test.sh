@@ -20,27 +20,8 @@ built=$(ls -t "${CARGO_TARGET_DIR:-target}"/release/bundle/appimage/*.AppImage 2
 [ -n "${XDG_DATA_HOME:-}" ] && [ -n "${KEYFOB_IN_KEYRING_SESSION:-}" ] \
   || { echo "appimage-test: run it inside scripts/with-keyring.sh" >&2; exit 1; }
 
-pass=0 fail=0
-check() { # check "what" "expected" "got" command...
-  local what=$1 expected=$2 got=$3 out
-  shift 3
-  if out=$("$@" 2>&1); then echo "  ok    $what"; pass=$((pass + 1));
-  else
-    echo "  FAIL  $what"
-    {
-      echo "        expected: $expected"
-      echo "        got:      $got"
-      [ -z "$out" ] || sed 's/^/        | /' <<<"$out"
-    } >&2
-    fail=$((fail + 1))
-  fi
-}
-# Polls a command for up to $1 seconds.
-wait_for() { # wait_for seconds command...
-  local tries=$(($1 * 10)); shift
-  for _ in $(seq "$tries"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
-  return 1
-}
+# shellcheck source=tests/package/checks.sh
+source tests/package/checks.sh
 
 work=$(mktemp -d)
 cleanup() { # each step runs even when a process is already gone
