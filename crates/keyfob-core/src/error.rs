@@ -4,11 +4,23 @@ use std::path::PathBuf;
 
 use crate::callback_error::CallbackError;
 
+/// What to do when no keyring answers, by the platform's keyring: the `keyring` crate reports a
+/// refused or cancelled Keychain prompt and a failing Credential Manager as the same "platform
+/// failure" that a missing Secret Service is on Linux.
+#[cfg(target_os = "macos")]
+const KEYRING_UNAVAILABLE_ADVICE: &str = "Unlock your login keychain, or choose Allow when macOS asks whether Keyfob may use it, and try again";
+#[cfg(windows)]
+const KEYRING_UNAVAILABLE_ADVICE: &str =
+    "Check that Windows Credential Manager opens for your account, and try again";
+#[cfg(not(any(target_os = "macos", windows)))]
+const KEYRING_UNAVAILABLE_ADVICE: &str =
+    "Start a Secret Service provider such as gnome-keyring and try again";
+
 /// Everything that can go wrong in Keyfob's engine.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// No Secret Service / Keychain / Credential Manager could be reached.
-    #[error("the system keyring is not available ({0}); Keyfob keeps tokens only in the keyring, so nothing was stored. Start a Secret Service provider such as gnome-keyring and try again")]
+    #[error("the system keyring is not available ({0}); Keyfob keeps tokens only in the keyring, so nothing was stored. {advice}", advice = KEYRING_UNAVAILABLE_ADVICE)]
     KeyringUnavailable(String),
     /// The keyring exists but is locked and could not be unlocked.
     #[error("the system keyring is locked ({0}); unlock it (for example by logging in to your desktop) and try again")]
@@ -485,6 +497,24 @@ mod tests {
     }
 
     /// The kinds serialize as stable snake_case names.
+    /// The advice names the keyring of the platform it runs on, not Linux's everywhere.
+    #[test]
+    fn an_unavailable_keyring_gets_this_platform_s_advice() {
+        let message = Error::KeyringUnavailable("no answer".into()).to_string();
+        assert!(message.contains("(no answer)"), "{message}");
+        let (ours, others): (&str, [&str; 2]) = if cfg!(target_os = "macos") {
+            ("keychain", ["Secret Service", "Credential Manager"])
+        } else if cfg!(windows) {
+            ("Credential Manager", ["Secret Service", "keychain"])
+        } else {
+            ("Secret Service", ["keychain", "Credential Manager"])
+        };
+        assert!(message.contains(ours), "{message}");
+        for other in others {
+            assert!(!message.contains(other), "{message}");
+        }
+    }
+
     #[test]
     fn kinds_serialize_in_snake_case() {
         let name = |k| serde_json::to_string(&k).unwrap();
