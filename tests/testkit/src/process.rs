@@ -284,8 +284,12 @@ async fn start_once(spec: &ServerSpec<'_>) -> Result<NodeServer, StartError> {
             eprintln!("{tag} stdout: {line}");
         }
     });
+    // Idle connections are dropped after 2 s, before Node's server closes them (its
+    // keepAliveTimeout is 5 s): a request reusing one just as Node closes it fails with
+    // "connection reset by peer" (seen in google_preset's slow_down test, which waits 5 s).
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        .pool_idle_timeout(Duration::from_secs(2))
         .timeout(Duration::from_secs(30))
         .user_agent(spec.user_agent)
         .build()
